@@ -1,0 +1,86 @@
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+
+static int log_level = LOG_LEVEL_INFO;
+
+void
+log_set_level(int level)
+{
+	log_level = level;
+}
+
+int
+log_level_parse(const char *name)
+{
+	if (strcasecmp(name, "debug") == 0)
+		return LOG_LEVEL_DEBUG;
+	if (strcasecmp(name, "info") == 0)
+		return LOG_LEVEL_INFO;
+	if (strcasecmp(name, "warn") == 0 || strcasecmp(name, "warning") == 0)
+		return LOG_LEVEL_WARN;
+	if (strcasecmp(name, "error") == 0)
+		return LOG_LEVEL_ERROR;
+	return -1;
+}
+
+int
+log_enabled(int level)
+{
+	return level >= log_level;
+}
+
+static void
+log_vwrite(int level, int with_errno, const char *fmt, va_list ap)
+{
+	static const char *const names[] = { "debug", "info", "warn", "error" };
+	int saved = errno;
+	char when[32];
+	struct timeval tv;
+	struct tm tm;
+
+	if (!log_enabled(level))
+		return;
+	gettimeofday(&tv, NULL);
+	localtime_r(&tv.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(stderr, "%s.%06ld %s ", when, (long)tv.tv_usec, names[level]);
+	vfprintf(stderr, fmt, ap);
+	if (with_errno)
+		fprintf(stderr, ": %s", strerror(saved));
+	fputc('\n', stderr);
+	errno = saved;
+}
+
+#define LOG_BODY(level, with_errno)             \
+	va_list ap;                             \
+	va_start(ap, fmt);                      \
+	log_vwrite(level, with_errno, fmt, ap); \
+	va_end(ap)
+
+void log_debug(const char *fmt, ...) { LOG_BODY(LOG_LEVEL_DEBUG, 0); }
+void log_info(const char *fmt, ...) { LOG_BODY(LOG_LEVEL_INFO, 0); }
+void log_warnx(const char *fmt, ...) { LOG_BODY(LOG_LEVEL_WARN, 0); }
+void log_warn(const char *fmt, ...) { LOG_BODY(LOG_LEVEL_WARN, 1); }
+void log_errorx(const char *fmt, ...) { LOG_BODY(LOG_LEVEL_ERROR, 0); }
+
+void
+fatalx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_ERROR, 0);
+	exit(1);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_ERROR, 1);
+	exit(1);
+}
