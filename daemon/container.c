@@ -1,0 +1,298 @@
+/* container: the in-memory model of live containers, and what happens when
+ * a process exits. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "procinfo.h"
+
+struct container *
+container_find(const char *id)
+{
+	for (struct container *c = D.containers; c != NULL; c = c->next)
+		if (strcmp(c->id, id) == 0)
+			return c;
+	return NULL;
+}
+
+struct container *
+container_new(const char *id)
+{
+	struct container *c = calloc(1, sizeof(*c));
+
+	if (c == NULL || (c->id = strdup(id)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->prev = D.containers_tail;
+	if (D.containers_tail != NULL)
+		D.containers_tail->next = c;
+	else
+		D.containers = c;
+	D.containers_tail = c;
+	D.n_containers++;
+	return c;
+}
+
+static void
+strv_free(char **v, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+container_free(struct container *c)
+{
+	if (c == NULL)
+		return;
+	while (c->procs != NULL)
+		process_free(c->procs);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		D.containers = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	else
+		D.containers_tail = c->prev;
+	D.n_containers--;
+	free(c->id);
+	free(c->bundle);
+	free(c->runtime);
+	strv_free(c->runtime_args, c->n_runtime_args);
+	strv_free(c->labels, c->n_labels);
+	free(c);
+}
+
+struct process *
+process_find(struct container *c, const char *name)
+{
+	for (struct process *p = c->procs; p != NULL; p = p->next)
+		if (strcmp(p->name, name) == 0)
+			return p;
+	return NULL;
+}
+
+struct process *
+process_new(struct container *c, const char *name)
+{
+	struct process *p = calloc(1, sizeof(*p));
+	struct process **tail;
+
+	if (p == NULL)
+		return NULL;
+	p->ctr = c;
+	p->sync_fd = -1;
+	p->pidfd = -1;
+	if ((p->name = strdup(name)) == NULL ||
+	    asprintf(&p->dir, "%s/%s/%s", D.cfg.state_dir, c->id, name) < 0) {
+		free(p->name);
+		free(p);
+		return NULL;
+	}
+	for (tail = &c->procs; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = p;
+	return p;
+}
+
+void
+process_free(struct process *p)
+{
+	struct process **pp;
+
+	shimctl_stop_watching(p);
+	for (pp = &p->ctr->procs; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	procinfo_free(p->info);
+	free(p->name);
+	free(p->dir);
+	free(p);
+}
+
+const char *
+container_status_name(enum container_status s)
+{
+	switch (s) {
+	case CONTAINER_CREATING:
+		return "creating";
+	case CONTAINER_RUNNING:
+		return "running";
+	case CONTAINER_PAUSED:
+		return "paused";
+	case CONTAINER_STOPPED:
+		return "stopped";
+	}
+	return "unknown";
+}
+
+int
+event_record(const char *type, const char *id, const char *pid, uint32_t status, int64_t ts,
+    struct err *e)
+{
+	if (store_event_append(D.store, ts, type, id, pid, status, e) < 0) {
+		log_warnx("event %s %s %s lost: %s", type, id, pid, e->msg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+process_read_exit_file(const char *dir, int *status, int64_t *exited_at)
+{
+	char path[4200], buf[64];
+	long long st, at;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/exit", dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (sscanf(buf, "%lld %lld", &st, &at) != 2)
+		return -1;
+	*status = (int)st;
+	*exited_at = at;
+	return 0;
+}
+
+int64_t
+proc_start_time(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* comm may hold spaces and parens: fields restart after the last ')'. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return 0;
+	/* field 3 is the state; starttime is field 22. */
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d"
+			  " %*d %*d %llu", &start) != 1)
+		return 0;
+	return (int64_t)start;
+}
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	remove(path);
+	return 0;
+}
+
+void
+container_remove_dir(const char *id)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/%s", D.cfg.state_dir, id);
+	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void
+delete_done_cb(void *arg, int status, const char *out, const char *errmsg)
+{
+	char *id = arg;
+	struct container *c = container_find(id);
+
+	if (status != 0)
+		log_warnx("container %s: runtime delete failed: %s", id, errmsg);
+	if (c != NULL && c->deleting) {
+		container_remove_dir(c->id);
+		log_info("container %s deleted", c->id);
+		container_free(c);
+	}
+	free(id);
+}
+
+void
+process_exited(struct process *p, int status, int64_t exited_at, const char *why)
+{
+	struct container *c = p->ctr;
+	struct err e;
+	bool init = strcmp(p->name, "init") == 0;
+
+	if (p->state == PROCESS_EXITED)
+		return;
+	shimctl_stop_watching(p);
+	p->state = PROCESS_EXITED;
+	if (why != NULL)
+		log_warnx("container %s process %s: exit status %d: %s", c->id, p->name, status,
+		    why);
+	else
+		log_info("container %s process %s exited with status %d", c->id, p->name, status);
+	if (store_process_exited(D.store, c->id, p->name, status, exited_at, &e) < 0)
+		log_warnx("container %s: %s", c->id, e.msg);
+	event_record("exit", c->id, p->name, (uint32_t)status, exited_at, &e);
+	if (!init)
+		return;
+	c->status = CONTAINER_STOPPED;
+	if (store_container_set_status(D.store, c->id, "stopped", exited_at, &e) < 0)
+		log_warnx("container %s: %s", c->id, e.msg);
+	if (c->op_id != 0)
+		return; /* a create under way cleans up itself */
+	c->deleting = true;
+	{
+		const char *args[] = { "delete", "--force", c->id, NULL };
+		char *id = strdup(c->id);
+
+		if (id == NULL || runtime_run(c, args, delete_done_cb, id) < 0) {
+			free(id);
+			container_remove_dir(c->id);
+			container_free(c);
+		}
+	}
+}
+
+void
+container_to_pb(struct container *c, Types__Container *out, Types__Process **procs,
+    uint32_t *pids)
+{
+	size_t n = 0;
+
+	types__container__init(out);
+	out->id = c->id;
+	out->bundlepath = c->bundle;
+	out->status = (char *)container_status_name(c->status);
+	out->runtime = c->runtime;
+	out->labels = c->labels;
+	out->n_labels = (size_t)c->n_labels;
+	out->processes = procs;
+	out->pids = pids;
+	for (struct process *p = c->procs; p != NULL; p = p->next) {
+		if (p->state != PROCESS_RUNNING || p->info == NULL)
+			continue;
+		p->info->systempid = (uint32_t)p->system_pid;
+		procs[n] = p->info;
+		pids[n] = (uint32_t)p->system_pid;
+		n++;
+	}
+	out->n_processes = n;
+	out->n_pids = n;
+}

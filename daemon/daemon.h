@@ -1,0 +1,190 @@
+/*
+ * The daemon's shared types: configuration, the in-memory model of live
+ * containers and processes (the database is the durable copy; this is what
+ * State answers from), and the entry points of each module.
+ */
+#ifndef DAEMON_DAEMON_H
+#define DAEMON_DAEMON_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "api.pb-c.h"
+#include "err.h"
+#include "store.h"
+#include "validate.h"
+
+#define DAEMON_VERSION_MAJOR 0
+#define DAEMON_VERSION_MINOR 2
+#define DAEMON_VERSION_PATCH 9
+#define DAEMON_REVISION "c-0.1"
+
+struct config {
+	const char *state_dir;
+	const char *listen;		/* socket path */
+	const char *runtime;		/* default runtime */
+	char **runtime_args;		/* default global runtime flags */
+	int n_runtime_args;
+	const char *shim;		/* path of containerd-shim */
+	int concurrency;		/* runtime calls in flight */
+	int64_t start_timeout_ns;
+	int64_t metrics_interval_ns;
+	int64_t retain_count;
+	const char *id;
+	gid_t group;			/* also allowed on the socket; (gid_t)-1: none */
+};
+
+enum container_status {
+	CONTAINER_CREATING,
+	CONTAINER_RUNNING,
+	CONTAINER_PAUSED,
+	CONTAINER_STOPPED,
+};
+
+enum process_state {
+	PROCESS_CREATING,
+	PROCESS_RUNNING,
+	PROCESS_EXITED,
+};
+
+struct container;
+
+struct process {
+	struct container *ctr;
+	struct process *next;
+	char *name;			/* "init" or the exec's pid name */
+	char *dir;			/* <state>/<id>/<name> */
+	enum process_state state;
+	pid_t system_pid;
+	pid_t shim_pid;
+	int64_t shim_start_time;
+	int64_t started_at;
+	/* What State reports. */
+	Types__Process *info;		/* owned: built with proc_info_* */
+	/* The shim's sync pipe: "created PID", "error MSG", "oom". */
+	int sync_fd;
+	ev_io sync_w;
+	char sync_buf[1024];
+	size_t sync_len;
+	/* Shim exit: ev_child for our own child, a pidfd for an adopted one. */
+	ev_child child_w;
+	int pidfd;
+	ev_io pidfd_w;
+	/* With no shim left (adopted, shim gone): the process itself by pidfd. */
+	bool orphan;
+	uint64_t op_id;			/* the operation waiting on this process, 0: none */
+};
+
+struct container {
+	struct container *next, *prev;
+	char *id;
+	char *bundle;
+	char *runtime;
+	char **runtime_args;		/* global flags for every runtime call */
+	int n_runtime_args;
+	char **labels;
+	int n_labels;
+	enum container_status status;
+	int64_t created_at;
+	struct process *procs;
+	bool deleting;			/* init exited; `runtime delete` under way */
+	uint64_t op_id;			/* a create under way */
+};
+
+struct daemon {
+	struct config cfg;
+	struct ev_loop *loop;
+	struct store *store;
+	struct container *containers;	/* in creation order */
+	struct container *containers_tail;
+	int n_containers;
+};
+
+extern struct daemon D;
+
+/* container.c: the model. */
+struct container *container_find(const char *id);
+struct container *container_new(const char *id);
+void container_free(struct container *c);	/* unlinks too */
+struct process *process_find(struct container *c, const char *name);
+struct process *process_new(struct container *c, const char *name);
+void process_free(struct process *p);		/* unlinks, stops watchers */
+const char *container_status_name(enum container_status s);
+/* A process ended with status at exited_at (ns): record, announce, and for
+ * init stop the container and delete it in the runtime. why: a note for
+ * the log when the status is not the process's own (e.g. 255 unknown). */
+void process_exited(struct process *p, int status, int64_t exited_at, const char *why);
+/* Fills a Types__Container (pointers into c, valid while c lives). */
+void container_to_pb(struct container *c, Types__Container *out, Types__Process **procs,
+    uint32_t *pids);
+/* Records an event in the current transaction, for the bus to push. */
+int event_record(const char *type, const char *id, const char *pid, uint32_t status,
+    int64_t ts, struct err *e);
+/* Reads <dir>/exit: 0 and the status/time, -1 when absent or unreadable. */
+int process_read_exit_file(const char *dir, int *status, int64_t *exited_at);
+/* /proc/<pid>/stat starttime, 0 if gone. */
+int64_t proc_start_time(pid_t pid);
+/* rm -r of the container's state dir. */
+void container_remove_dir(const char *id);
+
+/* server.c: socket, connections, replies after commit. */
+int server_listen(const char *path, struct err *e);
+void server_close(void);
+/* Queue a reply for the call; sent after this iteration's commit. msg
+ * NULL with e: an error reply. */
+void server_reply(uint64_t call_id, const ProtobufCMessage *msg);
+void server_reply_error(uint64_t call_id, const struct err *e);
+/* Before the loop sleeps: commit, send replies, push events, flush. */
+void server_before_sleep(void);
+/* Flush every connection's pending output now. */
+void server_flush(void);
+int server_connection_count(void);
+
+/* rpc.c: one request arrived. */
+void rpc_dispatch(uint64_t call_id, const char *path, const uint8_t *msg, size_t len);
+/* rpc_events.c: the event bus. */
+void events_subscribe(uint64_t call_id, const Types__EventsRequest *req);
+void events_call_closed(uint64_t call_id);
+void events_call_drained(uint64_t call_id);
+void events_push(void);		/* after a commit */
+int events_subscriber_count(void);
+
+/* runtime.c: runtime invocations, at most cfg.concurrency in flight. */
+typedef void (*runtime_done_cb)(void *arg, int status, const char *out, const char *errmsg);
+/* Runs `<runtime> <global args> <verb> <args...>` for container c (which
+ * gives the runtime and its global flags; NULL: the defaults). The callback
+ * gets the exit status (-1: could not run), stdout, and the runtime's own
+ * error message (from stderr / its JSON log). */
+int runtime_run(const struct container *c, const char *const *args, runtime_done_cb cb,
+    void *arg);
+void runtime_jobs_init(void);
+
+/* shimctl.c: spawning and watching shims. */
+struct shim_spec {
+	const char *stdin_path, *stdout_path, *stderr_path;
+	bool terminal;
+	const char *exec_process_json;	/* path, for an exec */
+	const char *checkpoint_dir;	/* restore */
+	bool no_pivot;
+};
+/* Spawns the shim for p; its "created"/"error" line ends in op_shim_reported(). */
+int shimctl_spawn(struct process *p, const struct shim_spec *spec, struct err *e);
+/* Watches an existing shim (after a restart). -1 if it cannot be watched. */
+int shimctl_adopt(struct process *p);
+/* Watches a process with no shim: its exit status will be unknown. */
+int shimctl_watch_orphan(struct process *p);
+void shimctl_stop_watching(struct process *p);
+
+/* op_create.c */
+void op_create_start(uint64_t call_id, const Types__CreateContainerRequest *req);
+/* The shim of p reported: created (pid > 0) or an error message. */
+void op_shim_reported(struct process *p, pid_t pid, const char *errmsg);
+/* The shim of p went away before reporting. */
+void op_shim_died(struct process *p);
+
+/* reconcile.c: after a restart. */
+int reconcile(struct err *e);
+
+#endif

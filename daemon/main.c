@@ -1,0 +1,315 @@
+/* containerd: flags, start-up, the loop. */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+
+struct daemon D;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: containerd [flags]\n"
+	    "\n"
+	    "High performance container daemon: runs OCI containers with runc, keeps their\n"
+	    "state and event history in SQLite, serves the types.API gRPC service.\n"
+	    "\n"
+	    "flags:\n"
+	    "  --state-dir DIR          state directory (default /run/containerd)\n"
+	    "  -l, --listen ADDR        socket: a path or unix:///path\n"
+	    "                           (default <state-dir>/containerd.sock)\n"
+	    "  -r, --runtime NAME       OCI runtime binary (default runc)\n"
+	    "  --runtime-args ARG       global flag for the runtime, before the verb (repeatable)\n"
+	    "  --shim PATH              containerd-shim binary (default: beside containerd)\n"
+	    "  --concurrency N          runtime calls in flight at once (default 10)\n"
+	    "  --start-timeout DUR      how long a container may take to start (default 30s)\n"
+	    "  --metrics-interval DUR   metrics print interval, 0 = off (default 5m0s)\n"
+	    "  --retain-count N         events kept in the history (default 500000)\n"
+	    "  --group NAME|GID         group also allowed to use the socket\n"
+	    "  --id ID                  this daemon's id (default the hostname)\n"
+	    "  --debug                  debug logging (same as --log-level debug)\n"
+	    "  --log-level LEVEL        debug, info, warn or error (default info)\n"
+	    "  -v, --version            print the version and exit\n"
+	    "  -h, --help               show this help\n"
+	    "\n"
+	    "Durations are written like 30s, 5m0s, 1h30m, 250ms or 0.\n");
+}
+
+static void
+add_runtime_arg(const char *a)
+{
+	char **nv = realloc(D.cfg.runtime_args,
+	    (size_t)(D.cfg.n_runtime_args + 2) * sizeof(char *));
+
+	if (nv == NULL)
+		fatalx("out of memory");
+	D.cfg.runtime_args = nv;
+	D.cfg.runtime_args[D.cfg.n_runtime_args++] = strdup(a);
+	D.cfg.runtime_args[D.cfg.n_runtime_args] = NULL;
+}
+
+static int64_t
+parse_duration_flag(const char *flag, const char *v)
+{
+	int64_t ns;
+
+	if (duration_parse(v, &ns) < 0)
+		fatalx("--%s: \"%s\" is not a duration (e.g. 30s, 5m0s, 0)", flag, v);
+	return ns;
+}
+
+static long
+parse_int_flag(const char *flag, const char *v, long min)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno != 0 || *end != '\0' || n < min)
+		fatalx("--%s: \"%s\" is not a number >= %ld", flag, v, min);
+	return n;
+}
+
+static char *
+find_shim(const char *argv0)
+{
+	char self[PATH_MAX], *dir, *path;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n > 0) {
+		self[n] = '\0';
+		dir = dirname(self);
+		if (asprintf(&path, "%s/containerd-shim", dir) >= 0 && access(path, X_OK) == 0)
+			return path;
+	}
+	/* Else PATH. */
+	{
+		const char *env = getenv("PATH");
+		char *copy = strdup(env ? env : "/usr/local/bin:/usr/bin:/bin"), *save = NULL;
+
+		for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+			if (asprintf(&path, "%s/containerd-shim", d) >= 0 && access(path, X_OK) == 0) {
+				free(copy);
+				return path;
+			}
+		}
+		free(copy);
+	}
+	fatalx("cannot find containerd-shim beside %s or in PATH; give --shim", argv0);
+}
+
+static void
+mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(buf, 0755);
+			*p = '/';
+		}
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		fatal("cannot create the state directory %s", path);
+	chmod(buf, mode);
+}
+
+static void
+stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	log_info("signal %d: stopping; containers keep running", w->signum);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void
+prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	server_before_sleep();
+}
+
+enum {
+	OPT_STATE_DIR = 256, OPT_RUNTIME_ARGS, OPT_SHIM, OPT_DEBUG, OPT_LOG_LEVEL,
+	OPT_CONCURRENCY, OPT_START_TIMEOUT, OPT_METRICS, OPT_RETAIN, OPT_ID, OPT_GROUP,
+};
+
+static void
+parse_flags(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "runtime", required_argument, NULL, 'r' },
+		{ "runtime-args", required_argument, NULL, OPT_RUNTIME_ARGS },
+		{ "shim", required_argument, NULL, OPT_SHIM },
+		{ "debug", no_argument, NULL, OPT_DEBUG },
+		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "concurrency", required_argument, NULL, OPT_CONCURRENCY },
+		{ "start-timeout", required_argument, NULL, OPT_START_TIMEOUT },
+		{ "metrics-interval", required_argument, NULL, OPT_METRICS },
+		{ "retain-count", required_argument, NULL, OPT_RETAIN },
+		{ "id", required_argument, NULL, OPT_ID },
+		{ "group", required_argument, NULL, OPT_GROUP },
+		{ "version", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch, level;
+
+	D.cfg.state_dir = "/run/containerd";
+	D.cfg.runtime = "runc";
+	D.cfg.concurrency = 10;
+	D.cfg.start_timeout_ns = 30 * 1000000000LL;
+	D.cfg.metrics_interval_ns = 300 * 1000000000LL;
+	D.cfg.retain_count = 500000;
+	D.cfg.group = (gid_t)-1;
+	while ((ch = getopt_long(argc, argv, "l:r:vh", opts, NULL)) != -1) {
+		switch (ch) {
+		case OPT_STATE_DIR:
+			D.cfg.state_dir = optarg;
+			break;
+		case 'l':
+			D.cfg.listen = strncmp(optarg, "unix://", 7) == 0 ? optarg + 7 : optarg;
+			break;
+		case 'r':
+			D.cfg.runtime = optarg;
+			break;
+		case OPT_RUNTIME_ARGS:
+			add_runtime_arg(optarg);
+			break;
+		case OPT_SHIM:
+			D.cfg.shim = optarg;
+			break;
+		case OPT_DEBUG:
+			log_set_level(LOG_LEVEL_DEBUG);
+			break;
+		case OPT_LOG_LEVEL:
+			if ((level = log_level_parse(optarg)) < 0)
+				fatalx("--log-level: \"%s\" is not one of debug, info, warn, error",
+				    optarg);
+			log_set_level(level);
+			break;
+		case OPT_CONCURRENCY:
+			D.cfg.concurrency = (int)parse_int_flag("concurrency", optarg, 1);
+			break;
+		case OPT_START_TIMEOUT:
+			D.cfg.start_timeout_ns = parse_duration_flag("start-timeout", optarg);
+			break;
+		case OPT_METRICS:
+			D.cfg.metrics_interval_ns = parse_duration_flag("metrics-interval", optarg);
+			break;
+		case OPT_RETAIN:
+			D.cfg.retain_count = parse_int_flag("retain-count", optarg, 0);
+			break;
+		case OPT_ID:
+			D.cfg.id = optarg;
+			break;
+		case OPT_GROUP: {
+			struct group *g = getgrnam(optarg);
+			char *end;
+
+			if (g != NULL)
+				D.cfg.group = g->gr_gid;
+			else if ((D.cfg.group = (gid_t)strtoul(optarg, &end, 10)), *end != '\0')
+				fatalx("--group: no group named \"%s\"", optarg);
+			break;
+		}
+		case 'v':
+			printf("containerd version %d.%d.%d commit: %s\n", DAEMON_VERSION_MAJOR,
+			    DAEMON_VERSION_MINOR, DAEMON_VERSION_PATCH, DAEMON_REVISION);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(2);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "containerd: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		exit(2);
+	}
+	if (D.cfg.state_dir[0] != '/')
+		fatalx("--state-dir must be an absolute path, not \"%s\"", D.cfg.state_dir);
+	if (D.cfg.listen == NULL) {
+		char *l;
+
+		if (asprintf(&l, "%s/containerd.sock", D.cfg.state_dir) < 0)
+			fatalx("out of memory");
+		D.cfg.listen = l;
+	}
+	if (D.cfg.shim == NULL)
+		D.cfg.shim = find_shim(argv[0]);
+	else if (access(D.cfg.shim, X_OK) != 0)
+		fatal("--shim %s", D.cfg.shim);
+}
+
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static ev_signal sigterm_w, sigint_w;
+	static ev_prepare prepare_w;
+	char dbpath[PATH_MAX];
+	struct err e = { 0 };
+
+	parse_flags(argc, argv);
+	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
+	umask(022);
+	D.loop = EV_DEFAULT;
+	if (D.loop == NULL)
+		fatalx("cannot initialise libev");
+	mkdir_p(D.cfg.state_dir, 0711);
+	snprintf(dbpath, sizeof(dbpath), "%s/state.db", D.cfg.state_dir);
+	if ((D.store = store_open(dbpath, false, &e)) == NULL)
+		fatalx("%s", e.msg);
+	runtime_jobs_init();
+	if (server_listen(D.cfg.listen, &e) < 0)
+		fatalx("%s", e.msg);
+	if (reconcile(&e) < 0)
+		fatalx("reconcile: %s", e.msg);
+	ev_signal_init(&sigterm_w, stop_cb, SIGTERM);
+	ev_signal_init(&sigint_w, stop_cb, SIGINT);
+	ev_signal_start(D.loop, &sigterm_w);
+	ev_signal_start(D.loop, &sigint_w);
+	ev_prepare_init(&prepare_w, prepare_cb);
+	ev_prepare_start(D.loop, &prepare_w);
+	log_info("containerd %d.%d.%d listening on %s (state %s, runtime %s, shim %s)",
+	    DAEMON_VERSION_MAJOR, DAEMON_VERSION_MINOR, DAEMON_VERSION_PATCH, D.cfg.listen,
+	    D.cfg.state_dir, D.cfg.runtime, D.cfg.shim);
+	ev_run(D.loop, 0);
+	server_before_sleep();
+	server_close();
+	if (store_commit(D.store, &e) < 0)
+		log_errorx("final commit: %s", e.msg);
+	store_close(D.store);
+	log_info("containerd stopped");
+	return 0;
+}

@@ -1,0 +1,446 @@
+/*
+ * op_create: CreateContainer as a state machine.
+ *
+ *   VALIDATE -> SHIM (spawn, wait "created PID") -> START (runtime start)
+ *            -> DONE (row running + start-container, reply)
+ *   any failure -> UNDO (runtime delete --force) -> rows removed, reply error
+ *
+ * advance() holds the only switch; each callback records its result and
+ * calls advance(). Every transition is logged.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "op.h"
+#include "procinfo.h"
+
+enum create_state {
+	CR_SHIM,	/* waiting for the shim's report */
+	CR_START,	/* runtime start in flight */
+	CR_DONE,
+	CR_UNDO,	/* runtime delete in flight */
+	CR_FAILED,
+};
+
+static const char *const state_names[] = { "SHIM", "START", "DONE", "UNDO", "FAILED" };
+
+struct op_create {
+	struct op op;
+	uint64_t call_id;
+	enum create_state state;
+	struct container *c;
+	struct process *init;
+	struct err err;		/* why it failed */
+	bool in_runtime;	/* runtime create succeeded: undo must delete */
+	bool shim_gone;
+	bool exited;		/* the init already ended (before START finished) */
+	int exit_status;
+	int64_t exited_at;
+	int64_t started;	/* when the request arrived, ns */
+	ev_timer timeout;
+};
+
+static void advance(struct op_create *op);
+
+static void
+enter_state(struct op_create *op, enum create_state next)
+{
+	log_debug("op %llu create ctr=%s %s -> %s", (unsigned long long)op->op.id, op->c->id,
+	    state_names[op->state], state_names[next]);
+	op->state = next;
+}
+
+static void
+op_free(struct op_create *op)
+{
+	ev_timer_stop(D.loop, &op->timeout);
+	op_unregister(&op->op);
+	free(op);
+}
+
+static void
+fail(struct op_create *op, int code, const char *fmt, const char *detail)
+{
+	if (op->err.code == GRPC_OK)
+		err_set(&op->err, code, fmt, op->c->id, detail);
+	enter_state(op, CR_UNDO);
+	advance(op);
+}
+
+static void
+start_done_cb(void *arg, int status, const char *out, const char *errmsg)
+{
+	struct op_create *op = op_find((uint64_t)(uintptr_t)arg, "create");
+
+	if (op == NULL)
+		return;
+	if (status != 0) {
+		fail(op, GRPC_UNKNOWN, "container %s: the runtime could not start it: %s", errmsg);
+		return;
+	}
+	enter_state(op, CR_DONE);
+	advance(op);
+}
+
+static void
+undo_done_cb(void *arg, int status, const char *out, const char *errmsg)
+{
+	struct op_create *op = op_find((uint64_t)(uintptr_t)arg, "create");
+
+	if (op == NULL)
+		return;
+	if (status != 0)
+		log_warnx("op %llu create ctr=%s: runtime delete during undo: %s",
+		    (unsigned long long)op->op.id, op->c->id, errmsg);
+	op->in_runtime = false;
+	advance(op);
+}
+
+static void
+timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct op_create *op = w->data;
+	char detail[64];
+
+	if (op->state != CR_SHIM && op->state != CR_START)
+		return;
+	snprintf(detail, sizeof(detail), "%.1fs", (double)D.cfg.start_timeout_ns / 1e9);
+	if (op->init->shim_pid > 0)
+		kill(-op->init->shim_pid, SIGKILL); /* the shim's session: it and the runtime */
+	op->in_runtime = true;			    /* the runtime may have got that far */
+	fail(op, GRPC_DEADLINE_EXCEEDED, "container %s did not start within --start-timeout %s",
+	    detail);
+}
+
+void
+op_shim_reported(struct process *p, pid_t pid, const char *errmsg)
+{
+	struct op_create *op = op_find(p->op_id, "create");
+
+	if (op == NULL || op->state != CR_SHIM)
+		return;
+	if (errmsg != NULL) {
+		fail(op, GRPC_UNKNOWN, "container %s: the runtime could not create it: %s", errmsg);
+		return;
+	}
+	p->system_pid = pid;
+	op->in_runtime = true;
+	enter_state(op, CR_START);
+	advance(op);
+}
+
+void
+op_shim_died(struct process *p)
+{
+	struct op_create *op = op_find(p->op_id, "create");
+
+	if (op == NULL)
+		return;
+	op->shim_gone = true;
+	p->shim_pid = 0;
+	if (process_read_exit_file(p->dir, &op->exit_status, &op->exited_at) == 0)
+		op->exited = true;
+	if (op->state == CR_SHIM)
+		fail(op, GRPC_INTERNAL, "container %s: the shim exited before reporting (%s)",
+		    "see its shim.log");
+	/* In START: the process ran and already ended; DONE records both. */
+}
+
+/* The container is running: record it, reply, and let the model own it. */
+static void
+finish_ok(struct op_create *op)
+{
+	struct container *c = op->c;
+	struct process *p = op->init;
+	int64_t now = now_ns();
+	Types__CreateContainerResponse resp = TYPES__CREATE_CONTAINER_RESPONSE__INIT;
+	Types__Container pc;
+	Types__Process *procs[1];
+	uint32_t pids[1];
+	struct err e;
+
+	c->status = CONTAINER_RUNNING;
+	p->state = PROCESS_RUNNING;
+	p->started_at = now;
+	c->op_id = 0;
+	p->op_id = 0;
+	if (store_process_started(D.store, c->id, "init", p->system_pid, p->shim_pid,
+		p->shim_start_time, now, &e) < 0 ||
+	    store_container_set_status(D.store, c->id, "running", now, &e) < 0)
+		log_warnx("container %s: %s", c->id, e.msg);
+	event_record("start-container", c->id, "init", 0, now, &e);
+	container_to_pb(c, &pc, procs, pids);
+	resp.container = &pc;
+	server_reply(op->call_id, &resp.base);
+	log_info("container %s started (pid %d) in %.1f ms", c->id, (int)p->system_pid,
+	    (double)(now - op->started) / 1e6);
+	if (op->exited)
+		process_exited(p, op->exit_status, op->exited_at, NULL);
+	else if (op->shim_gone)
+		process_exited(p, 255, now_ns(), "the shim died during start: status unknown");
+	op_free(op);
+}
+
+/* Nothing of the container is left: rows, runtime state, files. */
+static void
+finish_failed(struct op_create *op)
+{
+	struct container *c = op->c;
+	struct err e;
+
+	if (store_container_remove(D.store, c->id, &e) < 0)
+		log_warnx("container %s: %s", c->id, e.msg);
+	if (op->init->shim_pid > 0 && !op->shim_gone)
+		kill(-op->init->shim_pid, SIGKILL);
+	container_remove_dir(c->id);
+	log_warnx("container %s not created: %s", c->id, op->err.msg);
+	server_reply_error(op->call_id, &op->err);
+	container_free(c);
+	op_free(op);
+}
+
+static void
+advance(struct op_create *op)
+{
+	uintptr_t id = (uintptr_t)op->op.id;
+
+	switch (op->state) {
+	case CR_SHIM:
+		break; /* the shim reports through op_shim_reported */
+	case CR_START: {
+		const char *args[] = { "start", op->c->id, NULL };
+
+		if (runtime_run(op->c, args, start_done_cb, (void *)id) < 0)
+			fail(op, GRPC_RESOURCE_EXHAUSTED, "container %s: %s",
+			    "cannot run the runtime (out of memory)");
+		break;
+	}
+	case CR_DONE:
+		finish_ok(op);
+		break;
+	case CR_UNDO:
+		if (op->in_runtime) {
+			const char *args[] = { "delete", "--force", op->c->id, NULL };
+
+			op->in_runtime = false;
+			if (runtime_run(op->c, args, undo_done_cb, (void *)id) == 0)
+				break;
+		}
+		enter_state(op, CR_FAILED);
+		finish_failed(op);
+		break;
+	case CR_FAILED:
+		break;
+	}
+}
+
+static char **
+strv_dup(char **v, size_t n)
+{
+	char **out = calloc(n + 1, sizeof(char *));
+
+	for (size_t i = 0; out != NULL && i < n; i++) {
+		if ((out[i] = strdup(v[i])) == NULL) {
+			for (size_t j = 0; j < i; j++)
+				free(out[j]);
+			free(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+/* Checks the request; loads config.json's process. -1 with e. */
+static int
+validate(const Types__CreateContainerRequest *req, json_t **process, struct err *e)
+{
+	char path[PATH_MAX_LEN + 32];
+	struct stat st;
+	json_error_t je;
+	json_t *cfg;
+
+	if (validate_id("container id", req->id, e) < 0 ||
+	    validate_path("bundle path", req->bundlepath, 0, e) < 0 ||
+	    validate_path("stdin path", req->stdin, 1, e) < 0 ||
+	    validate_path("stdout path", req->stdout, 1, e) < 0 ||
+	    validate_path("stderr path", req->stderr, 1, e) < 0 ||
+	    validate_path("checkpoint dir", req->checkpointdir, 1, e) < 0)
+		return -1;
+	if (req->checkpoint[0] != '\0' && validate_id("checkpoint name", req->checkpoint, e) < 0)
+		return -1;
+	for (size_t i = 0; i < req->n_labels; i++) {
+		if (strlen(req->labels[i]) > 4096)
+			return err_set(e, GRPC_INVALID_ARGUMENT, "label %zu is over 4096 bytes", i);
+	}
+	if (container_find(req->id) != NULL)
+		return err_set(e, GRPC_ALREADY_EXISTS, "container %s already exists", req->id);
+	if (stat(req->bundlepath, &st) < 0 || !S_ISDIR(st.st_mode))
+		return err_set(e, GRPC_INVALID_ARGUMENT, "bundle %s: %s", req->bundlepath,
+		    errno == ENOENT || S_ISDIR(st.st_mode) ? "no such directory" : "not a directory");
+	snprintf(path, sizeof(path), "%s/config.json", req->bundlepath);
+	if ((cfg = json_load_file(path, 0, &je)) == NULL)
+		return err_set(e, GRPC_INVALID_ARGUMENT, "bundle %s: cannot read config.json: %s",
+		    req->bundlepath, je.text);
+	*process = json_incref(json_object_get(cfg, "process"));
+	json_decref(cfg);
+	if (!json_is_object(*process)) {
+		json_decref(*process);
+		return err_set(e, GRPC_INVALID_ARGUMENT,
+		    "bundle %s: config.json has no \"process\" object", req->bundlepath);
+	}
+	return 0;
+}
+
+/* Rows for the new container, in the current transaction. */
+static int
+record(struct container *c, const Types__CreateContainerRequest *req, json_t *process,
+    int64_t now, struct err *e)
+{
+	char *rargs = procinfo_strv_json(c->runtime_args, (size_t)c->n_runtime_args);
+	char *args = json_dumps(json_object_get(process, "args"), JSON_COMPACT);
+	char *env = json_dumps(json_object_get(process, "env"), JSON_COMPACT);
+	char *spec = json_dumps(process, JSON_COMPACT);
+	json_t *user = json_object_get(process, "user");
+	struct store_container sc = {
+		.id = c->id,
+		.bundle = c->bundle,
+		.runtime = c->runtime,
+		.runtime_args = rargs,
+		.status = "creating",
+		.created_at = now,
+		.updated_at = now,
+		.stdin_path = req->stdin,
+		.stdout_path = req->stdout,
+		.stderr_path = req->stderr,
+		.no_pivot_root = req->nopivotroot,
+		.checkpoint = req->checkpoint,
+		.checkpoint_dir = req->checkpointdir,
+	};
+	struct store_process sp = {
+		.container_id = c->id,
+		.pid = "init",
+		.args = args,
+		.env = env,
+		.cwd = json_string_value(json_object_get(process, "cwd")),
+		.uid = json_integer_value(json_object_get(user, "uid")),
+		.gid = json_integer_value(json_object_get(user, "gid")),
+		.terminal = json_is_true(json_object_get(process, "terminal")),
+		.stdin_path = req->stdin,
+		.stdout_path = req->stdout,
+		.stderr_path = req->stderr,
+		.spec = spec,
+		.status = "creating",
+	};
+	int rc = 0;
+
+	/* A stopped container's rows give way to a new one with its id; the
+	 * events keep its history. */
+	if (store_container_remove(D.store, c->id, e) < 0 ||
+	    store_container_insert(D.store, &sc, e) < 0 ||
+	    store_process_insert(D.store, &sp, e) < 0)
+		rc = -1;
+	for (int i = 0; rc == 0 && i < c->n_labels; i++)
+		rc = store_label_add(D.store, c->id, c->labels[i], e);
+	free(rargs);
+	free(args);
+	free(env);
+	free(spec);
+	return rc;
+}
+
+void
+op_create_start(uint64_t call_id, const Types__CreateContainerRequest *req)
+{
+	struct op_create *op = NULL;
+	struct container *c = NULL;
+	json_t *process = NULL;
+	struct err e = { 0 };
+	int64_t now = now_ns();
+	char dir[PATH_MAX_LEN + 256];
+	struct shim_spec spec = {
+		.stdin_path = req->stdin,
+		.stdout_path = req->stdout,
+		.stderr_path = req->stderr,
+		.no_pivot = req->nopivotroot,
+	};
+
+	if (validate(req, &process, &e) < 0)
+		goto fail;
+	if ((op = calloc(1, sizeof(*op))) == NULL || (c = container_new(req->id)) == NULL) {
+		err_set(&e, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		goto fail;
+	}
+	c->bundle = strdup(req->bundlepath);
+	c->runtime = strdup(req->runtime[0] ? req->runtime : D.cfg.runtime);
+	if (req->n_runtimeargs > 0) {
+		c->runtime_args = strv_dup(req->runtimeargs, req->n_runtimeargs);
+		c->n_runtime_args = (int)req->n_runtimeargs;
+	} else {
+		c->runtime_args = strv_dup(D.cfg.runtime_args, (size_t)D.cfg.n_runtime_args);
+		c->n_runtime_args = D.cfg.n_runtime_args;
+	}
+	c->labels = strv_dup(req->labels, req->n_labels);
+	c->n_labels = (int)req->n_labels;
+	c->created_at = now;
+	c->status = CONTAINER_CREATING;
+	if (c->bundle == NULL || c->runtime == NULL || c->runtime_args == NULL ||
+	    c->labels == NULL || (op->init = process_new(c, "init")) == NULL) {
+		err_set(&e, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		goto fail;
+	}
+	op->init->info = procinfo_from_oci("init", process, req->stdin, req->stdout, req->stderr);
+	spec.terminal = op->init->info && op->init->info->terminal;
+	if (req->checkpoint[0] != '\0') {
+		snprintf(dir, sizeof(dir), "%s/checkpoints/%s",
+		    req->checkpointdir[0] ? req->checkpointdir : req->bundlepath, req->checkpoint);
+		spec.checkpoint_dir = dir;
+	}
+	{
+		char cdir[PATH_MAX_LEN + 64];
+
+		snprintf(cdir, sizeof(cdir), "%s/%s", D.cfg.state_dir, c->id);
+		if (mkdir(cdir, 0711) < 0 && errno != EEXIST) {
+			err_set(&e, errno == ENOSPC ? GRPC_RESOURCE_EXHAUSTED : GRPC_INTERNAL,
+			    "cannot create %s: %s", cdir, strerror(errno));
+			goto fail;
+		}
+	}
+	if (record(c, req, process, now, &e) < 0)
+		goto fail_dir;
+	op->call_id = call_id;
+	op->c = c;
+	op->started = now;
+	op->state = CR_SHIM;
+	op_register(&op->op, "create", op);
+	c->op_id = op->init->op_id = op->op.id;
+	ev_timer_init(&op->timeout, timeout_cb, (double)D.cfg.start_timeout_ns / 1e9, 0);
+	op->timeout.data = op;
+	if (D.cfg.start_timeout_ns > 0)
+		ev_timer_start(D.loop, &op->timeout);
+	json_decref(process);
+	log_debug("op %llu create ctr=%s bundle=%s", (unsigned long long)op->op.id, c->id,
+	    c->bundle);
+	if (shimctl_spawn(op->init, &spec, &op->err) < 0) {
+		enter_state(op, CR_UNDO);
+		advance(op);
+	}
+	return;
+fail_dir:
+	store_container_remove(D.store, c->id, NULL);
+	container_remove_dir(c->id);
+fail:
+	json_decref(process);
+	if (c != NULL)
+		container_free(c);
+	free(op);
+	log_info("CreateContainer %s refused: %s", req->id, e.msg);
+	server_reply_error(call_id, &e);
+}

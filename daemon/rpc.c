@@ -1,0 +1,207 @@
+/* rpc: decodes each request and hands it to its handler. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "health.pb-c.h"
+#include "log.h"
+
+static void
+rpc_health(uint64_t call_id, const void *req)
+{
+	Grpc__Health__V1__HealthCheckResponse resp = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+
+	resp.status = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+	server_reply(call_id, &resp.base);
+}
+
+static void
+rpc_version(uint64_t call_id, const void *req)
+{
+	Types__GetServerVersionResponse resp = TYPES__GET_SERVER_VERSION_RESPONSE__INIT;
+
+	resp.major = DAEMON_VERSION_MAJOR;
+	resp.minor = DAEMON_VERSION_MINOR;
+	resp.patch = DAEMON_VERSION_PATCH;
+	resp.revision = DAEMON_REVISION;
+	server_reply(call_id, &resp.base);
+}
+
+static void
+rpc_create(uint64_t call_id, const void *req)
+{
+	op_create_start(call_id, req);
+}
+
+static bool
+listed(const struct container *c)
+{
+	return c->status == CONTAINER_RUNNING || c->status == CONTAINER_PAUSED;
+}
+
+static void
+rpc_state(uint64_t call_id, const void *reqp)
+{
+	const Types__StateRequest *req = reqp;
+	Types__StateResponse resp = TYPES__STATE_RESPONSE__INIT;
+	Types__Machine machine = TYPES__MACHINE__INIT;
+	Types__Container *pcs = NULL, **ptrs = NULL;
+	Types__Process **procs = NULL;
+	uint32_t *pids = NULL;
+	size_t nc = 0, np = 0, k = 0, kp = 0;
+	struct sysinfo si;
+	struct err e;
+
+	for (struct container *c = D.containers; c != NULL; c = c->next) {
+		if (!listed(c) || (req->id[0] && strcmp(req->id, c->id) != 0))
+			continue;
+		nc++;
+		for (struct process *p = c->procs; p != NULL; p = p->next)
+			np++;
+	}
+	if (req->id[0] != '\0' && nc == 0) {
+		err_set(&e, GRPC_NOT_FOUND, "no such container: %s", req->id);
+		server_reply_error(call_id, &e);
+		return;
+	}
+	pcs = calloc(nc + 1, sizeof(*pcs));
+	ptrs = calloc(nc + 1, sizeof(*ptrs));
+	procs = calloc(np + 1, sizeof(*procs));
+	pids = calloc(np + 1, sizeof(*pids));
+	if (pcs == NULL || ptrs == NULL || procs == NULL || pids == NULL) {
+		err_set(&e, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		server_reply_error(call_id, &e);
+		goto out;
+	}
+	for (struct container *c = D.containers; c != NULL; c = c->next) {
+		if (!listed(c) || (req->id[0] && strcmp(req->id, c->id) != 0))
+			continue;
+		container_to_pb(c, &pcs[k], procs + kp, pids + kp);
+		kp += pcs[k].n_processes;
+		ptrs[k] = &pcs[k];
+		k++;
+	}
+	resp.containers = ptrs;
+	resp.n_containers = k;
+	machine.cpus = (uint32_t)sysconf(_SC_NPROCESSORS_ONLN);
+	if (sysinfo(&si) == 0)
+		machine.memory = (uint64_t)si.totalram * si.mem_unit / (1024 * 1024);
+	resp.machine = &machine;
+	server_reply(call_id, &resp.base);
+out:
+	free(pcs);
+	free(ptrs);
+	free(procs);
+	free(pids);
+}
+
+/* The live process a request names, or NULL with a NOT_FOUND reply. */
+static struct process *
+lookup_process(uint64_t call_id, const char *id, const char *pid)
+{
+	struct container *c;
+	struct process *p;
+	struct err e;
+
+	if (validate_id("container id", id, &e) < 0) {
+		server_reply_error(call_id, &e);
+		return NULL;
+	}
+	if ((c = container_find(id)) == NULL || c->status == CONTAINER_STOPPED) {
+		err_set(&e, GRPC_NOT_FOUND, "no such container: %s", id);
+		server_reply_error(call_id, &e);
+		return NULL;
+	}
+	if (c->status == CONTAINER_CREATING) {
+		err_set(&e, GRPC_FAILED_PRECONDITION, "container %s is still being created", id);
+		server_reply_error(call_id, &e);
+		return NULL;
+	}
+	if (pid == NULL || *pid == '\0')
+		pid = "init";
+	if ((p = process_find(c, pid)) == NULL || p->state != PROCESS_RUNNING) {
+		err_set(&e, GRPC_NOT_FOUND, "container %s has no running process %s", id, pid);
+		server_reply_error(call_id, &e);
+		return NULL;
+	}
+	return p;
+}
+
+static void
+rpc_signal(uint64_t call_id, const void *reqp)
+{
+	const Types__SignalRequest *req = reqp;
+	Types__SignalResponse resp = TYPES__SIGNAL_RESPONSE__INIT;
+	struct process *p;
+	struct err e;
+
+	if (req->signal == 0 || req->signal >= (uint32_t)NSIG) {
+		err_set(&e, GRPC_INVALID_ARGUMENT, "signal %u is not a valid signal number (1-%d)",
+		    req->signal, NSIG - 1);
+		server_reply_error(call_id, &e);
+		return;
+	}
+	if ((p = lookup_process(call_id, req->id, req->pid)) == NULL)
+		return;
+	if (p->system_pid <= 0 || kill(p->system_pid, (int)req->signal) < 0) {
+		err_set(&e, GRPC_NOT_FOUND, "container %s process %s: cannot signal it: %m",
+		    req->id, p->name);
+		server_reply_error(call_id, &e);
+		return;
+	}
+	log_debug("container %s process %s: sent signal %u", req->id, p->name, req->signal);
+	server_reply(call_id, &resp.base);
+}
+
+static void
+rpc_events(uint64_t call_id, const void *req)
+{
+	events_subscribe(call_id, req);
+}
+
+struct method {
+	const char *path;
+	const ProtobufCMessageDescriptor *request;
+	void (*handler)(uint64_t call_id, const void *req);
+};
+
+static const struct method methods[] = {
+	{ "/grpc.health.v1.Health/Check", &grpc__health__v1__health_check_request__descriptor,
+	    rpc_health },
+	{ "/types.API/GetServerVersion", &types__get_server_version_request__descriptor,
+	    rpc_version },
+	{ "/types.API/CreateContainer", &types__create_container_request__descriptor, rpc_create },
+	{ "/types.API/State", &types__state_request__descriptor, rpc_state },
+	{ "/types.API/Signal", &types__signal_request__descriptor, rpc_signal },
+	{ "/types.API/Events", &types__events_request__descriptor, rpc_events },
+};
+
+void
+rpc_dispatch(uint64_t call_id, const char *path, const uint8_t *msg, size_t len)
+{
+	struct err e;
+
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		ProtobufCMessage *req;
+
+		if (strcmp(methods[i].path, path) != 0)
+			continue;
+		req = protobuf_c_message_unpack(methods[i].request, NULL, len, msg);
+		if (req == NULL) {
+			err_set(&e, GRPC_INVALID_ARGUMENT,
+			    "%s: the request is not a valid %s message", path,
+			    methods[i].request->name);
+			server_reply_error(call_id, &e);
+			return;
+		}
+		methods[i].handler(call_id, req);
+		protobuf_c_message_free_unpacked(req, NULL);
+		return;
+	}
+	err_set(&e, GRPC_UNIMPLEMENTED, "unknown method %s", path);
+	server_reply_error(call_id, &e);
+}

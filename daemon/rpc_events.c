@@ -1,0 +1,210 @@
+/*
+ * The event bus. The events table is the log; a subscriber is a cursor
+ * into it. After each commit every subscriber whose stream has room gets
+ * the rows past its cursor; one whose stream is full stops receiving and,
+ * once the client drained it, catches up from the table. So a slow reader
+ * is never dropped and loses nothing, and replay-then-live has no gap and
+ * no duplicate: both are the same query on seq.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "grpc.h"
+#include "log.h"
+
+#define SUB_HIGH_WATER (256u << 10)	/* stop pushing above this much queued */
+#define SUB_BATCH 256
+
+struct sub {
+	struct sub *next;
+	uint64_t call_id;
+	int64_t scanned;	/* every event with seq <= scanned was considered */
+	int64_t after_ts;	/* replay: only events newer than this (ns) */
+	char *id;		/* "" or one container */
+	bool stored_only;
+	int64_t end_seq;	/* stored_only: the last seq to send */
+	bool blocked;
+};
+
+static struct sub *subs;
+static int n_subs;
+static int64_t committed_seq = -1;
+
+int
+events_subscriber_count(void)
+{
+	return n_subs;
+}
+
+static void
+sub_free(struct sub *s)
+{
+	for (struct sub **pp = &subs; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	}
+	n_subs--;
+	free(s->id);
+	free(s);
+}
+
+static struct sub *
+sub_find(uint64_t call_id)
+{
+	for (struct sub *s = subs; s != NULL; s = s->next)
+		if (s->call_id == call_id)
+			return s;
+	return NULL;
+}
+
+void
+events_subscribe(uint64_t call_id, const Types__EventsRequest *req)
+{
+	struct sub *s;
+	struct err e;
+	int64_t ts = 0;
+
+	if (committed_seq < 0)
+		committed_seq = store_event_last_seq(D.store);
+	if (req->timestamp != NULL && (req->timestamp->seconds > 0 || req->timestamp->nanos > 0))
+		ts = req->timestamp->seconds * 1000000000 + req->timestamp->nanos;
+	else if (req->legacytimestamp > 0)
+		ts = (int64_t)req->legacytimestamp * 1000000000;
+	if (req->storedonly && ts == 0) {
+		err_set(&e, GRPC_INVALID_ARGUMENT,
+		    "storedOnly needs a timestamp: the stored events after which time?");
+		server_reply_error(call_id, &e);
+		return;
+	}
+	if (req->id[0] != '\0' && validate_id("container id", req->id, &e) < 0) {
+		server_reply_error(call_id, &e);
+		return;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL || (s->id = strdup(req->id)) == NULL) {
+		free(s);
+		err_set(&e, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		server_reply_error(call_id, &e);
+		return;
+	}
+	s->call_id = call_id;
+	s->after_ts = ts;
+	s->scanned = ts > 0 ? 0 : committed_seq;
+	s->stored_only = req->storedonly;
+	s->end_seq = committed_seq;
+	s->next = subs;
+	subs = s;
+	n_subs++;
+	log_debug("events: subscriber %llu (from %s, id '%s'%s)", (unsigned long long)call_id,
+	    ts ? "a timestamp" : "now", s->id, s->stored_only ? ", stored only" : "");
+}
+
+void
+events_call_closed(uint64_t call_id)
+{
+	struct sub *s = sub_find(call_id);
+
+	if (s != NULL)
+		sub_free(s);
+}
+
+void
+events_call_drained(uint64_t call_id)
+{
+	struct sub *s = sub_find(call_id);
+
+	if (s != NULL)
+		s->blocked = false; /* the next events_push catches it up */
+}
+
+struct push_ctx {
+	struct sub *s;
+	struct grpc_call *call;
+	int64_t limit_seq;
+	int sent;
+};
+
+static int
+push_one(void *arg, const struct store_event *ev)
+{
+	struct push_ctx *pc = arg;
+	Types__Event msg = TYPES__EVENT__INIT;
+	Google__Protobuf__Timestamp t = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+	uint8_t buf[1024];
+	size_t n;
+
+	if (ev->seq > pc->limit_seq)
+		return 1;
+	msg.type = (char *)ev->type;
+	msg.id = (char *)ev->container_id;
+	msg.pid = (char *)ev->pid;
+	msg.status = (uint32_t)ev->status;
+	msg.legacytimestamp = (uint64_t)(ev->ts / 1000000000);
+	t.seconds = ev->ts / 1000000000;
+	t.nanos = (int32_t)(ev->ts % 1000000000);
+	msg.timestamp = &t;
+	n = types__event__get_packed_size(&msg);
+	if (n <= sizeof(buf)) {
+		types__event__pack(&msg, buf);
+		if (grpc_call_send(pc->call, buf, n) < 0)
+			return 2;
+	}
+	pc->s->scanned = ev->seq;
+	pc->sent++;
+	if (grpc_call_queued(pc->call) > SUB_HIGH_WATER) {
+		pc->s->blocked = true;
+		return 1;
+	}
+	return 0;
+}
+
+/* Sends what s can take now; returns -1 when s is finished and freed. */
+static int
+sub_push(struct sub *s)
+{
+	struct grpc_call *call = grpc_call_find(s->call_id);
+	int64_t limit = s->stored_only ? s->end_seq : committed_seq;
+	struct err e;
+
+	if (call == NULL) {
+		sub_free(s);
+		return -1;
+	}
+	while (!s->blocked && s->scanned < limit) {
+		struct push_ctx pc = { s, call, limit, 0 };
+		int64_t before = s->scanned;
+		int rc = store_events_foreach(D.store, s->scanned, s->after_ts, s->id, SUB_BATCH,
+		    push_one, &pc, &e);
+
+		if (rc < 0 || rc == 2) {
+			grpc_call_finish(call, GRPC_INTERNAL, rc < 0 ? e.msg : "send failed");
+			sub_free(s);
+			return -1;
+		}
+		if (pc.sent < SUB_BATCH && !s->blocked)
+			s->scanned = limit; /* no more rows up to limit match */
+		if (s->scanned == before)
+			break;
+	}
+	if (s->stored_only && !s->blocked && s->scanned >= s->end_seq) {
+		grpc_call_finish(call, GRPC_OK, NULL);
+		sub_free(s);
+		return -1;
+	}
+	return 0;
+}
+
+void
+events_push(void)
+{
+	struct sub *s, *next;
+
+	committed_seq = store_event_last_seq(D.store);
+	for (s = subs; s != NULL; s = next) {
+		next = s->next;
+		if (!s->blocked)
+			sub_push(s);
+	}
+}

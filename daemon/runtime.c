@@ -1,0 +1,286 @@
+/*
+ * runtime: runs the OCI runtime's CLI (runc or compatible) as child jobs.
+ * A job is finished once it is reaped *and* its output pipes reached EOF,
+ * in either order. At most cfg.concurrency jobs run at once; the rest wait
+ * in FIFO order.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+
+extern char **environ;
+
+#define JOB_OUT_MAX (1u << 20)
+
+struct job {
+	struct job *next;
+	char **argv;
+	runtime_done_cb cb;
+	void *arg;
+	pid_t pid;
+	ev_child child_w;
+	ev_io out_w, err_w;
+	char *out, *errbuf;
+	size_t out_len, err_len;
+	int pipes_open;
+	bool reaped;
+	int status;
+};
+
+static struct job *queue_head, *queue_tail;
+static int running;
+
+static void job_start(struct job *j);
+
+void
+runtime_jobs_init(void)
+{
+	queue_head = queue_tail = NULL;
+	running = 0;
+}
+
+/* The runtime's own message: the last `msg="..."` of its log lines, else
+ * the last non-empty line of stderr. */
+static void
+runtime_message(const char *errtext, char *out, size_t outsz)
+{
+	const char *last = NULL, *p = errtext;
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (errtext == NULL)
+		return;
+	while ((p = strstr(p, "msg=\"")) != NULL) {
+		last = p + 5;
+		p = last;
+	}
+	if (last != NULL) {
+		for (p = last; *p && *p != '\n' && n + 1 < outsz; p++) {
+			if (*p == '\\' && p[1] != '\0') {
+				p++;
+				out[n++] = *p == 'n' ? ' ' : *p;
+				continue;
+			}
+			if (*p == '"')
+				break;
+			out[n++] = *p;
+		}
+		out[n] = '\0';
+		return;
+	}
+	/* Plain text: the last non-empty line. */
+	{
+		const char *end = errtext + strlen(errtext), *start;
+
+		while (end > errtext && (end[-1] == '\n' || end[-1] == ' '))
+			end--;
+		start = end;
+		while (start > errtext && start[-1] != '\n')
+			start--;
+		n = (size_t)(end - start);
+		if (n >= outsz)
+			n = outsz - 1;
+		memcpy(out, start, n);
+		out[n] = '\0';
+	}
+}
+
+static void
+job_free(struct job *j)
+{
+	for (char **a = j->argv; a && *a; a++)
+		free(*a);
+	free(j->argv);
+	free(j->out);
+	free(j->errbuf);
+	free(j);
+}
+
+static void
+job_maybe_done(struct job *j)
+{
+	char msg[ERR_MSG_MAX];
+	int status;
+
+	if (!j->reaped || j->pipes_open > 0)
+		return;
+	running--;
+	status = WIFEXITED(j->status) ? WEXITSTATUS(j->status) : 128 + WTERMSIG(j->status);
+	runtime_message(j->errbuf, msg, sizeof(msg));
+	if (status != 0 && msg[0] == '\0')
+		snprintf(msg, sizeof(msg), "%s %s exited with status %d", j->argv[0],
+		    j->argv[1] ? j->argv[1] : "", status);
+	log_debug("runtime job %d (%s ...) done: status %d", (int)j->pid, j->argv[0], status);
+	j->cb(j->arg, status, j->out ? j->out : "", msg);
+	job_free(j);
+	/* Start the next waiting job. */
+	while (queue_head != NULL && running < D.cfg.concurrency) {
+		struct job *n = queue_head;
+
+		queue_head = n->next;
+		if (queue_head == NULL)
+			queue_tail = NULL;
+		job_start(n);
+	}
+}
+
+static void
+job_child_cb(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct job *j = w->data;
+
+	ev_child_stop(loop, w);
+	j->reaped = true;
+	j->status = w->rstatus;
+	job_maybe_done(j);
+}
+
+static void
+job_read(struct ev_loop *loop, ev_io *w, char **buf, size_t *len, struct job *j)
+{
+	char chunk[4096];
+	ssize_t n = read(w->fd, chunk, sizeof(chunk));
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		ev_io_stop(loop, w);
+		close(w->fd);
+		j->pipes_open--;
+		job_maybe_done(j);
+		return;
+	}
+	if (*len + (size_t)n > JOB_OUT_MAX)
+		return; /* keep reading to EOF, drop the excess */
+	{
+		char *nb = realloc(*buf, *len + (size_t)n + 1);
+
+		if (nb == NULL)
+			return;
+		memcpy(nb + *len, chunk, (size_t)n);
+		*len += (size_t)n;
+		nb[*len] = '\0';
+		*buf = nb;
+	}
+}
+
+static void
+job_out_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct job *j = w->data;
+
+	job_read(loop, w, &j->out, &j->out_len, j);
+}
+
+static void
+job_err_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct job *j = w->data;
+
+	job_read(loop, w, &j->errbuf, &j->err_len, j);
+}
+
+static void
+job_start(struct job *j)
+{
+	posix_spawn_file_actions_t fa;
+	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, rc;
+
+	running++;
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+		rc = errno;
+		goto fail;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+	rc = posix_spawnp(&j->pid, j->argv[0], &fa, NULL, j->argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(out[1]);
+	close(errp[1]);
+	out[1] = errp[1] = -1;
+	if (rc != 0)
+		goto fail;
+	ev_child_init(&j->child_w, job_child_cb, j->pid, 0);
+	j->child_w.data = j;
+	ev_child_start(D.loop, &j->child_w);
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	fcntl(errp[0], F_SETFL, O_NONBLOCK);
+	ev_io_init(&j->out_w, job_out_cb, out[0], EV_READ);
+	ev_io_init(&j->err_w, job_err_cb, errp[0], EV_READ);
+	j->out_w.data = j->err_w.data = j;
+	ev_io_start(D.loop, &j->out_w);
+	ev_io_start(D.loop, &j->err_w);
+	j->pipes_open = 2;
+	log_debug("runtime job %d: %s %s", (int)j->pid, j->argv[0], j->argv[1]);
+	return;
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (out[i] >= 0)
+			close(out[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+	{
+		char msg[ERR_MSG_MAX];
+
+		snprintf(msg, sizeof(msg), "cannot run the runtime %s: %s", j->argv[0],
+		    strerror(rc));
+		running--;
+		j->cb(j->arg, -1, "", msg);
+		job_free(j);
+	}
+}
+
+int
+runtime_run(const struct container *c, const char *const *args, runtime_done_cb cb, void *arg)
+{
+	const char *rt = c && c->runtime && *c->runtime ? c->runtime : D.cfg.runtime;
+	char **gargs = c ? c->runtime_args : D.cfg.runtime_args;
+	int ngargs = c ? c->n_runtime_args : D.cfg.n_runtime_args;
+	int nargs = 0, k = 0;
+	struct job *j;
+
+	while (args[nargs] != NULL)
+		nargs++;
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return -1;
+	j->argv = calloc((size_t)(1 + ngargs + nargs + 1), sizeof(char *));
+	if (j->argv == NULL) {
+		free(j);
+		return -1;
+	}
+	j->argv[k++] = strdup(rt);
+	for (int i = 0; i < ngargs; i++)
+		j->argv[k++] = strdup(gargs[i]);
+	for (int i = 0; i < nargs; i++)
+		j->argv[k++] = strdup(args[i]);
+	for (int i = 0; i < k; i++) {
+		if (j->argv[i] == NULL) {
+			job_free(j);
+			return -1;
+		}
+	}
+	j->cb = cb;
+	j->arg = arg;
+	if (running < D.cfg.concurrency) {
+		job_start(j);
+	} else {
+		if (queue_tail != NULL)
+			queue_tail->next = j;
+		else
+			queue_head = j;
+		queue_tail = j;
+	}
+	return 0;
+}

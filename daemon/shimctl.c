@@ -1,0 +1,294 @@
+/*
+ * shimctl: the daemon's side of containerd-shim. Spawns a shim per process
+ * with a sync pipe on its fd 3, reads its report lines ("created PID",
+ * "error MSG", "oom"), and learns of its exit through ev_child (our own
+ * child) or a pidfd (a shim adopted after a restart). The exit status
+ * itself always comes from the exit file the shim wrote.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+
+extern char **environ;
+
+static int
+pidfd_open_(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static void sync_drain(struct process *p);
+
+static void
+shim_gone(struct process *p)
+{
+	int status;
+	int64_t at;
+
+	sync_drain(p);
+	if (p->state == PROCESS_CREATING) {
+		op_shim_died(p);
+		return;
+	}
+	if (p->state == PROCESS_EXITED)
+		return;
+	if (process_read_exit_file(p->dir, &status, &at) == 0)
+		process_exited(p, status, at, NULL);
+	else
+		process_exited(p, 255, now_ns(),
+		    "the shim exited without recording the exit status (killed?): unknown");
+}
+
+static void
+handle_line(struct process *p, char *line)
+{
+	if (strncmp(line, "created ", 8) == 0) {
+		long pid = strtol(line + 8, NULL, 10);
+
+		if (p->state == PROCESS_CREATING)
+			op_shim_reported(p, (pid_t)pid, NULL);
+	} else if (strncmp(line, "error ", 6) == 0) {
+		if (p->state == PROCESS_CREATING)
+			op_shim_reported(p, 0, line + 6);
+	} else if (strcmp(line, "oom") == 0) {
+		struct err e;
+
+		log_warnx("container %s: out of memory", p->ctr->id);
+		event_record("oom", p->ctr->id, p->name, 0, now_ns(), &e);
+	} else {
+		log_warnx("container %s process %s: unexpected line from the shim: %s",
+		    p->ctr->id, p->name, line);
+	}
+}
+
+/* Reads what the shim wrote; returns 1 at EOF. */
+static int
+sync_read(struct process *p)
+{
+	for (;;) {
+		ssize_t n = read(p->sync_fd, p->sync_buf + p->sync_len,
+		    sizeof(p->sync_buf) - 1 - p->sync_len);
+		char *nl;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n <= 0)
+			return 1;
+		p->sync_len += (size_t)n;
+		p->sync_buf[p->sync_len] = '\0';
+		while ((nl = memchr(p->sync_buf, '\n', p->sync_len)) != NULL) {
+			size_t used = (size_t)(nl - p->sync_buf) + 1;
+
+			*nl = '\0';
+			handle_line(p, p->sync_buf);
+			if (p->sync_fd < 0)
+				return 1; /* the handler let go of p's watchers */
+			memmove(p->sync_buf, p->sync_buf + used, p->sync_len - used);
+			p->sync_len -= used;
+		}
+		if (p->sync_len == sizeof(p->sync_buf) - 1)
+			p->sync_len = 0; /* an over-long line: drop it */
+	}
+}
+
+static void
+sync_close(struct process *p)
+{
+	if (p->sync_fd >= 0) {
+		ev_io_stop(D.loop, &p->sync_w);
+		close(p->sync_fd);
+		p->sync_fd = -1;
+	}
+}
+
+static void
+sync_drain(struct process *p)
+{
+	if (p->sync_fd >= 0 && sync_read(p))
+		sync_close(p);
+}
+
+static void
+sync_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct process *p = w->data;
+
+	if (sync_read(p))
+		sync_close(p);
+}
+
+static void
+child_cb(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct process *p = w->data;
+
+	ev_child_stop(loop, w);
+	p->shim_pid = 0;
+	shim_gone(p);
+}
+
+static void
+pidfd_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct process *p = w->data;
+
+	ev_io_stop(loop, w);
+	close(p->pidfd);
+	p->pidfd = -1;
+	if (p->orphan) {
+		process_exited(p, 255, now_ns(),
+		    "the process ended while no shim watched it: its status is unknown");
+		return;
+	}
+	shim_gone(p);
+}
+
+void
+shimctl_stop_watching(struct process *p)
+{
+	sync_close(p);
+	if (ev_is_active(&p->child_w))
+		ev_child_stop(D.loop, &p->child_w);
+	if (p->pidfd >= 0) {
+		ev_io_stop(D.loop, &p->pidfd_w);
+		close(p->pidfd);
+		p->pidfd = -1;
+	}
+}
+
+static int
+watch_pidfd(struct process *p, pid_t pid)
+{
+	int fd = pidfd_open_(pid);
+
+	if (fd < 0)
+		return -1;
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	p->pidfd = fd;
+	ev_io_init(&p->pidfd_w, pidfd_cb, fd, EV_READ);
+	p->pidfd_w.data = p;
+	ev_io_start(D.loop, &p->pidfd_w);
+	return 0;
+}
+
+int
+shimctl_adopt(struct process *p)
+{
+	p->orphan = false;
+	return watch_pidfd(p, p->shim_pid);
+}
+
+int
+shimctl_watch_orphan(struct process *p)
+{
+	p->orphan = true;
+	return watch_pidfd(p, p->system_pid);
+}
+
+int
+shimctl_spawn(struct process *p, const struct shim_spec *spec, struct err *e)
+{
+	struct container *c = p->ctr;
+	const char *rt = c->runtime && *c->runtime ? c->runtime : D.cfg.runtime;
+	const char *argv[64 + 2 * 32];
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none;
+	int fds[2], k = 0, rc;
+	pid_t pid;
+
+	if (mkdir(p->dir, 0700) < 0 && errno != EEXIST)
+		return err_set(e, GRPC_INTERNAL, "cannot create %s: %s", p->dir, strerror(errno));
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return err_set(e, GRPC_RESOURCE_EXHAUSTED, "cannot make a pipe: %s",
+		    strerror(errno));
+	argv[k++] = D.cfg.shim;
+	argv[k++] = "--id";
+	argv[k++] = c->id;
+	argv[k++] = "--bundle";
+	argv[k++] = c->bundle;
+	argv[k++] = "--dir";
+	argv[k++] = p->dir;
+	argv[k++] = "--runtime";
+	argv[k++] = rt;
+	for (int i = 0; i < c->n_runtime_args && k < 60 + 2 * 30; i++) {
+		argv[k++] = "--runtime-arg";
+		argv[k++] = c->runtime_args[i];
+	}
+	if (spec->stdin_path && *spec->stdin_path) {
+		argv[k++] = "--stdin";
+		argv[k++] = spec->stdin_path;
+	}
+	if (spec->stdout_path && *spec->stdout_path) {
+		argv[k++] = "--stdout";
+		argv[k++] = spec->stdout_path;
+	}
+	if (spec->stderr_path && *spec->stderr_path) {
+		argv[k++] = "--stderr";
+		argv[k++] = spec->stderr_path;
+	}
+	if (spec->terminal)
+		argv[k++] = "--terminal";
+	if (spec->exec_process_json) {
+		argv[k++] = "--exec";
+		argv[k++] = spec->exec_process_json;
+	}
+	if (spec->checkpoint_dir && *spec->checkpoint_dir) {
+		argv[k++] = "--checkpoint";
+		argv[k++] = spec->checkpoint_dir;
+	}
+	if (spec->no_pivot)
+		argv[k++] = "--no-pivot";
+	argv[k] = NULL;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], 3);
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	{
+		sigset_t all;
+
+		sigfillset(&all);
+		posix_spawnattr_setsigdefault(&attr, &all);
+	}
+	rc = posix_spawn(&pid, D.cfg.shim, &fa, &attr, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	close(fds[1]);
+	if (rc != 0) {
+		close(fds[0]);
+		return err_set(e, GRPC_INTERNAL, "cannot start the shim %s: %s", D.cfg.shim,
+		    strerror(rc));
+	}
+	p->shim_pid = pid;
+	ev_child_init(&p->child_w, child_cb, pid, 0);
+	p->child_w.data = p;
+	ev_child_start(D.loop, &p->child_w);
+	p->shim_start_time = proc_start_time(pid);
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	p->sync_fd = fds[0];
+	p->sync_len = 0;
+	ev_io_init(&p->sync_w, sync_cb, fds[0], EV_READ);
+	p->sync_w.data = p;
+	ev_io_start(D.loop, &p->sync_w);
+	log_debug("container %s process %s: shim %d started", c->id, p->name, (int)pid);
+	return 0;
+}

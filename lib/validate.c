@@ -1,0 +1,118 @@
+#include "validate.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int
+validate_id(const char *what, const char *id, struct err *e)
+{
+	size_t n = id ? strlen(id) : 0;
+
+	if (n == 0)
+		return err_set(e, GRPC_INVALID_ARGUMENT, "%s is empty", what);
+	if (n > ID_MAX)
+		return err_set(e, GRPC_INVALID_ARGUMENT,
+		    "%s is %zu characters long; at most %d are allowed", what, n, ID_MAX);
+	if (!isalnum((unsigned char)id[0]))
+		return err_set(e, GRPC_INVALID_ARGUMENT,
+		    "%s \"%.*s\" must start with a letter or digit", what, 64, id);
+	for (size_t i = 1; i < n; i++) {
+		unsigned char c = (unsigned char)id[i];
+
+		if (!isalnum(c) && c != '_' && c != '.' && c != '-')
+			return err_set(e, GRPC_INVALID_ARGUMENT,
+			    "%s \"%.*s\" has a character outside [A-Za-z0-9_.-]", what, 64, id);
+	}
+	return 0;
+}
+
+int
+validate_path(const char *what, const char *path, int empty_ok, struct err *e)
+{
+	size_t n = path ? strlen(path) : 0;
+	const char *p;
+
+	if (n == 0) {
+		if (empty_ok)
+			return 0;
+		return err_set(e, GRPC_INVALID_ARGUMENT, "%s is empty", what);
+	}
+	if (n > PATH_MAX_LEN)
+		return err_set(e, GRPC_INVALID_ARGUMENT, "%s is longer than %d bytes", what,
+		    PATH_MAX_LEN);
+	if (path[0] != '/')
+		return err_set(e, GRPC_INVALID_ARGUMENT, "%s \"%s\" must be an absolute path",
+		    what, path);
+	for (p = path; *p; p++) {
+		if ((unsigned char)*p < 0x20)
+			return err_set(e, GRPC_INVALID_ARGUMENT,
+			    "%s has a control character", what);
+	}
+	for (p = path; (p = strstr(p, "..")) != NULL; p += 2) {
+		if (p[-1] == '/' && (p[2] == '/' || p[2] == '\0'))
+			return err_set(e, GRPC_INVALID_ARGUMENT,
+			    "%s \"%s\" must not contain \"..\"", what, path);
+	}
+	return 0;
+}
+
+int
+duration_parse(const char *s, int64_t *ns)
+{
+	static const struct {
+		const char *unit;
+		double mult;
+	} units[] = {
+		{ "ns", 1 }, { "us", 1e3 }, { "µs", 1e3 }, { "ms", 1e6 },
+		{ "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 },
+	};
+	double total = 0;
+	const char *p = s;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	if (strcmp(s, "0") == 0) {
+		*ns = 0;
+		return 0;
+	}
+	while (*p) {
+		char *end;
+		double v;
+		size_t best = 0;
+		double mult = 0;
+
+		if (!isdigit((unsigned char)*p) && *p != '.')
+			return -1;
+		v = strtod(p, &end);
+		if (end == p)
+			return -1;
+		p = end;
+		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+			size_t l = strlen(units[i].unit);
+
+			if (strncmp(p, units[i].unit, l) == 0 && l > best) {
+				best = l;
+				mult = units[i].mult;
+			}
+		}
+		if (best == 0)
+			return -1;
+		p += best;
+		total += v * mult;
+	}
+	if (total > 9.2e18)
+		return -1;
+	*ns = (int64_t)total;
+	return 0;
+}
+
+int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}

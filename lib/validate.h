@@ -1,0 +1,26 @@
+/* validate: what the API accepts as ids and paths. */
+#ifndef LIB_VALIDATE_H
+#define LIB_VALIDATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define ID_MAX 128
+#define PATH_MAX_LEN 4000
+
+/* [A-Za-z0-9][A-Za-z0-9_.-]{0,127}; what names the id in messages ("container id"). */
+int validate_id(const char *what, const char *id, struct err *e);
+/* An absolute path with no ".." component, at most PATH_MAX_LEN bytes.
+ * empty_ok: "" is accepted (means "none"). */
+int validate_path(const char *what, const char *path, int empty_ok, struct err *e);
+
+/* Go-style durations: "30s", "5m0s", "1h2m3.5s", "250ms", "0". Returns 0 and
+ * nanoseconds in *ns, or -1. */
+int duration_parse(const char *s, int64_t *ns);
+
+/* CLOCK_REALTIME in ns since the epoch. */
+int64_t now_ns(void);
+
+#endif

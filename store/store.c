@@ -1,0 +1,738 @@
+/* store: SQLite behind a small API; see store.h. */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "migrations.h"
+
+/* Every statement, prepared once beside its SQL. */
+enum stmt_id {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_CONTAINER_INSERT,
+	ST_CONTAINER_STATUS,
+	ST_CONTAINER_REMOVE,
+	ST_LABEL_ADD,
+	ST_PROCESS_INSERT,
+	ST_PROCESS_STARTED,
+	ST_PROCESS_EXITED,
+	ST_EVENT_APPEND,
+	ST_EVENT_LAST,
+	ST_CONTAINERS_ALL,
+	ST_CONTAINERS_LIVE,
+	ST_PROCESSES_ONE,
+	ST_PROCESSES_ALL,
+	ST_LABELS_ONE,
+	ST_EVENTS_ALL,
+	ST_EVENTS_ONE,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_CONTAINER_INSERT] =
+	    "INSERT INTO containers (id, bundle, runtime, runtime_args, status, created_at,"
+	    " updated_at, stdin, stdout, stderr, no_pivot_root, checkpoint, checkpoint_dir)"
+	    " VALUES (:id, :bundle, :runtime, :runtime_args, :status, :created_at, :updated_at,"
+	    " :stdin, :stdout, :stderr, :no_pivot_root, :checkpoint, :checkpoint_dir)",
+	[ST_CONTAINER_STATUS] =
+	    "UPDATE containers SET status = :status, updated_at = :ts WHERE id = :id",
+	[ST_CONTAINER_REMOVE] = "DELETE FROM containers WHERE id = :id",
+	[ST_LABEL_ADD] = "INSERT OR IGNORE INTO labels (container_id, label) VALUES (:id, :label)",
+	[ST_PROCESS_INSERT] =
+	    "INSERT INTO processes (container_id, pid, system_pid, shim_pid, shim_start_time,"
+	    " args, env, cwd, uid, gid, terminal, stdin, stdout, stderr, spec, status,"
+	    " exit_status, started_at, exited_at)"
+	    " VALUES (:cid, :pid, :system_pid, :shim_pid, :shim_start_time, :args, :env, :cwd,"
+	    " :uid, :gid, :terminal, :stdin, :stdout, :stderr, :spec, :status, :exit_status,"
+	    " :started_at, :exited_at)",
+	[ST_PROCESS_STARTED] =
+	    "UPDATE processes SET status = 'running', system_pid = :system_pid,"
+	    " shim_pid = :shim_pid, shim_start_time = :shim_start_time, started_at = :ts"
+	    " WHERE container_id = :cid AND pid = :pid",
+	[ST_PROCESS_EXITED] =
+	    "UPDATE processes SET status = 'exited', exit_status = :exit_status, exited_at = :ts"
+	    " WHERE container_id = :cid AND pid = :pid",
+	[ST_EVENT_APPEND] =
+	    "INSERT INTO events (ts, type, container_id, pid, status)"
+	    " VALUES (:ts, :type, :cid, :pid, :status)",
+	[ST_EVENT_LAST] = "SELECT coalesce(max(seq), 0) FROM events",
+#define CONTAINER_COLUMNS \
+	"id, bundle, runtime, runtime_args, status, created_at, updated_at, stdin, stdout," \
+	" stderr, no_pivot_root, checkpoint, checkpoint_dir"
+	[ST_CONTAINERS_ALL] = "SELECT " CONTAINER_COLUMNS " FROM containers ORDER BY created_at, id",
+	[ST_CONTAINERS_LIVE] = "SELECT " CONTAINER_COLUMNS " FROM containers"
+			       " WHERE status NOT IN ('stopped', 'deleted', 'failed')"
+			       " ORDER BY created_at, id",
+#define PROCESS_COLUMNS \
+	"container_id, pid, system_pid, shim_pid, shim_start_time, args, env, cwd, uid, gid," \
+	" terminal, stdin, stdout, stderr, spec, status, exit_status, started_at, exited_at"
+	[ST_PROCESSES_ONE] = "SELECT " PROCESS_COLUMNS " FROM processes WHERE container_id = :cid"
+			     " ORDER BY pid != 'init', started_at, pid",
+	[ST_PROCESSES_ALL] = "SELECT " PROCESS_COLUMNS " FROM processes"
+			     " ORDER BY container_id, pid != 'init', started_at, pid",
+	[ST_LABELS_ONE] = "SELECT container_id, label FROM labels WHERE container_id = :cid"
+			  " ORDER BY rowid",
+	[ST_EVENTS_ALL] = "SELECT seq, ts, type, container_id, pid, status FROM events"
+			  " WHERE seq > :after_seq AND ts > :after_ts ORDER BY seq LIMIT :limit",
+	[ST_EVENTS_ONE] = "SELECT seq, ts, type, container_id, pid, status FROM events"
+			  " WHERE container_id = :cid AND seq > :after_seq AND ts > :after_ts"
+			  " ORDER BY seq LIMIT :limit",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[ST_COUNT];
+	bool readonly;
+	bool in_txn;
+	int pending;
+	char path[4096];
+};
+
+static int
+sql_code(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		return GRPC_RESOURCE_EXHAUSTED;
+	case SQLITE_CONSTRAINT:
+		return GRPC_ALREADY_EXISTS;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return GRPC_UNAVAILABLE;
+	default:
+		return GRPC_INTERNAL;
+	}
+}
+
+static int
+sql_fail(struct store *s, struct err *e, const char *what)
+{
+	int rc = sqlite3_extended_errcode(s->db);
+
+	if ((rc & 0xff) == SQLITE_FULL)
+		return err_set(e, GRPC_RESOURCE_EXHAUSTED,
+		    "%s: the disk holding %s is full; free some space and retry", what, s->path);
+	return err_set(e, sql_code(rc), "%s: %s (database %s)", what, sqlite3_errmsg(s->db),
+	    s->path);
+}
+
+static sqlite3_stmt *
+stmt_get(struct store *s, enum stmt_id id)
+{
+	sqlite3_stmt *st = s->stmt[id];
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+static void
+bind_text(sqlite3_stmt *st, const char *name, const char *v)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+
+	if (i > 0)
+		sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_TRANSIENT);
+}
+
+static void
+bind_int(sqlite3_stmt *st, const char *name, int64_t v)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+
+	if (i > 0)
+		sqlite3_bind_int64(st, i, v);
+}
+
+static void
+bind_null(sqlite3_stmt *st, const char *name)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+
+	if (i > 0)
+		sqlite3_bind_null(st, i);
+}
+
+static const char *
+col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t ? (const char *)t : "";
+}
+
+static int
+exec_sql(struct store *s, const char *sql, struct err *e)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		err_set(e, sql_code(sqlite3_extended_errcode(s->db)), "database %s: %s", s->path,
+		    msg ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+pragma_int(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int
+store_schema_latest(void)
+{
+	return migrations_count > 0 ? migrations[migrations_count - 1].version : 0;
+}
+
+int
+store_schema_version(struct store *s)
+{
+	return pragma_int(s, "PRAGMA user_version");
+}
+
+/* Each migration in its own transaction, tracked by user_version. */
+static int
+migrate(struct store *s, struct err *e)
+{
+	int version = store_schema_version(s);
+	char sql[128];
+
+	for (int i = 0; i < migrations_count; i++) {
+		if (migrations[i].version <= version)
+			continue;
+		if (exec_sql(s, "BEGIN IMMEDIATE", e) < 0)
+			return -1;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d; PRAGMA application_id = %d",
+		    migrations[i].version, STORE_APPLICATION_ID);
+		if (exec_sql(s, migrations[i].sql, e) < 0 || exec_sql(s, sql, e) < 0) {
+			char why[ERR_MSG_MAX];
+
+			snprintf(why, sizeof(why), "%s", e ? e->msg : "");
+			exec_sql(s, "ROLLBACK", NULL);
+			return err_set(e, GRPC_INTERNAL, "migration %s failed: %s",
+			    migrations[i].name, why);
+		}
+		if (exec_sql(s, "COMMIT", e) < 0)
+			return -1;
+		log_info("database %s migrated to schema %d (%s)", s->path, migrations[i].version,
+		    migrations[i].name);
+	}
+	return 0;
+}
+
+static int
+check_file(struct store *s, struct err *e)
+{
+	int app = pragma_int(s, "PRAGMA application_id");
+	int version = store_schema_version(s);
+	int tables = pragma_int(s, "SELECT count(*) FROM sqlite_schema");
+
+	if (app < 0 || version < 0 || tables < 0)
+		return err_set(e, GRPC_FAILED_PRECONDITION,
+		    "%s is not a readable SQLite database (%s); move it away to start afresh",
+		    s->path, sqlite3_errmsg(s->db));
+	if (app != STORE_APPLICATION_ID && tables > 0)
+		return err_set(e, GRPC_FAILED_PRECONDITION,
+		    "%s is an SQLite database but not containerd's (application_id %d);"
+		    " point --state-dir elsewhere", s->path, app);
+	if (version > store_schema_latest())
+		return err_set(e, GRPC_FAILED_PRECONDITION,
+		    "%s has schema version %d, newer than this binary's %d;"
+		    " run a newer containerd", s->path, version, store_schema_latest());
+	return 0;
+}
+
+static int
+quick_check(struct store *s, struct err *e)
+{
+	sqlite3_stmt *st;
+	const char *res;
+	int ok;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(s, e, "PRAGMA quick_check");
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return sql_fail(s, e, "PRAGMA quick_check");
+	}
+	res = col_text(st, 0);
+	ok = strcmp(res, "ok") == 0;
+	if (!ok)
+		err_set(e, GRPC_INTERNAL,
+		    "%s is damaged (quick_check: %s); restore it from a backup or move it away",
+		    s->path, res);
+	sqlite3_finalize(st);
+	return ok ? 0 : -1;
+}
+
+struct store *
+store_open(const char *path, bool readonly, struct err *e)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	int rc;
+
+	if (s == NULL) {
+		err_set(e, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return NULL;
+	}
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	s->readonly = readonly;
+	if (!readonly) {
+		/* Create it 0600 ourselves: SQLite would use the umask. */
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+		if (fd < 0) {
+			err_set(e, errno == ENOSPC ? GRPC_RESOURCE_EXHAUSTED : GRPC_INTERNAL,
+			    "cannot open %s: %s", path, strerror(errno));
+			free(s);
+			return NULL;
+		}
+		fchmod(fd, 0600);
+		close(fd);
+	} else if (access(path, R_OK) != 0) {
+		err_set(e, GRPC_NOT_FOUND, "cannot read %s: %s", path, strerror(errno));
+		free(s);
+		return NULL;
+	}
+	rc = sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		err_set(e, GRPC_INTERNAL, "cannot open database %s: %s", path,
+		    s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	sqlite3_extended_result_codes(s->db, 1);
+	if (check_file(s, e) < 0)
+		goto fail;
+	if (!readonly) {
+		if (exec_sql(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+				 " PRAGMA foreign_keys = ON", e) < 0)
+			goto fail;
+		if (quick_check(s, e) < 0 || migrate(s, e) < 0)
+			goto fail;
+	} else if (store_schema_version(s) == 0) {
+		err_set(e, GRPC_FAILED_PRECONDITION, "%s has no schema yet: start containerd once",
+		    path);
+		goto fail;
+	}
+	for (int i = 0; i < ST_COUNT; i++) {
+		if (readonly && (i <= ST_EVENT_APPEND && i != ST_EVENT_LAST))
+			continue;
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+			&s->stmt[i], NULL) != SQLITE_OK) {
+			sql_fail(s, e, stmt_sql[i]);
+			goto fail;
+		}
+	}
+	return s;
+fail:
+	store_close(s);
+	return NULL;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	if (s->in_txn)
+		exec_sql(s, "ROLLBACK", NULL);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+/* Runs a write statement inside the iteration's transaction. */
+static int
+write_step(struct store *s, sqlite3_stmt *st, struct err *e, const char *what)
+{
+	int rc;
+
+	if (s->readonly)
+		return err_set(e, GRPC_FAILED_PRECONDITION, "%s: the database is open read-only",
+		    what);
+	if (!s->in_txn) {
+		sqlite3_stmt *b = stmt_get(s, ST_BEGIN);
+
+		if (sqlite3_step(b) != SQLITE_DONE)
+			return sql_fail(s, e, "begin transaction");
+		s->in_txn = true;
+	}
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return sql_fail(s, e, what);
+	s->pending++;
+	return 0;
+}
+
+int
+store_commit(struct store *s, struct err *e)
+{
+	sqlite3_stmt *st;
+
+	if (!s->in_txn)
+		return 0;
+	st = stmt_get(s, ST_COMMIT);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sql_fail(s, e, "commit");
+		sqlite3_reset(st);
+		if (!sqlite3_get_autocommit(s->db)) {
+			st = stmt_get(s, ST_ROLLBACK);
+			sqlite3_step(st);
+			sqlite3_reset(st);
+		}
+		s->in_txn = false;
+		s->pending = 0;
+		return -1;
+	}
+	sqlite3_reset(st);
+	s->in_txn = false;
+	s->pending = 0;
+	return 0;
+}
+
+bool
+store_in_transaction(struct store *s)
+{
+	return s->in_txn;
+}
+
+int
+store_pending_writes(struct store *s)
+{
+	return s->pending;
+}
+
+int
+store_container_insert(struct store *s, const struct store_container *c, struct err *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_CONTAINER_INSERT);
+
+	bind_text(st, ":id", c->id);
+	bind_text(st, ":bundle", c->bundle);
+	bind_text(st, ":runtime", c->runtime);
+	bind_text(st, ":runtime_args", c->runtime_args ? c->runtime_args : "[]");
+	bind_text(st, ":status", c->status);
+	bind_int(st, ":created_at", c->created_at);
+	bind_int(st, ":updated_at", c->updated_at ? c->updated_at : c->created_at);
+	bind_text(st, ":stdin", c->stdin_path);
+	bind_text(st, ":stdout", c->stdout_path);
+	bind_text(st, ":stderr", c->stderr_path);
+	bind_int(st, ":no_pivot_root", c->no_pivot_root);
+	bind_text(st, ":checkpoint", c->checkpoint);
+	bind_text(st, ":checkpoint_dir", c->checkpoint_dir);
+	return write_step(s, st, e, "record container");
+}
+
+int
+store_container_set_status(struct store *s, const char *id, const char *status, int64_t ts,
+    struct err *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_CONTAINER_STATUS);
+
+	bind_text(st, ":id", id);
+	bind_text(st, ":status", status);
+	bind_int(st, ":ts", ts);
+	return write_step(s, st, e, "update container status");
+}
+
+int
+store_container_remove(struct store *s, const char *id, struct err *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_CONTAINER_REMOVE);
+
+	bind_text(st, ":id", id);
+	return write_step(s, st, e, "remove container");
+}
+
+int
+store_label_add(struct store *s, const char *id, const char *label, struct err *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_LABEL_ADD);
+
+	bind_text(st, ":id", id);
+	bind_text(st, ":label", label);
+	return write_step(s, st, e, "record label");
+}
+
+int
+store_process_insert(struct store *s, const struct store_process *p, struct err *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_PROCESS_INSERT);
+
+	bind_text(st, ":cid", p->container_id);
+	bind_text(st, ":pid", p->pid);
+	bind_int(st, ":system_pid", p->system_pid);
+	bind_int(st, ":shim_pid", p->shim_pid);
+	bind_int(st, ":shim_start_time", p->shim_start_time);
+	bind_text(st, ":args", p->args ? p->args : "[]");
+	bind_text(st, ":env", p->env ? p->env : "[]");
+	bind_text(st, ":cwd", p->cwd);
+	bind_int(st, ":uid", p->uid);
+	bind_int(st, ":gid", p->gid);
+	bind_int(st, ":terminal", p->terminal);
+	bind_text(st, ":stdin", p->stdin_path);
+	bind_text(st, ":stdout", p->stdout_path);
+	bind_text(st, ":stderr", p->stderr_path);
+	bind_text(st, ":spec", p->spec ? p->spec : "{}");
+	bind_text(st, ":status", p->status ? p->status : "creating");
+	if (p->exited) {
+		bind_int(st, ":exit_status", p->exit_status);
+		bind_int(st, ":exited_at", p->exited_at);
+	} else {
+		bind_null(st, ":exit_status");
+		bind_null(st, ":exited_at");
+	}
+	if (p->started_at)
+		bind_int(st, ":started_at", p->started_at);
+	else
+		bind_null(st, ":started_at");
+	return write_step(s, st, e, "record process");
+}
+
+int
+store_process_started(struct store *s, const char *container_id, const char *pid,
+    int64_t system_pid, int64_t shim_pid, int64_t shim_start_time, int64_t started_at,
+    struct err *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_PROCESS_STARTED);
+
+	bind_text(st, ":cid", container_id);
+	bind_text(st, ":pid", pid);
+	bind_int(st, ":system_pid", system_pid);
+	bind_int(st, ":shim_pid", shim_pid);
+	bind_int(st, ":shim_start_time", shim_start_time);
+	bind_int(st, ":ts", started_at);
+	return write_step(s, st, e, "record process start");
+}
+
+int
+store_process_exited(struct store *s, const char *container_id, const char *pid,
+    int64_t exit_status, int64_t exited_at, struct err *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_PROCESS_EXITED);
+
+	bind_text(st, ":cid", container_id);
+	bind_text(st, ":pid", pid);
+	bind_int(st, ":exit_status", exit_status);
+	bind_int(st, ":ts", exited_at);
+	return write_step(s, st, e, "record process exit");
+}
+
+int64_t
+store_event_append(struct store *s, int64_t ts, const char *type, const char *container_id,
+    const char *pid, int64_t status, struct err *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_EVENT_APPEND);
+
+	bind_int(st, ":ts", ts);
+	bind_text(st, ":type", type);
+	bind_text(st, ":cid", container_id);
+	bind_text(st, ":pid", pid);
+	bind_int(st, ":status", status);
+	if (write_step(s, st, e, "record event") < 0)
+		return -1;
+	return sqlite3_last_insert_rowid(s->db);
+}
+
+int64_t
+store_event_last_seq(struct store *s)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_EVENT_LAST);
+	int64_t v = 0;
+
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return v;
+}
+
+static void
+read_container(sqlite3_stmt *st, struct store_container *c)
+{
+	c->id = col_text(st, 0);
+	c->bundle = col_text(st, 1);
+	c->runtime = col_text(st, 2);
+	c->runtime_args = col_text(st, 3);
+	c->status = col_text(st, 4);
+	c->created_at = sqlite3_column_int64(st, 5);
+	c->updated_at = sqlite3_column_int64(st, 6);
+	c->stdin_path = col_text(st, 7);
+	c->stdout_path = col_text(st, 8);
+	c->stderr_path = col_text(st, 9);
+	c->no_pivot_root = sqlite3_column_int(st, 10) != 0;
+	c->checkpoint = col_text(st, 11);
+	c->checkpoint_dir = col_text(st, 12);
+}
+
+static void
+read_process(sqlite3_stmt *st, struct store_process *p)
+{
+	p->container_id = col_text(st, 0);
+	p->pid = col_text(st, 1);
+	p->system_pid = sqlite3_column_int64(st, 2);
+	p->shim_pid = sqlite3_column_int64(st, 3);
+	p->shim_start_time = sqlite3_column_int64(st, 4);
+	p->args = col_text(st, 5);
+	p->env = col_text(st, 6);
+	p->cwd = col_text(st, 7);
+	p->uid = sqlite3_column_int64(st, 8);
+	p->gid = sqlite3_column_int64(st, 9);
+	p->terminal = sqlite3_column_int(st, 10) != 0;
+	p->stdin_path = col_text(st, 11);
+	p->stdout_path = col_text(st, 12);
+	p->stderr_path = col_text(st, 13);
+	p->spec = col_text(st, 14);
+	p->status = col_text(st, 15);
+	p->exited = sqlite3_column_type(st, 16) != SQLITE_NULL;
+	p->exit_status = sqlite3_column_int64(st, 16);
+	p->started_at = sqlite3_column_int64(st, 17);
+	p->exited_at = sqlite3_column_int64(st, 18);
+}
+
+/* Steps a read statement, handing each row to fn; the shared loop of every foreach. */
+static int
+read_rows(struct store *s, sqlite3_stmt *st, int (*row)(void *, sqlite3_stmt *), void *arg,
+    struct err *e, const char *what)
+{
+	int rc, stop = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((stop = row(arg, st)) != 0)
+			break;
+	}
+	if (stop == 0 && rc != SQLITE_DONE) {
+		sql_fail(s, e, what);
+		stop = -1;
+	}
+	sqlite3_reset(st);
+	return stop;
+}
+
+struct row_ctx {
+	void *cb;
+	void *arg;
+};
+
+static int
+container_row(void *p, sqlite3_stmt *st)
+{
+	struct row_ctx *rc = p;
+	struct store_container c;
+
+	read_container(st, &c);
+	return ((store_container_cb)rc->cb)(rc->arg, &c);
+}
+
+static int
+process_row(void *p, sqlite3_stmt *st)
+{
+	struct row_ctx *rc = p;
+	struct store_process pr;
+
+	read_process(st, &pr);
+	return ((store_process_cb)rc->cb)(rc->arg, &pr);
+}
+
+static int
+label_row(void *p, sqlite3_stmt *st)
+{
+	struct row_ctx *rc = p;
+
+	return ((store_label_cb)rc->cb)(rc->arg, col_text(st, 0), col_text(st, 1));
+}
+
+static int
+event_row(void *p, sqlite3_stmt *st)
+{
+	struct row_ctx *rc = p;
+	struct store_event ev = {
+		.seq = sqlite3_column_int64(st, 0),
+		.ts = sqlite3_column_int64(st, 1),
+		.type = col_text(st, 2),
+		.container_id = col_text(st, 3),
+		.pid = col_text(st, 4),
+		.status = sqlite3_column_int64(st, 5),
+	};
+
+	return ((store_event_cb)rc->cb)(rc->arg, &ev);
+}
+
+int
+store_containers_foreach(struct store *s, bool live_only, store_container_cb cb, void *arg,
+    struct err *e)
+{
+	struct row_ctx rc = { (void *)cb, arg };
+
+	return read_rows(s, stmt_get(s, live_only ? ST_CONTAINERS_LIVE : ST_CONTAINERS_ALL),
+	    container_row, &rc, e, "list containers");
+}
+
+int
+store_processes_foreach(struct store *s, const char *container_id, store_process_cb cb,
+    void *arg, struct err *e)
+{
+	struct row_ctx rc = { (void *)cb, arg };
+	sqlite3_stmt *st;
+
+	if (container_id != NULL) {
+		st = stmt_get(s, ST_PROCESSES_ONE);
+		bind_text(st, ":cid", container_id);
+	} else {
+		st = stmt_get(s, ST_PROCESSES_ALL);
+	}
+	return read_rows(s, st, process_row, &rc, e, "list processes");
+}
+
+int
+store_labels_foreach(struct store *s, const char *container_id, store_label_cb cb, void *arg,
+    struct err *e)
+{
+	struct row_ctx rc = { (void *)cb, arg };
+	sqlite3_stmt *st = stmt_get(s, ST_LABELS_ONE);
+
+	bind_text(st, ":cid", container_id);
+	return read_rows(s, st, label_row, &rc, e, "list labels");
+}
+
+int
+store_events_foreach(struct store *s, int64_t after_seq, int64_t after_ts,
+    const char *container_id, int limit, store_event_cb cb, void *arg, struct err *e)
+{
+	struct row_ctx rc = { (void *)cb, arg };
+	bool one = container_id != NULL && container_id[0] != '\0';
+	sqlite3_stmt *st = stmt_get(s, one ? ST_EVENTS_ONE : ST_EVENTS_ALL);
+
+	if (one)
+		bind_text(st, ":cid", container_id);
+	bind_int(st, ":after_seq", after_seq);
+	bind_int(st, ":after_ts", after_ts);
+	bind_int(st, ":limit", limit > 0 ? limit : -1);
+	return read_rows(s, st, event_row, &rc, e, "list events");
+}

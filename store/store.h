@@ -1,0 +1,127 @@
+/*
+ * store: the only code that speaks SQL. One SQLite database, state.db, in
+ * WAL mode with synchronous=FULL. The daemon is the one writer; tools open
+ * it read-only and never migrate.
+ *
+ * Writes go into one transaction that the first write of a loop iteration
+ * opens and store_commit() closes (group commit: the daemon calls it once
+ * per iteration, before it sends the replies that depend on the writes).
+ *
+ * Strings passed in are copied by SQLite; strings in the records handed to
+ * foreach callbacks are valid only during the callback: copy what you keep.
+ */
+#ifndef STORE_STORE_H
+#define STORE_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define STORE_APPLICATION_ID 0x63744364 /* "ctCd" */
+
+struct store;
+
+struct store_container {
+	const char *id;
+	const char *bundle;
+	const char *runtime;
+	const char *runtime_args;	/* JSON array */
+	const char *status;		/* creating running paused stopped deleted failed */
+	int64_t created_at;		/* ns since the epoch */
+	int64_t updated_at;
+	const char *stdin_path;
+	const char *stdout_path;
+	const char *stderr_path;
+	bool no_pivot_root;
+	const char *checkpoint;
+	const char *checkpoint_dir;
+};
+
+struct store_process {
+	const char *container_id;
+	const char *pid;		/* "init" or the exec's name */
+	int64_t system_pid;
+	int64_t shim_pid;
+	int64_t shim_start_time;
+	const char *args;		/* JSON array */
+	const char *env;		/* JSON array */
+	const char *cwd;
+	int64_t uid, gid;
+	bool terminal;
+	const char *stdin_path;
+	const char *stdout_path;
+	const char *stderr_path;
+	const char *spec;		/* JSON object: the rest of the process */
+	const char *status;		/* creating running exited */
+	bool exited;			/* exit_status/exited_at are set */
+	int64_t exit_status;
+	int64_t started_at;
+	int64_t exited_at;
+};
+
+struct store_event {
+	int64_t seq;
+	int64_t ts;			/* ns since the epoch */
+	const char *type;
+	const char *container_id;
+	const char *pid;
+	int64_t status;
+};
+
+/* Opens (creating if needed, mode 0600) and migrates; checks the file is
+ * ours and not newer than this binary; runs PRAGMA quick_check. readonly:
+ * no creation, no migration (tools). NULL with e on failure. */
+struct store *store_open(const char *path, bool readonly, struct err *e);
+void store_close(struct store *s);
+/* The schema version of the open file, and the newest this binary knows. */
+int store_schema_version(struct store *s);
+int store_schema_latest(void);
+
+/* Commits the open write transaction, if any. On failure it rolls back,
+ * returns -1 with e, and every write since the last commit is lost. */
+int store_commit(struct store *s, struct err *e);
+bool store_in_transaction(struct store *s);
+/* Writes made since the last commit, how many. */
+int store_pending_writes(struct store *s);
+
+int store_container_insert(struct store *s, const struct store_container *c, struct err *e);
+int store_container_set_status(struct store *s, const char *id, const char *status,
+    int64_t ts, struct err *e);
+/* Removes a container and its labels, processes, checkpoints (a failed create). */
+int store_container_remove(struct store *s, const char *id, struct err *e);
+int store_label_add(struct store *s, const char *id, const char *label, struct err *e);
+
+int store_process_insert(struct store *s, const struct store_process *p, struct err *e);
+int store_process_started(struct store *s, const char *container_id, const char *pid,
+    int64_t system_pid, int64_t shim_pid, int64_t shim_start_time, int64_t started_at,
+    struct err *e);
+int store_process_exited(struct store *s, const char *container_id, const char *pid,
+    int64_t exit_status, int64_t exited_at, struct err *e);
+
+/* Appends an event; returns its seq (> 0), or -1 with e. */
+int64_t store_event_append(struct store *s, int64_t ts, const char *type,
+    const char *container_id, const char *pid, int64_t status, struct err *e);
+int64_t store_event_last_seq(struct store *s);
+
+/* Iteration. The callback returns 0 to go on, non-zero to stop (that value
+ * is returned). -1 with e on an SQL error. */
+typedef int (*store_container_cb)(void *arg, const struct store_container *c);
+typedef int (*store_process_cb)(void *arg, const struct store_process *p);
+typedef int (*store_label_cb)(void *arg, const char *container_id, const char *label);
+typedef int (*store_event_cb)(void *arg, const struct store_event *ev);
+
+/* live_only: skip stopped, deleted and failed containers. */
+int store_containers_foreach(struct store *s, bool live_only, store_container_cb cb,
+    void *arg, struct err *e);
+/* container_id NULL: every process. */
+int store_processes_foreach(struct store *s, const char *container_id, store_process_cb cb,
+    void *arg, struct err *e);
+int store_labels_foreach(struct store *s, const char *container_id, store_label_cb cb,
+    void *arg, struct err *e);
+/* Events with seq > after_seq and ts > after_ts (0: any), for container_id
+ * (NULL or "": all), in seq order, at most limit (0: no limit). */
+int store_events_foreach(struct store *s, int64_t after_seq, int64_t after_ts,
+    const char *container_id, int limit, store_event_cb cb, void *arg, struct err *e);
+
+#endif
