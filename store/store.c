@@ -133,6 +133,8 @@ stmt_get(struct store *s, enum stmt_id id)
 {
 	sqlite3_stmt *st = s->stmt[id];
 
+	if (st == NULL)
+		return NULL; /* a write statement on a read-only handle */
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return st;
@@ -141,7 +143,7 @@ stmt_get(struct store *s, enum stmt_id id)
 static void
 bind_text(sqlite3_stmt *st, const char *name, const char *v)
 {
-	int i = sqlite3_bind_parameter_index(st, name);
+	int i = st ? sqlite3_bind_parameter_index(st, name) : 0;
 
 	if (i > 0)
 		sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_TRANSIENT);
@@ -150,7 +152,7 @@ bind_text(sqlite3_stmt *st, const char *name, const char *v)
 static void
 bind_int(sqlite3_stmt *st, const char *name, int64_t v)
 {
-	int i = sqlite3_bind_parameter_index(st, name);
+	int i = st ? sqlite3_bind_parameter_index(st, name) : 0;
 
 	if (i > 0)
 		sqlite3_bind_int64(st, i, v);
@@ -159,7 +161,7 @@ bind_int(sqlite3_stmt *st, const char *name, int64_t v)
 static void
 bind_null(sqlite3_stmt *st, const char *name)
 {
-	int i = sqlite3_bind_parameter_index(st, name);
+	int i = st ? sqlite3_bind_parameter_index(st, name) : 0;
 
 	if (i > 0)
 		sqlite3_bind_null(st, i);

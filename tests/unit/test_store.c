@@ -1,0 +1,188 @@
+/* store: migrations, group commit, event order, read-only opening. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+#include "tap.h"
+
+static char dir[] = "/tmp/test_store.XXXXXX";
+static char path[256];
+
+static int
+count_events(void *arg, const struct store_event *ev)
+{
+	int64_t *last = arg;
+
+	if (ev->seq <= last[0])
+		last[1] = 1; /* out of order */
+	last[0] = ev->seq;
+	last[2]++;
+	return 0;
+}
+
+static int
+raw_count(const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int n = -1;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+static int
+collect_ids(void *arg, const struct store_container *c)
+{
+	strcat(arg, c->id);
+	strcat(arg, ",");
+	return 0;
+}
+
+int
+main(void)
+{
+	struct err e = { 0 };
+	struct store *s, *ro;
+	struct stat st;
+	int64_t state[3] = { 0, 0, 0 };
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	snprintf(path, sizeof(path), "%s/state.db", dir);
+
+	/* Migrations. */
+	s = store_open(path, false, &e);
+	ok(s != NULL, "a new database opens and migrates (%s)", s ? "" : e.msg);
+	if (s == NULL)
+		return done_testing();
+	is_int(store_schema_version(s), store_schema_latest(), "schema is at the latest version");
+	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "state.db is mode 0600");
+	is_int(raw_count("PRAGMA application_id"), STORE_APPLICATION_ID, "application_id marks it ours");
+	is_int(raw_count("SELECT count(*) FROM sqlite_schema WHERE name IN ('containers','labels',"
+			 "'processes','checkpoints','events','event_history','running_containers')"),
+	    7, "tables and views exist");
+
+	/* Group commit: nothing is visible to another connection before commit. */
+	{
+		struct store_container c = { .id = "a", .bundle = "/b", .runtime = "runc",
+			.status = "running", .created_at = 1 };
+
+		ok(store_container_insert(s, &c, &e) == 0, "insert a container");
+		ok(store_in_transaction(s), "the write opened a transaction");
+		ok(store_event_append(s, 10, "start-container", "a", "init", 0, &e) > 0, "append an event");
+		is_int(store_pending_writes(s), 2, "two writes pending");
+		is_int(raw_count("SELECT count(*) FROM containers"), 0, "not visible before commit");
+		ok(store_commit(s, &e) == 0, "commit");
+		ok(!store_in_transaction(s), "no transaction after commit");
+		is_int(raw_count("SELECT count(*) FROM containers"), 1, "visible after commit");
+		ok(store_container_insert(s, &c, &e) < 0 && e.code == GRPC_ALREADY_EXISTS,
+		    "a duplicate id is ALREADY_EXISTS");
+		store_commit(s, &e);
+	}
+
+	/* Event order: seq strictly increasing, queries by cursor and id. */
+	for (int i = 0; i < 1000; i++)
+		store_event_append(s, 100 + i, "exit", i % 2 ? "a" : "b", "init", i, &e);
+	ok(store_commit(s, &e) == 0, "1000 events in one transaction");
+	store_events_foreach(s, 0, 0, NULL, 0, count_events, state, &e);
+	is_int(state[2], 1001, "all 1001 events read back");
+	is_int(state[1], 0, "in strictly increasing seq order");
+	is_int(store_event_last_seq(s), state[0], "last seq is the newest");
+	memset(state, 0, sizeof(state));
+	store_events_foreach(s, 500, 0, "a", 0, count_events, state, &e);
+	is_int(state[2], 251, "cursor + id filter: only a's events after seq 500 (odd seqs 501-1001)");
+	memset(state, 0, sizeof(state));
+	store_events_foreach(s, 0, 1000, NULL, 10, count_events, state, &e);
+	is_int(state[2], 10, "the limit is honoured");
+	memset(state, 0, sizeof(state));
+	store_events_foreach(s, 0, 1099 - 5, NULL, 0, count_events, state, &e);
+	is_int(state[2], 5, "a timestamp filter gives only newer events");
+
+	/* Status, removal. */
+	{
+		char ids[256] = "";
+		struct store_process p = { .container_id = "a", .pid = "init", .status = "creating" };
+
+		ok(store_process_insert(s, &p, &e) == 0, "insert a process");
+		ok(store_process_exited(s, "a", "init", 137, 5, &e) == 0, "record an exit");
+		ok(store_container_set_status(s, "a", "stopped", 6, &e) == 0, "stop the container");
+		store_commit(s, &e);
+		is_int(raw_count("SELECT exit_status FROM processes WHERE pid='init'"), 137,
+		    "exit status stored");
+		store_containers_foreach(s, true, collect_ids, ids, &e);
+		is_str(ids, "", "a stopped container is not live");
+		store_containers_foreach(s, false, collect_ids, ids, &e);
+		is_str(ids, "a,", "but is still in the table");
+		ok(store_container_remove(s, "a", &e) == 0 && store_commit(s, &e) == 0, "remove it");
+		is_int(raw_count("SELECT count(*) FROM processes"), 0, "its processes go with it");
+	}
+
+	/* Rollback on failure: nothing of the transaction stays. */
+	{
+		struct store_container c = { .id = "z", .bundle = "/b", .runtime = "runc",
+			.status = "bogus", .created_at = 1 };
+
+		ok(store_container_insert(s, &c, &e) < 0, "a bad status is refused by the schema");
+		store_commit(s, &e);
+	}
+
+	/* Read-only opening while the writer has it open. */
+	ro = store_open(path, true, &e);
+	ok(ro != NULL, "a second, read-only handle opens while the daemon's is open");
+	if (ro != NULL) {
+		struct store_container c = { .id = "r", .bundle = "/b", .runtime = "runc",
+			.status = "running", .created_at = 1 };
+
+		ok(store_container_insert(ro, &c, &e) < 0, "the read-only handle refuses writes");
+		store_close(ro);
+	}
+	store_close(s);
+
+	/* A newer schema is refused with a clear message. */
+	{
+		sqlite3 *db;
+		char sql[64];
+
+		sqlite3_open(path, &db);
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", store_schema_latest() + 1);
+		sqlite3_exec(db, sql, NULL, NULL, NULL);
+		sqlite3_close(db);
+		s = store_open(path, false, &e);
+		ok(s == NULL && strstr(e.msg, "newer") != NULL, "a newer schema is refused: %s", e.msg);
+		store_close(s);
+	}
+	/* Not our database. */
+	{
+		char other[300];
+		sqlite3 *db;
+
+		snprintf(other, sizeof(other), "%s/other.db", dir);
+		sqlite3_open(other, &db);
+		sqlite3_exec(db, "CREATE TABLE t(x)", NULL, NULL, NULL);
+		sqlite3_close(db);
+		s = store_open(other, false, &e);
+		ok(s == NULL && strstr(e.msg, "not containerd") != NULL, "a foreign database is refused: %s",
+		    e.msg);
+		store_close(s);
+	}
+	{
+		char cmd[300];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		if (system(cmd) != 0)
+			printf("# could not remove %s\n", dir);
+	}
+	return done_testing();
+}
