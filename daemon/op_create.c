@@ -282,9 +282,12 @@ validate(const Types__CreateContainerRequest *req, json_t **process, struct err 
 	}
 	if (container_find(req->id) != NULL)
 		return err_set(e, GRPC_ALREADY_EXISTS, "container %s already exists", req->id);
-	if (stat(req->bundlepath, &st) < 0 || !S_ISDIR(st.st_mode))
+	if (stat(req->bundlepath, &st) < 0)
 		return err_set(e, GRPC_INVALID_ARGUMENT, "bundle %s: %s", req->bundlepath,
-		    errno == ENOENT || S_ISDIR(st.st_mode) ? "no such directory" : "not a directory");
+		    strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return err_set(e, GRPC_INVALID_ARGUMENT, "bundle %s: not a directory",
+		    req->bundlepath);
 	snprintf(path, sizeof(path), "%s/config.json", req->bundlepath);
 	if ((cfg = json_load_file(path, 0, &je)) == NULL)
 		return err_set(e, GRPC_INVALID_ARGUMENT, "bundle %s: cannot read config.json: %s",
