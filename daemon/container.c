@@ -240,6 +240,18 @@ process_exited(struct process *p, int status, int64_t exited_at, const char *why
 
 	if (p->state == PROCESS_EXITED)
 		return;
+	if (init && !p->exit_pending) {
+		/* The execs die with the init; their exits are recorded first. */
+		for (struct process *x = c->procs; x != NULL; x = x->next) {
+			if (x != p && x->state == PROCESS_RUNNING) {
+				shimctl_stop_watching(p);
+				p->exit_pending = true;
+				p->pending_status = status;
+				p->pending_at = exited_at;
+				return;
+			}
+		}
+	}
 	shimctl_stop_watching(p);
 	p->state = PROCESS_EXITED;
 	if (why != NULL)
@@ -250,8 +262,18 @@ process_exited(struct process *p, int status, int64_t exited_at, const char *why
 	if (store_process_exited(D.store, c->id, p->name, status, exited_at, &e) < 0)
 		log_warnx("container %s: %s", c->id, e.msg);
 	event_record("exit", c->id, p->name, (uint32_t)status, exited_at, &e);
-	if (!init)
+	if (!init) {
+		struct process *ip = process_find(c, "init");
+
+		process_free(p); /* its rows keep the record */
+		if (ip != NULL && ip->exit_pending) {
+			for (struct process *x = c->procs; x != NULL; x = x->next)
+				if (x != ip && x->state == PROCESS_RUNNING)
+					return;
+			process_exited(ip, ip->pending_status, ip->pending_at, NULL);
+		}
 		return;
+	}
 	c->status = CONTAINER_STOPPED;
 	if (store_container_set_status(D.store, c->id, "stopped", exited_at, &e) < 0)
 		log_warnx("container %s: %s", c->id, e.msg);

@@ -75,6 +75,10 @@ struct process {
 	/* With no shim left (adopted, shim gone): the process itself by pidfd. */
 	bool orphan;
 	uint64_t op_id;			/* the operation waiting on this process, 0: none */
+	/* init only: its exit waits until the execs' exits are recorded. */
+	bool exit_pending;
+	int pending_status;
+	int64_t pending_at;
 };
 
 struct container {
@@ -177,12 +181,20 @@ int shimctl_adopt(struct process *p);
 int shimctl_watch_orphan(struct process *p);
 void shimctl_stop_watching(struct process *p);
 
-/* op_create.c */
+/* op_create.c, op_exec.c: the shim of p reported "created" (pid > 0) or an
+ * error message; or it went away before reporting. */
 void op_create_start(uint64_t call_id, const Types__CreateContainerRequest *req);
-/* The shim of p reported: created (pid > 0) or an error message. */
-void op_shim_reported(struct process *p, pid_t pid, const char *errmsg);
-/* The shim of p went away before reporting. */
-void op_shim_died(struct process *p);
+void op_create_shim_reported(struct process *p, pid_t pid, const char *errmsg);
+void op_create_shim_died(struct process *p);
+void op_exec_start(uint64_t call_id, const Types__AddProcessRequest *req);
+void op_exec_shim_reported(struct process *p, pid_t pid, const char *errmsg);
+void op_exec_shim_died(struct process *p);
+
+/* rpc_update.c */
+void rpc_update_container(uint64_t call_id, const Types__UpdateContainerRequest *req);
+void rpc_update_process(uint64_t call_id, const Types__UpdateProcessRequest *req);
+/* The live process a request names, or NULL after an error reply. */
+struct process *rpc_lookup_process(uint64_t call_id, const char *id, const char *pid);
 
 /* reconcile.c: after a restart. */
 int reconcile(struct err *e);

@@ -121,7 +121,7 @@ timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 void
-op_shim_reported(struct process *p, pid_t pid, const char *errmsg)
+op_create_shim_reported(struct process *p, pid_t pid, const char *errmsg)
 {
 	struct op_create *op = op_find(p->op_id, "create");
 
@@ -138,7 +138,7 @@ op_shim_reported(struct process *p, pid_t pid, const char *errmsg)
 }
 
 void
-op_shim_died(struct process *p)
+op_create_shim_died(struct process *p)
 {
 	struct op_create *op = op_find(p->op_id, "create");
 
@@ -214,7 +214,7 @@ advance(struct op_create *op)
 
 	switch (op->state) {
 	case CR_SHIM:
-		break; /* the shim reports through op_shim_reported */
+		break; /* the shim reports through op_create_shim_reported */
 	case CR_START: {
 		const char *args[] = { "start", op->c->id, NULL };
 

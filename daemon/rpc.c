@@ -100,8 +100,8 @@ out:
 }
 
 /* The live process a request names, or NULL with a NOT_FOUND reply. */
-static struct process *
-lookup_process(uint64_t call_id, const char *id, const char *pid)
+struct process *
+rpc_lookup_process(uint64_t call_id, const char *id, const char *pid)
 {
 	struct container *c;
 	struct process *p;
@@ -145,7 +145,7 @@ rpc_signal(uint64_t call_id, const void *reqp)
 		server_reply_error(call_id, &e);
 		return;
 	}
-	if ((p = lookup_process(call_id, req->id, req->pid)) == NULL)
+	if ((p = rpc_lookup_process(call_id, req->id, req->pid)) == NULL)
 		return;
 	if (p->system_pid <= 0 || kill(p->system_pid, (int)req->signal) < 0) {
 		err_set(&e, GRPC_NOT_FOUND, "container %s process %s: cannot signal it: %m",
@@ -163,6 +163,24 @@ rpc_events(uint64_t call_id, const void *req)
 	events_subscribe(call_id, req);
 }
 
+static void
+rpc_add_process(uint64_t call_id, const void *req)
+{
+	op_exec_start(call_id, req);
+}
+
+static void
+rpc_update_ctr(uint64_t call_id, const void *req)
+{
+	rpc_update_container(call_id, req);
+}
+
+static void
+rpc_update_proc(uint64_t call_id, const void *req)
+{
+	rpc_update_process(call_id, req);
+}
+
 struct method {
 	const char *path;
 	const ProtobufCMessageDescriptor *request;
@@ -178,6 +196,11 @@ static const struct method methods[] = {
 	{ "/types.API/State", &types__state_request__descriptor, rpc_state },
 	{ "/types.API/Signal", &types__signal_request__descriptor, rpc_signal },
 	{ "/types.API/Events", &types__events_request__descriptor, rpc_events },
+	{ "/types.API/AddProcess", &types__add_process_request__descriptor, rpc_add_process },
+	{ "/types.API/UpdateContainer", &types__update_container_request__descriptor,
+	    rpc_update_ctr },
+	{ "/types.API/UpdateProcess", &types__update_process_request__descriptor,
+	    rpc_update_proc },
 };
 
 void

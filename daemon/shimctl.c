@@ -38,7 +38,10 @@ shim_gone(struct process *p)
 
 	sync_drain(p);
 	if (p->state == PROCESS_CREATING) {
-		op_shim_died(p);
+		if (strcmp(p->name, "init") == 0)
+			op_create_shim_died(p);
+		else
+			op_exec_shim_died(p);
 		return;
 	}
 	if (p->state == PROCESS_EXITED)
@@ -51,16 +54,25 @@ shim_gone(struct process *p)
 }
 
 static void
+shim_reported(struct process *p, pid_t pid, const char *errmsg)
+{
+	if (strcmp(p->name, "init") == 0)
+		op_create_shim_reported(p, pid, errmsg);
+	else
+		op_exec_shim_reported(p, pid, errmsg);
+}
+
+static void
 handle_line(struct process *p, char *line)
 {
 	if (strncmp(line, "created ", 8) == 0) {
 		long pid = strtol(line + 8, NULL, 10);
 
 		if (p->state == PROCESS_CREATING)
-			op_shim_reported(p, (pid_t)pid, NULL);
+			shim_reported(p, (pid_t)pid, NULL);
 	} else if (strncmp(line, "error ", 6) == 0) {
 		if (p->state == PROCESS_CREATING)
-			op_shim_reported(p, 0, line + 6);
+			shim_reported(p, 0, line + 6);
 	} else if (strcmp(line, "oom") == 0) {
 		struct err e;
 

@@ -23,6 +23,7 @@ enum stmt_id {
 	ST_CONTAINER_REMOVE,
 	ST_LABEL_ADD,
 	ST_PROCESS_INSERT,
+	ST_PROCESS_REMOVE,
 	ST_PROCESS_STARTED,
 	ST_PROCESS_EXITED,
 	ST_EVENT_APPEND,
@@ -57,6 +58,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " VALUES (:cid, :pid, :system_pid, :shim_pid, :shim_start_time, :args, :env, :cwd,"
 	    " :uid, :gid, :terminal, :stdin, :stdout, :stderr, :spec, :status, :exit_status,"
 	    " :started_at, :exited_at)",
+	[ST_PROCESS_REMOVE] = "DELETE FROM processes WHERE container_id = :cid AND pid = :pid",
 	[ST_PROCESS_STARTED] =
 	    "UPDATE processes SET status = 'running', system_pid = :system_pid,"
 	    " shim_pid = :shim_pid, shim_start_time = :shim_start_time, started_at = :ts"
@@ -516,6 +518,16 @@ store_process_insert(struct store *s, const struct store_process *p, struct err 
 	else
 		bind_null(st, ":started_at");
 	return write_step(s, st, e, "record process");
+}
+
+int
+store_process_remove(struct store *s, const char *container_id, const char *pid, struct err *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_PROCESS_REMOVE);
+
+	bind_text(st, ":cid", container_id);
+	bind_text(st, ":pid", pid);
+	return write_step(s, st, e, "remove process");
 }
 
 int

@@ -93,6 +93,9 @@ int store_container_remove(struct store *s, const char *id, struct err *e);
 int store_label_add(struct store *s, const char *id, const char *label, struct err *e);
 
 int store_process_insert(struct store *s, const struct store_process *p, struct err *e);
+/* Removes one process row (an exec that never started). */
+int store_process_remove(struct store *s, const char *container_id, const char *pid,
+    struct err *e);
 int store_process_started(struct store *s, const char *container_id, const char *pid,
     int64_t system_pid, int64_t shim_pid, int64_t shim_start_time, int64_t started_at,
     struct err *e);

@@ -1,0 +1,295 @@
+/*
+ * op_exec: AddProcess. Writes the OCI process JSON, records the process,
+ * spawns a shim that runs `runtime exec --detach`, and replies with the
+ * host pid once the shim reports it. On failure nothing is left: no row,
+ * no directory.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "op.h"
+#include "procinfo.h"
+
+struct op_exec {
+	struct op op;
+	uint64_t call_id;
+	struct process *p;
+	int64_t started;
+};
+
+static json_t *
+strv_json(char **v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+/* The container's own process capabilities, for an exec that names none. */
+static json_t *
+bundle_capabilities(const struct container *c)
+{
+	char path[PATH_MAX_LEN + 32];
+	json_t *cfg, *caps;
+
+	snprintf(path, sizeof(path), "%s/config.json", c->bundle);
+	if ((cfg = json_load_file(path, 0, NULL)) == NULL)
+		return NULL;
+	caps = json_incref(json_object_get(json_object_get(cfg, "process"), "capabilities"));
+	json_decref(cfg);
+	return caps;
+}
+
+static json_t *
+process_json(const struct container *c, const Types__AddProcessRequest *req)
+{
+	json_t *o = json_object(), *user = json_object(), *rl = json_array();
+
+	json_object_set_new(o, "terminal", json_boolean(req->terminal));
+	json_object_set_new(user, "uid", json_integer(req->user ? req->user->uid : 0));
+	json_object_set_new(user, "gid", json_integer(req->user ? req->user->gid : 0));
+	if (req->user != NULL && req->user->n_additionalgids > 0) {
+		json_t *g = json_array();
+
+		for (size_t i = 0; i < req->user->n_additionalgids; i++)
+			json_array_append_new(g, json_integer(req->user->additionalgids[i]));
+		json_object_set_new(user, "additionalGids", g);
+	}
+	json_object_set_new(o, "user", user);
+	json_object_set_new(o, "args", strv_json(req->args, req->n_args));
+	json_object_set_new(o, "env", strv_json(req->env, req->n_env));
+	json_object_set_new(o, "cwd", json_string(req->cwd[0] ? req->cwd : "/"));
+	if (req->n_capabilities > 0) {
+		json_t *caps = json_object();
+		const char *sets[] = { "bounding", "effective", "inheritable", "permitted" };
+
+		for (size_t i = 0; i < 4; i++)
+			json_object_set_new(caps, sets[i], strv_json(req->capabilities,
+			    req->n_capabilities));
+		json_object_set_new(o, "capabilities", caps);
+	} else {
+		json_t *caps = bundle_capabilities(c);
+
+		if (caps != NULL)
+			json_object_set_new(o, "capabilities", caps);
+	}
+	if (req->apparmorprofile[0])
+		json_object_set_new(o, "apparmorProfile", json_string(req->apparmorprofile));
+	if (req->selinuxlabel[0])
+		json_object_set_new(o, "selinuxLabel", json_string(req->selinuxlabel));
+	json_object_set_new(o, "noNewPrivileges", json_boolean(req->nonewprivileges));
+	for (size_t i = 0; i < req->n_rlimits; i++) {
+		json_t *r = json_object();
+
+		json_object_set_new(r, "type", json_string(req->rlimits[i]->type));
+		json_object_set_new(r, "soft", json_integer((json_int_t)req->rlimits[i]->soft));
+		json_object_set_new(r, "hard", json_integer((json_int_t)req->rlimits[i]->hard));
+		json_array_append_new(rl, r);
+	}
+	if (req->n_rlimits > 0)
+		json_object_set_new(o, "rlimits", rl);
+	else
+		json_decref(rl);
+	return o;
+}
+
+static int
+validate(const Types__AddProcessRequest *req, struct container **cp, struct err *e)
+{
+	struct container *c;
+
+	if (validate_id("container id", req->id, e) < 0 ||
+	    validate_id("process id (pid)", req->pid, e) < 0 ||
+	    validate_path("stdin path", req->stdin, 1, e) < 0 ||
+	    validate_path("stdout path", req->stdout, 1, e) < 0 ||
+	    validate_path("stderr path", req->stderr, 1, e) < 0)
+		return -1;
+	if (req->n_args == 0)
+		return err_set(e, GRPC_INVALID_ARGUMENT, "args is empty: what should run?");
+	if (req->cwd[0] != '\0' && validate_path("cwd", req->cwd, 0, e) < 0)
+		return -1;
+	if (strcmp(req->pid, "init") == 0)
+		return err_set(e, GRPC_INVALID_ARGUMENT, "pid \"init\" names the container's"
+		    " first process; choose another name");
+	if ((c = container_find(req->id)) == NULL || c->status == CONTAINER_STOPPED)
+		return err_set(e, GRPC_NOT_FOUND, "no such container: %s", req->id);
+	if (c->status != CONTAINER_RUNNING)
+		return err_set(e, GRPC_FAILED_PRECONDITION, "container %s is %s, not running",
+		    req->id, container_status_name(c->status));
+	if (process_find(c, req->pid) != NULL)
+		return err_set(e, GRPC_ALREADY_EXISTS, "container %s already has a process %s",
+		    req->id, req->pid);
+	*cp = c;
+	return 0;
+}
+
+static void
+op_end(struct op_exec *op)
+{
+	op_unregister(&op->op);
+	free(op);
+}
+
+static void
+fail(struct op_exec *op, const struct err *e)
+{
+	struct process *p = op->p;
+	struct err e2;
+
+	log_warnx("exec %s in container %s failed: %s", p->name, p->ctr->id, e->msg);
+	if (store_process_remove(D.store, p->ctr->id, p->name, &e2) < 0)
+		log_warnx("%s", e2.msg);
+	if (p->shim_pid > 0)
+		kill(-p->shim_pid, SIGKILL);
+	{
+		char path[PATH_MAX_LEN + 300];
+		const char *files[] = { "process.json", "exit", "pid", "shim.log", "runtime.log",
+			"control", "console.sock", NULL };
+
+		for (int i = 0; files[i]; i++) {
+			snprintf(path, sizeof(path), "%s/%s", p->dir, files[i]);
+			unlink(path);
+		}
+		rmdir(p->dir);
+	}
+	server_reply_error(op->call_id, e);
+	process_free(p);
+	op_end(op);
+}
+
+void
+op_exec_shim_reported(struct process *p, pid_t pid, const char *errmsg)
+{
+	struct op_exec *op = op_find(p->op_id, "exec");
+	Types__AddProcessResponse resp = TYPES__ADD_PROCESS_RESPONSE__INIT;
+	int64_t now = now_ns();
+	struct err e;
+
+	if (op == NULL)
+		return;
+	if (errmsg != NULL) {
+		err_set(&e, GRPC_UNKNOWN, "container %s: the runtime could not exec %s: %s",
+		    p->ctr->id, p->name, errmsg);
+		fail(op, &e);
+		return;
+	}
+	p->system_pid = pid;
+	p->state = PROCESS_RUNNING;
+	p->started_at = now;
+	p->op_id = 0;
+	if (store_process_started(D.store, p->ctr->id, p->name, pid, p->shim_pid,
+		p->shim_start_time, now, &e) < 0)
+		log_warnx("%s", e.msg);
+	event_record("start-process", p->ctr->id, p->name, 0, now, &e);
+	resp.systempid = (uint32_t)pid;
+	server_reply(op->call_id, &resp.base);
+	log_info("container %s: exec %s started (pid %d) in %.1f ms", p->ctr->id, p->name,
+	    (int)pid, (double)(now - op->started) / 1e6);
+	op_end(op);
+}
+
+void
+op_exec_shim_died(struct process *p)
+{
+	struct op_exec *op = op_find(p->op_id, "exec");
+	struct err e;
+
+	if (op == NULL)
+		return;
+	p->shim_pid = 0;
+	err_set(&e, GRPC_INTERNAL, "container %s: the shim for exec %s exited before reporting"
+	    " (see %s/shim.log)", p->ctr->id, p->name, p->dir);
+	fail(op, &e);
+}
+
+void
+op_exec_start(uint64_t call_id, const Types__AddProcessRequest *req)
+{
+	struct container *c = NULL;
+	struct op_exec *op = NULL;
+	struct process *p = NULL;
+	struct err e = { 0 };
+	json_t *spec = NULL;
+	char path[PATH_MAX_LEN + 300];
+	char *args = NULL, *env = NULL, *spectext = NULL;
+
+	if (validate(req, &c, &e) < 0)
+		goto refuse;
+	if ((op = calloc(1, sizeof(*op))) == NULL || (p = process_new(c, req->pid)) == NULL) {
+		err_set(&e, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		goto refuse;
+	}
+	op->call_id = call_id;
+	op->p = p;
+	op->started = now_ns();
+	op_register(&op->op, "exec", op);
+	p->op_id = op->op.id;
+	spec = process_json(c, req);
+	p->info = procinfo_from_oci(req->pid, spec, req->stdin, req->stdout, req->stderr);
+	snprintf(path, sizeof(path), "%s/process.json", p->dir);
+	if (mkdir(p->dir, 0700) < 0 && errno != EEXIST) {
+		err_set(&e, errno == ENOSPC ? GRPC_RESOURCE_EXHAUSTED : GRPC_INTERNAL,
+		    "cannot create %s: %s", p->dir, strerror(errno));
+		goto fail;
+	}
+	if (json_dump_file(spec, path, JSON_COMPACT) < 0) {
+		err_set(&e, GRPC_INTERNAL, "cannot write %s", path);
+		goto fail;
+	}
+	args = procinfo_strv_json(req->args, req->n_args);
+	env = procinfo_strv_json(req->env, req->n_env);
+	spectext = json_dumps(spec, JSON_COMPACT);
+	{
+		struct store_process sp = {
+			.container_id = c->id,
+			.pid = req->pid,
+			.args = args,
+			.env = env,
+			.cwd = req->cwd[0] ? req->cwd : "/",
+			.uid = req->user ? req->user->uid : 0,
+			.gid = req->user ? req->user->gid : 0,
+			.terminal = req->terminal,
+			.stdin_path = req->stdin,
+			.stdout_path = req->stdout,
+			.stderr_path = req->stderr,
+			.spec = spectext,
+			.status = "creating",
+		};
+		struct shim_spec ss = {
+			.stdin_path = req->stdin,
+			.stdout_path = req->stdout,
+			.stderr_path = req->stderr,
+			.terminal = req->terminal,
+			.exec_process_json = path,
+		};
+
+		if (store_process_insert(D.store, &sp, &e) < 0 || shimctl_spawn(p, &ss, &e) < 0)
+			goto fail;
+	}
+	free(args);
+	free(env);
+	free(spectext);
+	json_decref(spec);
+	return;
+fail:
+	free(args);
+	free(env);
+	free(spectext);
+	json_decref(spec);
+	fail(op, &e);
+	return;
+refuse:
+	free(op);
+	log_info("AddProcess %s/%s refused: %s", req->id, req->pid, e.msg);
+	server_reply_error(call_id, &e);
+}
