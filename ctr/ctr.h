@@ -1,0 +1,203 @@
+/*
+ * ctr: the command-line client of the types.API service.
+ *
+ * Every verb is one descriptor (struct ctr_cmd) in its own cmd_<verb>.c;
+ * groups ("containers", "checkpoints", and the root "ctr") list their verbs.
+ * main.c hands argv to ctr_cmd_exec(), which parses each level's flags from
+ * the descriptor's option table, prints --help from the same table, and
+ * runs the verb. A verb returns the process exit status: 0, 1 for an error
+ * (printed as "ctr: MESSAGE"), 2 for a usage error, or a relayed process
+ * status.
+ */
+#ifndef CTR_CTR_H
+#define CTR_CTR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "api.pb-c.h"
+#include "err.h"
+#include "grpc.h"
+
+#define CTR_EXIT_ERROR 1
+#define CTR_EXIT_USAGE 2
+#define CTR_DEFAULT_ADDRESS "/run/containerd/containerd.sock"
+
+/* ---- command descriptors and flags (opts.c) ---- */
+
+enum ctr_opt_kind {
+	CTR_OPT_BOOL,	/* --x, --x=true|false */
+	CTR_OPT_STRING,	/* --x V, --x=V, -x V, -xV; the last one wins */
+	CTR_OPT_LIST,	/* repeatable: every value is kept, in order */
+};
+
+struct ctr_opt {
+	const char *name;	/* long name, without dashes */
+	char short_name;	/* 0: none */
+	enum ctr_opt_kind kind;
+	const char *def;	/* default, used when unset and shown in --help */
+	const char *help;
+};
+
+#define CTR_MAX_OPTS 24
+
+struct ctr;
+struct ctr_args;
+
+struct ctr_cmd {
+	const char *name;
+	const char *args;	/* synopsis of the arguments, e.g. "ID BUNDLE" */
+	const char *summary;	/* one line for --help and the group's list */
+	const struct ctr_opt *opts;	/* ends with a {NULL} entry; may be NULL */
+	int min_args, max_args;	/* max_args -1: any number */
+	bool args_stop;		/* flags end at the first argument (exec CMD...) */
+	/* A group: its verbs, NULL-terminated; the first is the default
+	 * when no verb is named. */
+	const struct ctr_cmd *const *subs;
+	/* A verb: runs it. A group: called with its own flags before the
+	 * verb runs; returns -1 to go on, or an exit status. */
+	int (*run)(struct ctr *c, const struct ctr_args *a);
+};
+
+/* One level's parsed command line. Values point into argv. */
+struct ctr_args {
+	const struct ctr_cmd *cmd;
+	const char *path;	/* "ctr containers start", for messages */
+	bool set[CTR_MAX_OPTS];
+	const char *val[CTR_MAX_OPTS];	/* last value, or NULL */
+	const char **list[CTR_MAX_OPTS];	/* CTR_OPT_LIST values (malloc'd) */
+	size_t nlist[CTR_MAX_OPTS];
+	int argc;
+	char **argv;		/* the positional arguments */
+};
+
+/* Parses and runs cmd (recursing into groups); returns the exit status. */
+int ctr_cmd_exec(struct ctr *c, const struct ctr_cmd *cmd, const char *path,
+    int argc, char **argv);
+
+/* Accessors by long name (the name must be in the table: a typo aborts). */
+const char *ctr_arg_str(const struct ctr_args *a, const char *name);
+bool ctr_arg_bool(const struct ctr_args *a, const char *name);
+bool ctr_arg_isset(const struct ctr_args *a, const char *name);
+const char **ctr_arg_list(const struct ctr_args *a, const char *name, size_t *n);
+/* Unsigned flag value with an optional k/m/g/t suffix (binary multiples)
+ * when suffixes is set. Returns 0, or prints a usage error and returns -1. */
+int ctr_arg_uint(const struct ctr_args *a, const char *name, uint64_t max,
+    bool suffixes, uint64_t *out);
+
+/* Prints "ctr: MESSAGE" and the usage hint on stderr; returns CTR_EXIT_USAGE. */
+int ctr_usage_error(const struct ctr_args *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- connection and calls (client.c) ---- */
+
+struct ctr {
+	const char *address;
+	int conn_timeout_ms;	/* 0: none */
+	struct grpc_client *client;	/* for unary calls, on first use */
+};
+
+/* A new connection, health-checked within conn_timeout. Caller frees. */
+struct grpc_client *ctr_dial(struct ctr *c, struct err *e);
+/* Calls /types.API/<method>: packs req, unpacks the reply with rd into
+ * *resp (free with protobuf_c_message_free_unpacked). */
+int ctr_call(struct ctr *c, const char *method, const ProtobufCMessage *req,
+    const ProtobufCMessageDescriptor *rd, ProtobufCMessage **resp,
+    struct err *e);
+/* A call whose reply carries nothing we use. */
+int ctr_call_empty(struct ctr *c, const char *method,
+    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *rd,
+    struct err *e);
+/* Opens an Events stream on its own connection (*cl, caller frees after
+ * the stream). */
+struct grpc_stream *ctr_events_open(struct ctr *c, const Types__EventsRequest *req,
+    struct grpc_client **cl, struct err *e);
+/* 1 and *ev (free with types__event__free_unpacked), 0 at the stream's
+ * end, -1 on error (DEADLINE_EXCEEDED when timeout_ms passed; 0 = block). */
+int ctr_events_next(struct grpc_stream *st, Types__Event **ev, int timeout_ms,
+    struct err *e);
+/* Prints "ctr: MESSAGE" on stderr; returns CTR_EXIT_ERROR. */
+int ctr_fail(const struct err *e);
+void ctr_close(struct ctr *c);
+
+/* ---- parsing and printing values (util.c) ---- */
+
+/* A signal number, or a name with or without SIG (KILL, sigkill, SIGKILL). */
+int ctr_signal_parse(const char *s, int *sig);
+/* RFC 3339 ("2017-01-02T15:04:05.5Z", "...+02:00") or seconds since the
+ * epoch. */
+int ctr_time_parse(const char *s, int64_t *sec, int32_t *nsec);
+/* RFC 3339 with nanoseconds, local time (Go's RFC3339Nano). */
+void ctr_time_format(int64_t sec, int32_t nsec, char *buf, size_t len);
+/* An absolute version of path (relative to the working directory), or NULL
+ * with e set. Caller frees. */
+char *ctr_abspath(const char *path, struct err *e);
+/* stdout failed: quietly 141 (as if killed by SIGPIPE) for a closed pipe,
+ * else prints the error and returns CTR_EXIT_ERROR. */
+int ctr_stdout_failed(void);
+/* Prints j pretty (indent 2) with a newline; frees j. */
+int ctr_print_json(json_t *j);
+
+/* ---- tables (table.c): columns aligned like Go's tabwriter ---- */
+
+struct ctr_table;
+
+struct ctr_table *ctr_table_new(size_t minwidth, size_t padding);
+/* Adds one row; cells are separated by '\t' in the formatted text. */
+void ctr_table_addf(struct ctr_table *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Prints every row and frees the table. */
+void ctr_table_flush(struct ctr_table *t, FILE *f);
+
+/* ---- events (cmd_events.c) ---- */
+
+/* The header, and one event as a table line; each flushed at once.
+ * 0, or -1 when f cannot be written (errno set). */
+int ctr_event_header(FILE *f);
+int ctr_event_print(FILE *f, const Types__Event *ev);
+
+/* ---- attaching to a process's stdio (attach.c) ---- */
+
+struct ctr_attach;
+
+/* Makes the private fifos and subscribes to id's events, before the
+ * process is created so its exit cannot be missed. */
+struct ctr_attach *ctr_attach_new(struct ctr *c, const char *id,
+    const char *pid, bool tty, struct err *e);
+const char *ctr_attach_stdin(const struct ctr_attach *at);
+const char *ctr_attach_stdout(const struct ctr_attach *at);
+const char *ctr_attach_stderr(const struct ctr_attach *at);
+/* After the create call succeeded: relays stdio until the process's exit
+ * event arrived and its output drained. Returns 0 and *status, or -1. */
+int ctr_attach_run(struct ctr_attach *at, int *status, struct err *e);
+/* Restores the terminal, closes and removes the fifos and their dir. */
+void ctr_attach_free(struct ctr_attach *at);
+
+/* ---- the verbs ---- */
+
+extern const struct ctr_cmd cmd_root;
+extern const struct ctr_cmd cmd_version;
+extern const struct ctr_cmd cmd_state;
+extern const struct ctr_cmd cmd_events;
+extern const struct ctr_cmd cmd_containers;
+extern const struct ctr_cmd cmd_containers_list;
+extern const struct ctr_cmd cmd_containers_start;
+extern const struct ctr_cmd cmd_containers_kill;
+extern const struct ctr_cmd cmd_containers_exec;
+extern const struct ctr_cmd cmd_containers_pause;
+extern const struct ctr_cmd cmd_containers_resume;
+extern const struct ctr_cmd cmd_containers_update;
+extern const struct ctr_cmd cmd_containers_stats;
+extern const struct ctr_cmd cmd_containers_state;
+extern const struct ctr_cmd cmd_containers_watch;
+extern const struct ctr_cmd cmd_checkpoints;
+extern const struct ctr_cmd cmd_checkpoints_list;
+extern const struct ctr_cmd cmd_checkpoints_create;
+extern const struct ctr_cmd cmd_checkpoints_delete;
+
+#endif

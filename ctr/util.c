@@ -1,0 +1,216 @@
+/* util: values on ctr's command line and in its output. */
+#include "ctr.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+int
+ctr_signal_parse(const char *s, int *sig)
+{
+	char *end;
+	long n;
+	int i;
+
+	if (isdigit((unsigned char)*s)) {
+		errno = 0;
+		n = strtol(s, &end, 10);
+		if (*end != '\0' || errno != 0 || n < 1 || n >= NSIG)
+			return -1;
+		*sig = (int)n;
+		return 0;
+	}
+	if (strncasecmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (i = 1; i < NSIG; i++) {
+		const char *name = sigabbrev_np(i);
+
+		if (name != NULL && strcasecmp(name, s) == 0) {
+			*sig = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int
+digits(const char **p, int n, int *out)
+{
+	int v = 0;
+
+	while (n-- > 0) {
+		if (!isdigit((unsigned char)**p))
+			return -1;
+		v = v * 10 + (*(*p)++ - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+expect(const char **p, const char *set)
+{
+	if (**p == '\0' || strchr(set, **p) == NULL)
+		return -1;
+	(*p)++;
+	return 0;
+}
+
+int
+ctr_time_parse(const char *s, int64_t *sec, int32_t *nsec)
+{
+	const char *p = s;
+	int y, mo, d, h, mi, se, oh = 0, om = 0, sign = 0, scale;
+	long long v;
+	struct tm tm;
+	char *end;
+	time_t t;
+
+	*nsec = 0;
+	/* Plain seconds since the epoch. */
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*s != '\0' && *end == '\0' && errno == 0 && v >= 0) {
+		*sec = v;
+		return 0;
+	}
+	if (digits(&p, 4, &y) < 0 || expect(&p, "-") < 0 ||
+	    digits(&p, 2, &mo) < 0 || expect(&p, "-") < 0 ||
+	    digits(&p, 2, &d) < 0 || expect(&p, "Tt ") < 0 ||
+	    digits(&p, 2, &h) < 0 || expect(&p, ":") < 0 ||
+	    digits(&p, 2, &mi) < 0 || expect(&p, ":") < 0 ||
+	    digits(&p, 2, &se) < 0)
+		return -1;
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		for (scale = 100000000; isdigit((unsigned char)*p); p++, scale /= 10)
+			*nsec += (*p - '0') * scale;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p++ == '-' ? -1 : 1;
+		if (digits(&p, 2, &oh) < 0 || expect(&p, ":") < 0 ||
+		    digits(&p, 2, &om) < 0)
+			return -1;
+	} else {
+		return -1;
+	}
+	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+	    mi > 59 || se > 60 || oh > 23 || om > 59)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = se;
+	t = timegm(&tm);
+	*sec = (int64_t)t - sign * (oh * 3600 + om * 60);
+	return 0;
+}
+
+void
+ctr_time_format(int64_t sec, int32_t nsec, char *buf, size_t len)
+{
+	time_t t = (time_t)sec;
+	char date[40], frac[16] = "", zone[24];
+	struct tm tm;
+	long off;
+	int n;
+
+	localtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (nsec > 0 && nsec < 1000000000) {
+		n = snprintf(frac, sizeof(frac), ".%09d", nsec);
+		while (n > 1 && frac[n - 1] == '0')
+			frac[--n] = '\0';
+	}
+	off = tm.tm_gmtoff;
+	if (off == 0)
+		snprintf(zone, sizeof(zone), "Z");
+	else
+		snprintf(zone, sizeof(zone), "%c%02ld:%02ld", off < 0 ? '-' : '+',
+		    labs(off) / 3600, labs(off) % 3600 / 60);
+	snprintf(buf, len, "%s%s%s", date, frac, zone);
+}
+
+/* Like Go's filepath.Abs: joined to the working directory, then cleaned
+ * lexically ("." and ".." resolved, no symlinks followed), since the daemon
+ * refuses relative paths and paths with "..". */
+char *
+ctr_abspath(const char *path, struct err *e)
+{
+	char cwd[PATH_MAX], *joined, *out, *tok, *save;
+	size_t n = 0;
+
+	if (path[0] == '/') {
+		cwd[0] = '\0';
+	} else if (getcwd(cwd, sizeof(cwd)) == NULL) {
+		err_set(e, GRPC_INTERNAL, "cannot find the working directory "
+		    "for %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (asprintf(&joined, "%s/%s", cwd, path) < 0 ||
+	    (out = malloc(strlen(joined) + 2)) == NULL) {
+		err_set(e, GRPC_INTERNAL, "out of memory");
+		return NULL;
+	}
+	for (tok = strtok_r(joined, "/", &save); tok != NULL;
+	    tok = strtok_r(NULL, "/", &save)) {
+		if (strcmp(tok, ".") == 0)
+			continue;
+		if (strcmp(tok, "..") == 0) {
+			while (n > 0 && out[n - 1] != '/')
+				n--;
+			if (n > 0)
+				n--;
+			continue;
+		}
+		out[n++] = '/';
+		memcpy(out + n, tok, strlen(tok));
+		n += strlen(tok);
+	}
+	if (n == 0)
+		out[n++] = '/';
+	out[n] = '\0';
+	free(joined);
+	return out;
+}
+
+int
+ctr_stdout_failed(void)
+{
+	struct err e;
+
+	if (errno == EPIPE)
+		return 128 + SIGPIPE;
+	err_set(&e, GRPC_INTERNAL, "writing to stdout: %s", strerror(errno));
+	return ctr_fail(&e);
+}
+
+int
+ctr_print_json(json_t *j)
+{
+	struct err e;
+
+	if (j == NULL) {
+		err_set(&e, GRPC_INTERNAL, "out of memory");
+		return ctr_fail(&e);
+	}
+	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	json_decref(j);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return ctr_stdout_failed();
+	return 0;
+}

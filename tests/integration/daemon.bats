@@ -1,0 +1,177 @@
+#!/usr/bin/env bats
+# The daemon's own command line, and ctr against it (version, state, errors).
+
+load helpers
+
+setup_file() {
+	setup_base_bundle
+}
+
+setup() {
+	requires root daemon
+	setup_common
+}
+
+teardown() {
+	teardown_common
+}
+
+@test "containerd --help: usage with the flags, exit 0" {
+	run -0 "$CONTAINERD" --help
+	echo "$output"
+	for f in --state-dir --listen --runtime --runtime-args --shim --debug --log-level \
+		--concurrency --start-timeout --metrics-interval --retain-count --version --help; do
+		assert_contains "$output" "$f"
+	done
+	run -0 "$CONTAINERD" -h
+	assert_contains "$output" --state-dir
+}
+
+@test "containerd -v / --version: prints a version, exit 0" {
+	run -0 "$CONTAINERD" -v
+	echo "$output"
+	assert_match "$output" '[0-9]+\.[0-9]+\.[0-9]+'
+	v=$output
+	run -0 "$CONTAINERD" --version
+	assert_eq "$output" "$v" "--version vs -v"
+}
+
+@test "containerd with an unknown flag: an error naming it, non-zero" {
+	run "$CONTAINERD" --no-such-flag
+	echo "$output"
+	[ "$status" -ne 0 ]
+	assert_contains "$output" no-such-flag
+}
+
+@test "containerd with a bad duration: refused before starting" {
+	run timeout 10 "$CONTAINERD" --state-dir "$STATE" --listen "$SOCK" --start-timeout banana
+	echo "$output"
+	[ "$status" -ne 0 ] && [ "$status" -ne 124 ] || fail "status $status"
+	assert_contains "$output" banana
+}
+
+@test "containerd accepts Go durations and the metrics/retain flags" {
+	requires runc shim ctr
+	start_daemon --start-timeout 1m30s --metrics-interval 0 --retain-count 1000 --concurrency 4 --id test
+	run -0 ctr version
+}
+
+@test "containerd --listen unix:///path works like a path" {
+	requires runc shim ctr
+	daemon_cmd
+	DAEMON_ARGV=("$CONTAINERD" --state-dir "$STATE" --listen "unix://$SOCK"
+		--runtime-args "--root=$RUNC_ROOT" --shim "$SHIM")
+	"${DAEMON_ARGV[@]}" >>"$T/daemon.log" 2>&1 3>&- &
+	DAEMON_PID=$!
+	wait_daemon_ready
+	run -0 "$CTR_BIN" --address "unix://$SOCK" version
+}
+
+@test "ctr version: client and daemon versions" {
+	requires runc shim ctr
+	start_daemon
+	run -0 ctr version
+	echo "$output"
+	assert_match "$output" '[0-9]+\.[0-9]+\.[0-9]+'
+}
+
+@test "ctr state: the daemon's state as JSON, with the machine and containers" {
+	requires_e2e
+	start_daemon
+	start_container js "${SLEEP_ARGS[@]}"
+	run -0 ctr state
+	echo "$output"
+	jq -e . <<<"$output" >/dev/null || fail "not JSON"
+	assert_contains "$output" '"js"'
+	assert_contains "$output" running
+	cpus=$(jq -r '.. | objects | select(has("cpus")) | .cpus' <<<"$output" | head -1)
+	[ "${cpus:-0}" -gt 0 ] || fail "no machine cpus in: $output"
+}
+
+@test "ctr without a daemon: 'not running' error naming the address" {
+	requires ctr
+	run ctr version
+	echo "$output"
+	[ "$status" -ne 0 ]
+	assert_contains "$output" "$SOCK"
+	assert_match "$output" 'not running|connect|no such file|refused'
+
+	run "$CTR_BIN" --address "$T/nowhere.sock" containers
+	[ "$status" -ne 0 ]
+	assert_contains "$output" "$T/nowhere.sock"
+}
+
+@test "ctr with a stale socket file (daemon killed): error, not a hang" {
+	requires runc shim ctr
+	start_daemon
+	stop_daemon -KILL
+	run ctr containers
+	echo "$output"
+	[ "$status" -ne 0 ] && [ "$status" -ne 124 ] || fail "status $status"
+	assert_contains "$output" "$SOCK"
+}
+
+@test "ctr with an unknown verb or missing arguments: usage error" {
+	requires ctr
+	run "$CTR_BIN" no-such-verb
+	[ "$status" -ne 0 ]
+	assert_contains "$output" no-such-verb
+	run "$CTR_BIN" --address "$SOCK" containers start
+	[ "$status" -ne 0 ]
+}
+
+@test "the daemon creates its state dir, database and socket" {
+	requires runc shim
+	[ ! -e "$STATE" ]
+	start_daemon
+	[ -d "$STATE" ] && [ -S "$SOCK" ] && [ -f "$DB" ]
+}
+
+@test "the daemon leaks no fds over container lifecycles" {
+	requires_e2e
+	start_daemon
+	start_container warm "${SLEEP_ARGS[@]}"
+	run -0 ctr containers kill --signal 9 warm
+	wait_exit warm 137
+	wait_for container_not_listed warm
+	before=$(ls "/proc/$DAEMON_PID/fd" | wc -l)
+	for k in 1 2 3 4 5; do
+		start_container "fd$k" "${SLEEP_ARGS[@]}"
+		run -0 ctr containers kill --signal 9 "fd$k"
+		wait_exit "fd$k" 137
+		wait_for container_not_listed "fd$k"
+	done
+	run -0 ctr events --timestamp 2000-01-01T00:00:00Z --stored-only
+	after=$(ls "/proc/$DAEMON_PID/fd" | wc -l)
+	ls -l "/proc/$DAEMON_PID/fd"
+	[ "$after" -le "$before" ] || fail "fds: $before before, $after after"
+}
+
+@test "the shim holds none of the daemon's files or sockets" {
+	requires_e2e
+	start_daemon
+	start_container leak "${SLEEP_ARGS[@]}"
+	shim=$(db "SELECT shim_pid FROM processes WHERE container_id = 'leak'")
+	[ "${shim:-0}" -gt 0 ] || fail "no shim pid"
+	run -0 ls -l "/proc/$shim/fd"
+	echo "$output"
+	assert_not_contains "$output" state.db
+	# No socket of the daemon's (its listener, its clients) in the shim.
+	for s in $(ls -l "/proc/$DAEMON_PID/fd" | grep -o 'socket:\[[0-9]*\]'); do
+		assert_not_contains "$output" "$s"
+	done
+}
+
+@test "the daemon keeps serving when a client hangs up mid-stream" {
+	requires_e2e
+	start_daemon
+	ctr events >"$T/ev.out" 2>&1 3>&- &
+	p=$!
+	BG_PIDS+=("$p")
+	start_container first "${SLEEP_ARGS[@]}"
+	wait_for grep -q 'start-container.*first' "$T/ev.out"
+	kill -9 "$p"
+	start_container second "${SLEEP_ARGS[@]}"
+	run -0 ctr version
+	pid_alive "$DAEMON_PID"
+}

@@ -1,0 +1,408 @@
+#!/usr/bin/env bash
+# Helpers for the end-to-end bats tests: the real daemon, shim, ctr and runc.
+#
+# Every test gets its own temp root $T:
+#   $T/state/            the daemon's --state-dir (state.db, containerd.sock)
+#   $T/runc/             runc's --root (passed with --runtime-args)
+#   $T/bundles/NAME/     per-test bundles, copied from the file's base bundle
+#   $T/daemon.log        the daemon's stdout+stderr (printed when a test fails)
+# teardown_common kills the daemon, force-deletes every container of $T/runc,
+# kills the shims left for $T and removes $T, so no test leaks into the next.
+
+bats_require_minimum_version 1.5.0
+# NB: bats 1.8.2's `run -N` sets a global $i (bats_version_lt), so tests
+# never use `i` as a loop variable; use k.
+
+REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+CONTAINERD=${CONTAINERD:-$REPO/bin/containerd}
+CTR_BIN=${CTR_BIN:-$REPO/bin/ctr}
+SHIM=${SHIM:-$REPO/bin/containerd-shim}
+MKBUNDLE=$REPO/tools/mkbundle
+RUNC=${RUNC:-runc}
+PY=${PY:-/usr/bin/python3}
+GRPC_CALL=$REPO/tests/grpc/call.py
+
+# Seconds a wait_for gives up after; the whole test is bounded too.
+WAIT_TIMEOUT=${WAIT_TIMEOUT:-20}
+export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-120}
+
+export PATH="$REPO/bin:$PATH"
+
+# ---------------------------------------------------------------- skipping
+
+# requires CAP...: skip the test (with the reason) unless every capability
+# is there. Known: root, runc, busybox, jq, sqlite3, grpcio, daemon, ctr,
+# shim, cgroup-memory.
+requires() {
+	local c
+	for c in "$@"; do
+		case $c in
+		root)
+			[ "$(id -u)" -eq 0 ] || skip "needs root"
+			;;
+		runc)
+			command -v "$RUNC" >/dev/null || skip "needs $RUNC (apt-get install runc)"
+			;;
+		busybox)
+			[ -x /bin/busybox ] || skip "needs busybox-static"
+			;;
+		jq)
+			command -v jq >/dev/null || skip "needs jq"
+			;;
+		sqlite3)
+			command -v sqlite3 >/dev/null || skip "needs the sqlite3 CLI"
+			;;
+		grpcio)
+			"$PY" -c 'import grpc, google.protobuf' 2>/dev/null ||
+				skip "needs $PY with grpcio and protobuf (python3-grpcio python3-protobuf)"
+			command -v protoc >/dev/null || skip "needs protoc (protobuf-compiler)"
+			;;
+		daemon)
+			[ -x "$CONTAINERD" ] || skip "$CONTAINERD not built"
+			;;
+		ctr)
+			[ -x "$CTR_BIN" ] || skip "$CTR_BIN not built"
+			;;
+		shim)
+			[ -x "$SHIM" ] || skip "$SHIM not built"
+			;;
+		cgroup-memory)
+			[ -d /sys/fs/cgroup/memory ] || [ -f /sys/fs/cgroup/memory.max ] ||
+				[ -f /sys/fs/cgroup/cgroup.controllers ] || skip "needs the memory cgroup"
+			;;
+		*)
+			fail "requires: unknown capability '$c'"
+			;;
+		esac
+	done
+}
+
+# The usual set for a test that runs containers through the daemon.
+requires_e2e() {
+	requires root runc busybox jq sqlite3 daemon ctr shim
+}
+
+# ---------------------------------------------------------------- asserting
+
+fail() {
+	echo "FAIL: $*" >&2
+	return 1
+}
+
+# assert_contains HAYSTACK NEEDLE
+assert_contains() {
+	[[ "$1" == *"$2"* ]] || fail "expected to find '$2' in: $1"
+}
+
+# assert_not_contains HAYSTACK NEEDLE
+assert_not_contains() {
+	[[ "$1" != *"$2"* ]] || fail "did not expect '$2' in: $1"
+}
+
+# assert_match HAYSTACK ERE (grep -E, case-insensitive)
+assert_match() {
+	grep -Eqi -- "$2" <<<"$1" || fail "expected /$2/ in: $1"
+}
+
+# assert_eq GOT WANT [WHAT]
+assert_eq() {
+	[ "$1" = "$2" ] || fail "${3:-value}: got '$1', want '$2'"
+}
+
+# ---------------------------------------------------------------- waiting
+
+# wait_for [-t SECONDS] CMD...: retry CMD every 0.1s until it succeeds;
+# fails (with CMD in the message) after the timeout.
+wait_for() {
+	local t=$WAIT_TIMEOUT
+	if [ "$1" = -t ]; then
+		t=$2
+		shift 2
+	fi
+	local tries=$((t * 10)) i
+	for ((i = 0; i < tries; i++)); do
+		if "$@"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	fail "timed out after ${t}s waiting for: $*"
+}
+
+# pid_alive PID: the process exists and is not a zombie.
+pid_alive() {
+	local st
+	[ -n "$1" ] && [ -r "/proc/$1/stat" ] || return 1
+	st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+pid_gone() {
+	! pid_alive "$1"
+}
+
+# ---------------------------------------------------------------- bundles
+
+# Built once per .bats file in setup_file: a busybox bundle running `sh`.
+setup_base_bundle() {
+	[ -x /bin/busybox ] && command -v jq >/dev/null && command -v "$RUNC" >/dev/null || return 0
+	BASE_BUNDLE=$BATS_FILE_TMPDIR/base-bundle
+	"$MKBUNDLE" "$BASE_BUNDLE" sh >&2 || return 1
+	export BASE_BUNDLE
+}
+
+# make_bundle NAME [--tty] [ARGS...]: a private copy of the base bundle at
+# $T/bundles/NAME with process.args = ARGS (default sh); sets $BUNDLE.
+make_bundle() {
+	local name=$1 tty=false
+	shift
+	if [ "${1:-}" = --tty ]; then
+		tty=true
+		shift
+	fi
+	[ $# -gt 0 ] || set -- sh
+	BUNDLE=$T/bundles/$name
+	mkdir -p "$T/bundles"
+	if [ -n "${BASE_BUNDLE:-}" ] && [ -f "$BASE_BUNDLE/config.json" ]; then
+		rm -rf "$BUNDLE"
+		cp -a "$BASE_BUNDLE" "$BUNDLE"
+	else
+		"$MKBUNDLE" "$BUNDLE" sh >/dev/null
+	fi
+	# One jq --arg per element: `jq --args` would eat an arg like -c.
+	local a args='[]'
+	for a in "$@"; do
+		args=$(jq -c -n --argjson l "$args" --arg v "$a" '$l + [$v]') || return 1
+	done
+	jq --argjson tty "$tty" --argjson args "$args" \
+		'.process.terminal = $tty | .process.args = $args' \
+		<"$BUNDLE/config.json" >"$BUNDLE/config.json.tmp" &&
+		mv "$BUNDLE/config.json.tmp" "$BUNDLE/config.json"
+}
+
+# A container that runs until killed with SIGKILL (pid 1 ignores TERM).
+SLEEP_ARGS=(sleep 1000)
+
+# A container whose init exits 143 on SIGTERM. It touches /tmp/trapped once
+# the trap is in place, so the test never signals before that.
+TRAP_ARGS=(sh -c 'trap "exit 143" TERM; touch /tmp/trapped; while true; do sleep 1; done')
+
+# ---------------------------------------------------------------- the temp root
+
+setup_common() {
+	T=$(mktemp -d "${TMPDIR:-/tmp}/ctrd.XXXXXX")
+	STATE=$T/state
+	SOCK=$STATE/containerd.sock
+	RUNC_ROOT=$T/runc
+	DB=$STATE/state.db
+	DAEMON_PID=
+	BG_PIDS=()
+}
+
+# Kill what the test left, by pid: the daemon, runc's containers under
+# $T/runc, the shims working for $T; then remove $T.
+teardown_common() {
+	[ -n "${T:-}" ] && [ -d "$T" ] || return 0
+	local p id pids
+
+	for p in "${BG_PIDS[@]}"; do
+		kill -9 "$p" 2>/dev/null || true
+	done
+	stop_daemon -9 || true
+	# Any other daemon started on this root (restart tests).
+	pids=$(pgrep -f "containerd --state-dir $T/" 2>/dev/null || true)
+	for p in $pids; do kill -9 "$p" 2>/dev/null || true; done
+
+	if [ -d "$RUNC_ROOT" ]; then
+		for id in $("$RUNC" --root "$RUNC_ROOT" list -q 2>/dev/null); do
+			"$RUNC" --root "$RUNC_ROOT" delete -f "$id" >/dev/null 2>&1 || true
+		done
+	fi
+
+	pids=$(pgrep -f "containerd-shim.*$T" 2>/dev/null || true)
+	if [ -f "$DB" ] && command -v sqlite3 >/dev/null; then
+		pids="$pids $(sqlite3 -cmd '.timeout 1000' "$DB" \
+			'SELECT shim_pid FROM processes WHERE shim_pid > 0' 2>/dev/null || true)"
+	fi
+	for p in $pids; do
+		# Only a shim: the recorded pid may have been reused by now.
+		if { tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null | grep -q containerd-shim; then
+			kill -9 "$p" 2>/dev/null || true
+		fi
+	done
+
+	if [ -f "$T/daemon.log" ]; then
+		echo "# ---- $T/daemon.log (last 60 lines)"
+		tail -n 60 "$T/daemon.log" | sed 's/^/# /'
+	fi
+	rm -rf "$T"
+}
+
+# ---------------------------------------------------------------- the daemon
+
+# daemon_cmd [EXTRA...]: the command line of this test's daemon.
+daemon_cmd() {
+	DAEMON_ARGV=("$CONTAINERD" --state-dir "$STATE" --listen "$SOCK"
+		--runtime-args "--root=$RUNC_ROOT" --shim "$SHIM" "$@")
+}
+
+# start_daemon [EXTRA FLAGS...]: start the daemon in the background and wait
+# until it accepts connections. fd 3 is closed: bats waits on it otherwise.
+start_daemon() {
+	daemon_cmd "$@"
+	echo "# start: ${DAEMON_ARGV[*]}" >>"$T/daemon.log"
+	"${DAEMON_ARGV[@]}" >>"$T/daemon.log" 2>&1 3>&- &
+	DAEMON_PID=$!
+	wait_daemon_ready
+}
+
+# sock_accepts PATH: something listens on the unix socket PATH (a stale
+# socket file left by a killed daemon refuses the connection).
+sock_accepts() {
+	[ -S "$1" ] || return 1
+	if [ -x "$PY" ]; then
+		"$PY" -S -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])' "$1" 2>/dev/null
+	else
+		"$CTR_BIN" --address "$1" version >/dev/null 2>&1
+	fi
+}
+
+# True when the socket accepts connections, false when not yet; a dead
+# daemon ends the wait at once instead of waiting out the timeout.
+daemon_ready() {
+	if ! pid_alive "$DAEMON_PID"; then
+		echo "daemon (pid $DAEMON_PID) exited early" >&2
+		DAEMON_DIED=1
+		return 0
+	fi
+	sock_accepts "$SOCK"
+}
+
+wait_daemon_ready() {
+	DAEMON_DIED=
+	wait_for daemon_ready || return 1
+	if [ -n "$DAEMON_DIED" ]; then
+		cat "$T/daemon.log" >&2
+		fail "the daemon did not start"
+	fi
+}
+
+# stop_daemon [-SIG]: signal the daemon (default SIGTERM) and wait until it
+# is gone; sets DAEMON_STATUS to its exit status.
+stop_daemon() {
+	local sig=${1:--TERM}
+	[ -n "$DAEMON_PID" ] || return 0
+	kill "$sig" "$DAEMON_PID" 2>/dev/null || true
+	local i
+	for ((i = 0; i < WAIT_TIMEOUT * 10; i++)); do
+		pid_alive "$DAEMON_PID" || break
+		sleep 0.1
+	done
+	if pid_alive "$DAEMON_PID"; then
+		kill -9 "$DAEMON_PID" 2>/dev/null || true
+	fi
+	DAEMON_STATUS=0
+	wait "$DAEMON_PID" 2>/dev/null || DAEMON_STATUS=$?
+	DAEMON_PID=
+}
+
+# ---------------------------------------------------------------- clients
+
+# ctr ARGS...: bin/ctr against this test's daemon, time-bounded.
+ctr() {
+	timeout -k 5 "${CTR_TIMEOUT:-30}" "$CTR_BIN" --address "$SOCK" "$@"
+}
+
+# grpc_call METHOD [JSON] [--stream]: the independent python3-grpcio client
+# (tests/grpc/call.py); prints the response as JSON, or "CODE: message" and
+# exits 1 on a gRPC error.
+grpc_call() {
+	timeout -k 5 30 "$PY" "$GRPC_CALL" --address "$SOCK" "$@"
+}
+
+# db SQL: sqlite3 on the daemon's database (waits out a writer's lock).
+db() {
+	sqlite3 -batch -noheader -cmd '.timeout 5000' "$DB" "$@"
+}
+
+# runc_list: the container ids runc knows under this test's root.
+runc_list() {
+	"$RUNC" --root "$RUNC_ROOT" list -q 2>/dev/null
+}
+
+# runc_status ID: runc's status of ID ("running", "stopped", ...) or empty.
+runc_status() {
+	"$RUNC" --root "$RUNC_ROOT" state "$1" 2>/dev/null | jq -r .status
+}
+
+# init_pid ID: the host pid of ID's init, from runc.
+init_pid() {
+	"$RUNC" --root "$RUNC_ROOT" state "$1" 2>/dev/null | jq -r .pid
+}
+
+# ctr_status ID: ID's STATUS column in `ctr containers`, empty if not listed.
+ctr_status() {
+	ctr containers 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }'
+}
+
+# start_container ID ARGS...: a bundle for ID with ARGS, started via ctr.
+start_container() {
+	local id=$1
+	shift
+	make_bundle "$id" "$@"
+	run ctr containers start "$id" "$BUNDLE"
+	if [ "$status" -ne 0 ]; then
+		echo "ctr containers start $id failed ($status): $output" >&2
+		return 1
+	fi
+	container_running "$id" || wait_for container_running "$id"
+}
+
+container_running() {
+	[ "$(ctr_status "$1")" = running ]
+}
+
+container_not_listed() {
+	! ctr containers 2>/dev/null | awk '{ print $1 }' | grep -qxF -- "$1"
+}
+
+# has_event TYPE ID PID STATUS: that event row is in the database.
+has_event() {
+	[ -f "$DB" ] || return 1
+	local n
+	n=$(db "SELECT count(*) FROM events WHERE type = '$1' AND container_id = '$2'
+		AND pid = '$3' AND status = $4") || return 1
+	[ "${n:-0}" -gt 0 ]
+}
+
+# wait_exit ID STATUS: wait for ID's init exit event with STATUS.
+wait_exit() {
+	wait_for has_event exit "$1" init "$2"
+}
+
+# ctr_has_event OUTPUT TYPE ID PID STATUS: a `ctr events` line
+# "TIME TYPE ID PID STATUS" (TIME may hold spaces) is in OUTPUT.
+ctr_has_event() {
+	grep -Eq -- "(^|[[:space:]])$2[[:space:]]+$3[[:space:]]+$4[[:space:]]+$5([[:space:]]|\$)" <<<"$1"
+}
+
+# now_rfc3339: the current time, RFC 3339 with nanoseconds, UTC.
+now_rfc3339() {
+	date -u +%Y-%m-%dT%H:%M:%S.%NZ
+}
+
+# rfc3339_to_ns TIME: nanoseconds since the epoch.
+rfc3339_to_ns() {
+	local s ns
+	s=$(date -u -d "${1%.*}Z" +%s)
+	ns=${1#*.}
+	ns=${ns%Z}
+	echo "$s$(printf '%-9s' "$ns" | tr ' ' 0)"
+}
+
+# state_dirs: the directories under the state dir (to prove nothing was made).
+state_dirs() {
+	find "$STATE" -mindepth 1 -type d 2>/dev/null | sort
+}
