@@ -46,6 +46,7 @@ list_run(struct ctr *c, const struct ctr_args *a)
 	struct err e;
 	size_t i;
 
+	(void)a;
 	if (ctr_call(c, "State", &req.base, &types__state_response__descriptor,
 	    (ProtobufCMessage **)&r, &e) < 0)
 		return ctr_fail(&e);

@@ -8,6 +8,7 @@ version_run(struct ctr *c, const struct ctr_args *a)
 	Types__GetServerVersionResponse *r;
 	struct err e;
 
+	(void)a;
 	if (ctr_call(c, "GetServerVersion", &req.base,
 	    &types__get_server_version_response__descriptor,
 	    (ProtobufCMessage **)&r, &e) < 0)

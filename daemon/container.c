@@ -254,6 +254,10 @@ process_exited(struct process *p, int status, int64_t exited_at, const char *why
 	}
 	shimctl_stop_watching(p);
 	p->state = PROCESS_EXITED;
+	/* A fast process can be reaped before its start was recorded: keep the
+	 * history in order. */
+	if (exited_at < p->started_at)
+		exited_at = p->started_at;
 	if (why != NULL)
 		log_warnx("container %s process %s: exit status %d: %s", c->id, p->name, status,
 		    why);

@@ -273,7 +273,10 @@ op_exec_start(uint64_t call_id, const Types__AddProcessRequest *req)
 			.exec_process_json = path,
 		};
 
-		if (store_process_insert(D.store, &sp, &e) < 0 || shimctl_spawn(p, &ss, &e) < 0)
+		/* A finished exec's row gives way to a new one of the same name;
+		 * the events keep its history. */
+		if (store_process_remove(D.store, c->id, req->pid, &e) < 0 ||
+		    store_process_insert(D.store, &sp, &e) < 0 || shimctl_spawn(p, &ss, &e) < 0)
 			goto fail;
 	}
 	free(args);
