@@ -193,6 +193,10 @@ void op_exec_shim_died(struct process *p);
 /* rpc_update.c */
 void rpc_update_container(uint64_t call_id, const Types__UpdateContainerRequest *req);
 void rpc_update_process(uint64_t call_id, const Types__UpdateProcessRequest *req);
+/* rpc_checkpoint.c */
+void rpc_create_checkpoint(uint64_t call_id, const Types__CreateCheckpointRequest *req);
+void rpc_list_checkpoint(uint64_t call_id, const Types__ListCheckpointRequest *req);
+void rpc_delete_checkpoint(uint64_t call_id, const Types__DeleteCheckpointRequest *req);
 /* The live process a request names, or NULL after an error reply. */
 struct process *rpc_lookup_process(uint64_t call_id, const char *id, const char *pid);
 

@@ -40,6 +40,7 @@ struct op_create {
 	struct process *init;
 	struct err err;		/* why it failed */
 	bool in_runtime;	/* runtime create succeeded: undo must delete */
+	bool restore;		/* from a checkpoint: `runtime restore` also starts it */
 	bool shim_gone;
 	bool exited;		/* the init already ended (before START finished) */
 	int exit_status;
@@ -133,7 +134,7 @@ op_create_shim_reported(struct process *p, pid_t pid, const char *errmsg)
 	}
 	p->system_pid = pid;
 	op->in_runtime = true;
-	enter_state(op, CR_START);
+	enter_state(op, op->restore ? CR_DONE : CR_START);
 	advance(op);
 }
 
@@ -405,6 +406,11 @@ op_create_start(uint64_t call_id, const Types__CreateContainerRequest *req)
 		snprintf(dir, sizeof(dir), "%s/checkpoints/%s",
 		    req->checkpointdir[0] ? req->checkpointdir : req->bundlepath, req->checkpoint);
 		spec.checkpoint_dir = dir;
+		if (access(dir, R_OK) != 0) {
+			err_set(&e, GRPC_NOT_FOUND, "checkpoint %s of container %s not found at %s",
+			    req->checkpoint, req->id, dir);
+			goto fail;
+		}
 	}
 	{
 		char cdir[PATH_MAX_LEN + 64];
@@ -422,6 +428,7 @@ op_create_start(uint64_t call_id, const Types__CreateContainerRequest *req)
 	op->c = c;
 	op->started = now;
 	op->state = CR_SHIM;
+	op->restore = spec.checkpoint_dir != NULL;
 	op_register(&op->op, "create", op);
 	c->op_id = op->init->op_id = op->op.id;
 	ev_timer_init(&op->timeout, timeout_cb, (double)D.cfg.start_timeout_ns / 1e9, 0);

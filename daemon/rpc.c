@@ -181,6 +181,24 @@ rpc_update_proc(uint64_t call_id, const void *req)
 	rpc_update_process(call_id, req);
 }
 
+static void
+rpc_ckpt_create(uint64_t call_id, const void *req)
+{
+	rpc_create_checkpoint(call_id, req);
+}
+
+static void
+rpc_ckpt_list(uint64_t call_id, const void *req)
+{
+	rpc_list_checkpoint(call_id, req);
+}
+
+static void
+rpc_ckpt_delete(uint64_t call_id, const void *req)
+{
+	rpc_delete_checkpoint(call_id, req);
+}
+
 struct method {
 	const char *path;
 	const ProtobufCMessageDescriptor *request;
@@ -199,6 +217,12 @@ static const struct method methods[] = {
 	{ "/types.API/AddProcess", &types__add_process_request__descriptor, rpc_add_process },
 	{ "/types.API/UpdateContainer", &types__update_container_request__descriptor,
 	    rpc_update_ctr },
+	{ "/types.API/CreateCheckpoint", &types__create_checkpoint_request__descriptor,
+	    rpc_ckpt_create },
+	{ "/types.API/ListCheckpoint", &types__list_checkpoint_request__descriptor,
+	    rpc_ckpt_list },
+	{ "/types.API/DeleteCheckpoint", &types__delete_checkpoint_request__descriptor,
+	    rpc_ckpt_delete },
 	{ "/types.API/UpdateProcess", &types__update_process_request__descriptor,
 	    rpc_update_proc },
 };

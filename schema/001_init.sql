@@ -48,8 +48,10 @@ CREATE TABLE processes (
 	PRIMARY KEY (container_id, pid)
 );
 
+-- No foreign key: a checkpoint is files on disk that outlive the container's
+-- rows (a container checkpointed with exit, then restored under the same id).
 CREATE TABLE checkpoints (
-	container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+	container_id TEXT NOT NULL,
 	name         TEXT NOT NULL,
 	path         TEXT NOT NULL,
 	created_at   INTEGER NOT NULL,

@@ -26,6 +26,8 @@ enum stmt_id {
 	ST_PROCESS_REMOVE,
 	ST_PROCESS_STARTED,
 	ST_PROCESS_EXITED,
+	ST_CHECKPOINT_INSERT,
+	ST_CHECKPOINT_REMOVE,
 	ST_EVENT_APPEND,
 	ST_EVENT_LAST,
 	ST_CONTAINERS_ALL,
@@ -33,6 +35,8 @@ enum stmt_id {
 	ST_PROCESSES_ONE,
 	ST_PROCESSES_ALL,
 	ST_LABELS_ONE,
+	ST_CHECKPOINTS_ONE,
+	ST_CONTAINER_KNOWN,
 	ST_EVENTS_ALL,
 	ST_EVENTS_ONE,
 	ST_COUNT
@@ -66,6 +70,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_PROCESS_EXITED] =
 	    "UPDATE processes SET status = 'exited', exit_status = :exit_status, exited_at = :ts"
 	    " WHERE container_id = :cid AND pid = :pid",
+	[ST_CHECKPOINT_INSERT] =
+	    "INSERT INTO checkpoints (container_id, name, path, created_at, exit, tcp,"
+	    " unix_sockets, shell, empty_ns) VALUES (:cid, :name, :path, :created_at, :exit,"
+	    " :tcp, :unix_sockets, :shell, :empty_ns)",
+	[ST_CHECKPOINT_REMOVE] = "DELETE FROM checkpoints WHERE container_id = :cid AND name = :name",
 	[ST_EVENT_APPEND] =
 	    "INSERT INTO events (ts, type, container_id, pid, status)"
 	    " VALUES (:ts, :type, :cid, :pid, :status)",
@@ -86,6 +95,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 			     " ORDER BY container_id, pid != 'init', started_at, pid",
 	[ST_LABELS_ONE] = "SELECT container_id, label FROM labels WHERE container_id = :cid"
 			  " ORDER BY rowid",
+	[ST_CHECKPOINTS_ONE] = "SELECT container_id, name, path, created_at, exit, tcp,"
+			       " unix_sockets, shell, empty_ns FROM checkpoints"
+			       " WHERE container_id = :cid ORDER BY created_at, name",
+	[ST_CONTAINER_KNOWN] = "SELECT count(*) FROM containers WHERE id = :id",
 	[ST_EVENTS_ALL] = "SELECT seq, ts, type, container_id, pid, status FROM events"
 			  " WHERE seq > :after_seq AND ts > :after_ts ORDER BY seq LIMIT :limit",
 	[ST_EVENTS_ONE] = "SELECT seq, ts, type, container_id, pid, status FROM events"
@@ -559,6 +572,34 @@ store_process_exited(struct store *s, const char *container_id, const char *pid,
 	return write_step(s, st, e, "record process exit");
 }
 
+int
+store_checkpoint_insert(struct store *s, const struct store_checkpoint *c, struct err *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_CHECKPOINT_INSERT);
+
+	bind_text(st, ":cid", c->container_id);
+	bind_text(st, ":name", c->name);
+	bind_text(st, ":path", c->path);
+	bind_int(st, ":created_at", c->created_at);
+	bind_int(st, ":exit", c->exit);
+	bind_int(st, ":tcp", c->tcp);
+	bind_int(st, ":unix_sockets", c->unix_sockets);
+	bind_int(st, ":shell", c->shell);
+	bind_text(st, ":empty_ns", c->empty_ns ? c->empty_ns : "[]");
+	return write_step(s, st, e, "record checkpoint");
+}
+
+int
+store_checkpoint_remove(struct store *s, const char *container_id, const char *name,
+    struct err *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_CHECKPOINT_REMOVE);
+
+	bind_text(st, ":cid", container_id);
+	bind_text(st, ":name", name);
+	return write_step(s, st, e, "remove checkpoint");
+}
+
 int64_t
 store_event_append(struct store *s, int64_t ts, const char *type, const char *container_id,
     const char *pid, int64_t status, struct err *e)
@@ -749,4 +790,49 @@ store_events_foreach(struct store *s, int64_t after_seq, int64_t after_ts,
 	bind_int(st, ":after_ts", after_ts);
 	bind_int(st, ":limit", limit > 0 ? limit : -1);
 	return read_rows(s, st, event_row, &rc, e, "list events");
+}
+
+static int
+checkpoint_row(void *p, sqlite3_stmt *st)
+{
+	struct row_ctx *rc = p;
+	struct store_checkpoint c = {
+		.container_id = col_text(st, 0),
+		.name = col_text(st, 1),
+		.path = col_text(st, 2),
+		.created_at = sqlite3_column_int64(st, 3),
+		.exit = sqlite3_column_int(st, 4) != 0,
+		.tcp = sqlite3_column_int(st, 5) != 0,
+		.unix_sockets = sqlite3_column_int(st, 6) != 0,
+		.shell = sqlite3_column_int(st, 7) != 0,
+		.empty_ns = col_text(st, 8),
+	};
+
+	return ((store_checkpoint_cb)rc->cb)(rc->arg, &c);
+}
+
+int
+store_checkpoints_foreach(struct store *s, const char *container_id, store_checkpoint_cb cb,
+    void *arg, struct err *e)
+{
+	struct row_ctx rc = { (void *)cb, arg };
+	sqlite3_stmt *st = stmt_get(s, ST_CHECKPOINTS_ONE);
+
+	bind_text(st, ":cid", container_id);
+	return read_rows(s, st, checkpoint_row, &rc, e, "list checkpoints");
+}
+
+int
+store_container_known(struct store *s, const char *id, struct err *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_CONTAINER_KNOWN);
+	int n = -1;
+
+	bind_text(st, ":id", id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0) > 0;
+	else
+		sql_fail(s, e, "look up container");
+	sqlite3_reset(st);
+	return n;
 }

@@ -60,6 +60,15 @@ struct store_process {
 	int64_t exited_at;
 };
 
+struct store_checkpoint {
+	const char *container_id;
+	const char *name;
+	const char *path;		/* the image directory */
+	int64_t created_at;
+	bool exit, tcp, unix_sockets, shell;
+	const char *empty_ns;		/* JSON array */
+};
+
 struct store_event {
 	int64_t seq;
 	int64_t ts;			/* ns since the epoch */
@@ -102,6 +111,10 @@ int store_process_started(struct store *s, const char *container_id, const char 
 int store_process_exited(struct store *s, const char *container_id, const char *pid,
     int64_t exit_status, int64_t exited_at, struct err *e);
 
+int store_checkpoint_insert(struct store *s, const struct store_checkpoint *c, struct err *e);
+int store_checkpoint_remove(struct store *s, const char *container_id, const char *name,
+    struct err *e);
+
 /* Appends an event; returns its seq (> 0), or -1 with e. */
 int64_t store_event_append(struct store *s, int64_t ts, const char *type,
     const char *container_id, const char *pid, int64_t status, struct err *e);
@@ -113,6 +126,7 @@ typedef int (*store_container_cb)(void *arg, const struct store_container *c);
 typedef int (*store_process_cb)(void *arg, const struct store_process *p);
 typedef int (*store_label_cb)(void *arg, const char *container_id, const char *label);
 typedef int (*store_event_cb)(void *arg, const struct store_event *ev);
+typedef int (*store_checkpoint_cb)(void *arg, const struct store_checkpoint *c);
 
 /* live_only: skip stopped, deleted and failed containers. */
 int store_containers_foreach(struct store *s, bool live_only, store_container_cb cb,
@@ -122,6 +136,11 @@ int store_processes_foreach(struct store *s, const char *container_id, store_pro
     void *arg, struct err *e);
 int store_labels_foreach(struct store *s, const char *container_id, store_label_cb cb,
     void *arg, struct err *e);
+/* A container's checkpoints, oldest first. */
+int store_checkpoints_foreach(struct store *s, const char *container_id,
+    store_checkpoint_cb cb, void *arg, struct err *e);
+/* Whether the container has a row at all (any status); -1 on error. */
+int store_container_known(struct store *s, const char *id, struct err *e);
 /* Events with seq > after_seq and ts > after_ts (0: any), for container_id
  * (NULL or "": all), in seq order, at most limit (0: no limit). */
 int store_events_foreach(struct store *s, int64_t after_seq, int64_t after_ts,
