@@ -103,8 +103,8 @@ value_json(const ProtobufCFieldDescriptor *f, const void *p)
 	return json_null();
 }
 
-static size_t
-value_size(ProtobufCType t)
+size_t
+statejson_value_size(ProtobufCType t)
 {
 	switch (t) {
 	case PROTOBUF_C_TYPE_INT32:
@@ -137,8 +137,8 @@ value_size(ProtobufCType t)
 }
 
 /* protoc-c gives a map<K,V> field a repeated XxxEntry{key = 1, value = 2}. */
-static int
-is_map_entry(const ProtobufCMessageDescriptor *d)
+int
+statejson_is_map_entry(const ProtobufCMessageDescriptor *d)
 {
 	size_t n = strlen(d->short_name);
 
@@ -187,10 +187,10 @@ repeated_json(const ProtobufCFieldDescriptor *f, const char *m)
 {
 	size_t n = m ? *(const size_t *)(m + f->quantifier_offset) : 0;
 	const char *arr = m ? *(char *const *)(m + f->offset) : NULL;
-	size_t sz = value_size(f->type), i;
+	size_t sz = statejson_value_size(f->type), i;
 	json_t *a;
 
-	if (f->type == PROTOBUF_C_TYPE_MESSAGE && is_map_entry(f->descriptor))
+	if (f->type == PROTOBUF_C_TYPE_MESSAGE && statejson_is_map_entry(f->descriptor))
 		return map_json(f, (void *const *)arr, n);
 	if ((a = json_array()) == NULL)
 		return NULL;

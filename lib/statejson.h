@@ -29,4 +29,10 @@ json_t *statejson_container(const Types__Container *c);
 /* Any message, same rules (used for StatsResponse). */
 json_t *statejson_message(const ProtobufCMessage *m);
 
+/* Descriptor helpers shared with the wire tests: the in-memory size of one
+ * value of a field type, and whether a message is a map<K,V> entry (what
+ * protoc-c makes of a map: repeated XxxEntry{key = 1, value = 2}). */
+size_t statejson_value_size(ProtobufCType t);
+int statejson_is_map_entry(const ProtobufCMessageDescriptor *d);
+
 #endif

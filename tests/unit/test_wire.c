@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "api.pb-c.h"
+#include "statejson.h"
 #include "tap.h"
 
 static const ProtobufCMessageDescriptor *const messages[] = {
@@ -253,49 +254,6 @@ path_fmt(char *out, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int
-is_map_entry(const ProtobufCMessageDescriptor *d)
-{
-	size_t n = strlen(d->short_name);
-
-	return n > 5 && strcmp(d->short_name + n - 5, "Entry") == 0 &&
-	    d->n_fields == 2 && strcmp(d->fields[0].name, "key") == 0 &&
-	    strcmp(d->fields[1].name, "value") == 0;
-}
-
-static size_t
-value_size(ProtobufCType t)
-{
-	switch (t) {
-	case PROTOBUF_C_TYPE_INT32:
-	case PROTOBUF_C_TYPE_SINT32:
-	case PROTOBUF_C_TYPE_SFIXED32:
-	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_FIXED32:
-		return 4;
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		return 8;
-	case PROTOBUF_C_TYPE_FLOAT:
-		return sizeof(float);
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return sizeof(double);
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_ENUM:
-		return sizeof(int);
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(void *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	}
-	return 0;
-}
-
 /* A json integer, or a quoted one; into *u (unsigned view) and *s. */
 static bool
 json_int(json_t *j, uint64_t *u, int64_t *s)
@@ -474,10 +432,10 @@ cmp_repeated(struct cmp *c, const ProtobufCFieldDescriptor *f, const char *m,
 {
 	size_t n = m ? *(const size_t *)(m + f->quantifier_offset) : 0;
 	const char *arr = m ? *(char *const *)(m + f->offset) : NULL;
-	size_t sz = value_size(f->type), i;
+	size_t sz = statejson_value_size(f->type), i;
 	char sub[512];
 
-	if (f->type == PROTOBUF_C_TYPE_MESSAGE && is_map_entry(f->descriptor)) {
+	if (f->type == PROTOBUF_C_TYPE_MESSAGE && statejson_is_map_entry(f->descriptor)) {
 		cmp_map(c, f, (void *const *)arr, n, j, path);
 		return;
 	}
@@ -561,7 +519,7 @@ has_map(const ProtobufCMessageDescriptor *d, int depth)
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
 
 		if (f->type == PROTOBUF_C_TYPE_MESSAGE &&
-		    (is_map_entry(f->descriptor) || has_map(f->descriptor, depth + 1)))
+		    (statejson_is_map_entry(f->descriptor) || has_map(f->descriptor, depth + 1)))
 			return true;
 	}
 	return false;
