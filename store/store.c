@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "migrations.h"
+#include "store_internal.h"
 
 /* Every statement, prepared once beside its SQL. */
 enum stmt_id {
@@ -41,6 +42,7 @@ enum stmt_id {
 	ST_EVENTS_ONE,
 	ST_COUNT
 };
+_Static_assert(ST_COUNT <= 64, "struct store holds 64 statements");
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -106,14 +108,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 			  " ORDER BY seq LIMIT :limit",
 };
 
-struct store {
-	sqlite3 *db;
-	sqlite3_stmt *stmt[ST_COUNT];
-	bool readonly;
-	bool in_txn;
-	int pending;
-	char path[4096];
-};
 
 static int
 sql_code(int rc)
@@ -835,4 +829,10 @@ store_container_known(struct store *s, const char *id, struct err *e)
 		sql_fail(s, e, "look up container");
 	sqlite3_reset(st);
 	return n;
+}
+
+sqlite3 *
+store_db(struct store *s)
+{
+	return s->db;
 }
