@@ -9,6 +9,7 @@
 #include "daemon.h"
 #include "health.pb-c.h"
 #include "log.h"
+#include "stats.h"
 
 static void
 rpc_health(uint64_t call_id, const void *req)
@@ -199,6 +200,24 @@ rpc_ckpt_delete(uint64_t call_id, const void *req)
 	rpc_delete_checkpoint(call_id, req);
 }
 
+static void
+rpc_stats(uint64_t call_id, const void *reqp)
+{
+	const Types__StatsRequest *req = reqp;
+	Types__StatsResponse resp;
+	struct process *init = rpc_lookup_process(call_id, req->id, "init");
+	struct err e;
+
+	if (init == NULL)
+		return;
+	if (stats_collect(init->system_pid, "/sys/fs/cgroup", &resp, &e) < 0) {
+		server_reply_error(call_id, &e);
+		return;
+	}
+	server_reply(call_id, &resp.base);
+	stats_free(&resp);
+}
+
 struct method {
 	const char *path;
 	const ProtobufCMessageDescriptor *request;
@@ -223,6 +242,7 @@ static const struct method methods[] = {
 	    rpc_ckpt_list },
 	{ "/types.API/DeleteCheckpoint", &types__delete_checkpoint_request__descriptor,
 	    rpc_ckpt_delete },
+	{ "/types.API/Stats", &types__stats_request__descriptor, rpc_stats },
 	{ "/types.API/UpdateProcess", &types__update_process_request__descriptor,
 	    rpc_update_proc },
 };
