@@ -165,7 +165,9 @@ teardown() {
 @test "the daemon keeps serving when a client hangs up mid-stream" {
 	requires_e2e
 	start_daemon
-	ctr events >"$T/ev.out" 2>&1 3>&- &
+	# Replay from a second ago: a live-only stream could subscribe after
+	# the create and rightly miss it.
+	ctr events --timestamp "$(date -u -d '-1 sec' +%Y-%m-%dT%H:%M:%SZ)" >"$T/ev.out" 2>&1 3>&- &
 	p=$!
 	BG_PIDS+=("$p")
 	start_container first "${SLEEP_ARGS[@]}"
