@@ -31,7 +31,8 @@ struct config {
 	int concurrency;		/* runtime calls in flight */
 	int64_t start_timeout_ns;
 	int64_t metrics_interval_ns;
-	int64_t retain_count;
+	int64_t retain_count;		/* events kept; 0: all */
+	int64_t retain_age_ns;		/* stopped containers' history kept; 0: forever */
 	const char *id;
 	gid_t group;			/* also allowed on the socket; (gid_t)-1: none */
 };
@@ -199,6 +200,9 @@ void rpc_list_checkpoint(uint64_t call_id, const Types__ListCheckpointRequest *r
 void rpc_delete_checkpoint(uint64_t call_id, const Types__DeleteCheckpointRequest *req);
 /* The live process a request names, or NULL after an error reply. */
 struct process *rpc_lookup_process(uint64_t call_id, const char *id, const char *pid);
+
+/* retention.c */
+void retention_start(void);
 
 /* reconcile.c: after a restart. */
 int reconcile(struct err *e);

@@ -36,7 +36,10 @@ usage(FILE *f)
 	    "  --concurrency N          runtime calls in flight at once (default 10)\n"
 	    "  --start-timeout DUR      how long a container may take to start (default 30s)\n"
 	    "  --metrics-interval DUR   metrics print interval, 0 = off (default 5m0s)\n"
-	    "  --retain-count N         events kept in the history (default 500000)\n"
+	    "  --retain-count N         events kept: past it the oldest stopped containers\n"
+	    "                           go with their history; 0 keeps all (default 100000)\n"
+	    "  --retain-age DUR         drop stopped containers' history older than this\n"
+	    "                           (default 0: keep)\n"
 	    "  --group NAME|GID         group also allowed to use the socket\n"
 	    "  --id ID                  this daemon's id (default the hostname)\n"
 	    "  --debug                  debug logging (same as --log-level debug)\n"
@@ -144,7 +147,8 @@ prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 
 enum {
 	OPT_STATE_DIR = 256, OPT_RUNTIME_ARGS, OPT_SHIM, OPT_DEBUG, OPT_LOG_LEVEL,
-	OPT_CONCURRENCY, OPT_START_TIMEOUT, OPT_METRICS, OPT_RETAIN, OPT_ID, OPT_GROUP,
+	OPT_CONCURRENCY, OPT_START_TIMEOUT, OPT_METRICS, OPT_RETAIN, OPT_RETAIN_AGE, OPT_ID,
+	OPT_GROUP,
 };
 
 static void
@@ -162,6 +166,7 @@ parse_flags(int argc, char **argv)
 		{ "start-timeout", required_argument, NULL, OPT_START_TIMEOUT },
 		{ "metrics-interval", required_argument, NULL, OPT_METRICS },
 		{ "retain-count", required_argument, NULL, OPT_RETAIN },
+		{ "retain-age", required_argument, NULL, OPT_RETAIN_AGE },
 		{ "id", required_argument, NULL, OPT_ID },
 		{ "group", required_argument, NULL, OPT_GROUP },
 		{ "version", no_argument, NULL, 'v' },
@@ -175,7 +180,7 @@ parse_flags(int argc, char **argv)
 	D.cfg.concurrency = 10;
 	D.cfg.start_timeout_ns = 30 * 1000000000LL;
 	D.cfg.metrics_interval_ns = 300 * 1000000000LL;
-	D.cfg.retain_count = 500000;
+	D.cfg.retain_count = 100000;
 	D.cfg.group = (gid_t)-1;
 	while ((ch = getopt_long(argc, argv, "l:r:vh", opts, NULL)) != -1) {
 		switch (ch) {
@@ -214,6 +219,9 @@ parse_flags(int argc, char **argv)
 			break;
 		case OPT_RETAIN:
 			D.cfg.retain_count = parse_int_flag("retain-count", optarg, 0);
+			break;
+		case OPT_RETAIN_AGE:
+			D.cfg.retain_age_ns = parse_duration_flag("retain-age", optarg);
 			break;
 		case OPT_ID:
 			D.cfg.id = optarg;
@@ -299,6 +307,7 @@ main(int argc, char **argv)
 	ev_signal_init(&sigint_w, stop_cb, SIGINT);
 	ev_signal_start(D.loop, &sigterm_w);
 	ev_signal_start(D.loop, &sigint_w);
+	retention_start();
 	ev_prepare_init(&prepare_w, prepare_cb);
 	ev_prepare_start(D.loop, &prepare_w);
 	log_info("containerd %d.%d.%d listening on %s (state %s, runtime %s, shim %s)",

@@ -14,6 +14,8 @@
 #include "migrations.h"
 #include "store_internal.h"
 
+#define ID_COPY_MAX 160
+
 /* Every statement, prepared once beside its SQL. */
 enum stmt_id {
 	ST_BEGIN,
@@ -38,6 +40,9 @@ enum stmt_id {
 	ST_LABELS_ONE,
 	ST_CHECKPOINTS_ONE,
 	ST_CONTAINER_KNOWN,
+	ST_EVENT_COUNT,
+	ST_PRUNE_CANDIDATES,
+	ST_PRUNE_EVENTS,
 	ST_EVENTS_ALL,
 	ST_EVENTS_ONE,
 	ST_COUNT
@@ -101,6 +106,15 @@ static const char *const stmt_sql[ST_COUNT] = {
 			       " unix_sockets, shell, empty_ns FROM checkpoints"
 			       " WHERE container_id = :cid ORDER BY created_at, name",
 	[ST_CONTAINER_KNOWN] = "SELECT count(*) FROM containers WHERE id = :id",
+	[ST_EVENT_COUNT] = "SELECT count(*) FROM events",
+	/* Whole histories only: a stopped container without checkpoints goes
+	 * with every event of its id, so replay never sees half a history. */
+	[ST_PRUNE_CANDIDATES] =
+	    "SELECT id FROM containers c WHERE status IN ('stopped', 'failed')"
+	    " AND updated_at < :before"
+	    " AND NOT EXISTS (SELECT 1 FROM checkpoints k WHERE k.container_id = c.id)"
+	    " ORDER BY updated_at LIMIT :batch",
+	[ST_PRUNE_EVENTS] = "DELETE FROM events WHERE container_id = :id",
 	[ST_EVENTS_ALL] = "SELECT seq, ts, type, container_id, pid, status FROM events"
 			  " WHERE seq > :after_seq AND ts > :after_ts ORDER BY seq LIMIT :limit",
 	[ST_EVENTS_ONE] = "SELECT seq, ts, type, container_id, pid, status FROM events"
@@ -835,4 +849,43 @@ sqlite3 *
 store_db(struct store *s)
 {
 	return s->db;
+}
+
+int64_t
+store_event_count(struct store *s)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_EVENT_COUNT);
+	int64_t n = -1;
+
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return n;
+}
+
+int
+store_prune(struct store *s, int64_t before, int batch, struct err *e)
+{
+	char ids[256][ID_COPY_MAX];
+	int n = 0, rc;
+	sqlite3_stmt *st = stmt_get(s, ST_PRUNE_CANDIDATES);
+
+	if (batch > 256)
+		batch = 256;
+	bind_int(st, ":before", before);
+	bind_int(st, ":batch", batch);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < batch)
+		snprintf(ids[n++], ID_COPY_MAX, "%s", col_text(st, 0));
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sql_fail(s, e, "find prunable containers");
+	for (int i = 0; i < n; i++) {
+		sqlite3_stmt *d = stmt_get(s, ST_PRUNE_EVENTS);
+
+		bind_text(d, ":id", ids[i]);
+		if (write_step(s, d, e, "prune events") < 0 ||
+		    store_container_remove(s, ids[i], e) < 0)
+			return -1;
+	}
+	return n;
 }

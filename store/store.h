@@ -119,6 +119,11 @@ int store_checkpoint_remove(struct store *s, const char *container_id, const cha
 int64_t store_event_append(struct store *s, int64_t ts, const char *type,
     const char *container_id, const char *pid, int64_t status, struct err *e);
 int64_t store_event_last_seq(struct store *s);
+int64_t store_event_count(struct store *s);
+/* Retention: removes up to batch stopped containers (no checkpoints) last
+ * updated before `before` (ns), each with its rows and its whole event
+ * history, oldest first, in the current transaction. Returns how many. */
+int store_prune(struct store *s, int64_t before, int batch, struct err *e);
 
 /* Iteration. The callback returns 0 to go on, non-zero to stop (that value
  * is returned). -1 with e on an SQL error. */

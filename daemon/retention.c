@@ -1,0 +1,54 @@
+/*
+ * retention: bounds the history. Once a second (sooner while there is a
+ * backlog) it removes, in batches inside the iteration's transaction, the
+ * oldest stopped containers together with their whole event history:
+ * while the events table holds more than --retain-count rows, and for any
+ * container stopped longer ago than --retain-age. Whole histories only, so
+ * replaying the events always rebuilds the tables; a container with
+ * checkpoints is kept (its images are on disk).
+ */
+#include "daemon.h"
+#include "log.h"
+
+#define PRUNE_BATCH 64
+
+static ev_timer timer;
+
+static void
+tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	int64_t now = now_ns(), count;
+	struct err e;
+	int n = 0, more = 0;
+
+	if (D.cfg.retain_age_ns > 0) {
+		n = store_prune(D.store, now - D.cfg.retain_age_ns, PRUNE_BATCH, &e);
+		if (n < 0)
+			log_warnx("retention: %s", e.msg);
+		more = n == PRUNE_BATCH;
+	}
+	if (D.cfg.retain_count > 0 && (count = store_event_count(D.store)) > D.cfg.retain_count) {
+		int k = store_prune(D.store, now, PRUNE_BATCH, &e);
+
+		if (k < 0)
+			log_warnx("retention: %s", e.msg);
+		else if (k > 0)
+			more = 1;
+		n += k > 0 ? k : 0;
+	}
+	if (n > 0)
+		log_debug("retention: pruned %d stopped container(s) with their history", n);
+	/* A backlog goes in small steps, so requests keep being served between them. */
+	w->repeat = more ? 0.01 : 1.0;
+	ev_timer_again(loop, w);
+}
+
+void
+retention_start(void)
+{
+	if (D.cfg.retain_count <= 0 && D.cfg.retain_age_ns <= 0)
+		return;
+	ev_init(&timer, tick_cb);
+	timer.repeat = 1.0;
+	ev_timer_again(D.loop, &timer);
+}
