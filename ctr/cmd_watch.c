@@ -44,10 +44,14 @@ watch_run(struct ctr *c, const struct ctr_args *a)
 		return ctr_fail(&e);
 	if (ctr_event_header(stdout) < 0)
 		rc = -2;
-	while (rc == 0 && !done && (rc = ctr_events_next(st, &ev, 0, &e)) > 0) {
+	/* rc: 1 an event, 0 the stream ended, -1 an error, -2 stdout failed. */
+	while (!done && (rc = ctr_events_next(st, &ev, 0, &e)) > 0) {
 		if (id == NULL || strcmp(ev->id, id) == 0) {
-			if (ctr_event_print(stdout, ev) < 0)
+			if (ctr_event_print(stdout, ev) < 0) {
 				rc = -2;
+				types__event__free_unpacked(ev, NULL);
+				break;
+			}
 			done = id != NULL && strcmp(ev->type, "exit") == 0 &&
 			    strcmp(ev->pid, "init") == 0;
 		}

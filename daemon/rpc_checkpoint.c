@@ -111,6 +111,24 @@ create_done_cb(void *arg, int status, const char *out, const char *errmsg)
 	ctx_free(k);
 }
 
+/* mkdir -p, 0700 for what it makes. */
+static int
+mkdir_parents(const char *path)
+{
+	char buf[PATH_MAX_LEN + 300];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
 /* <dir or bundle>/checkpoints[/<name>] */
 static void
 checkpoint_path(char *buf, size_t n, const char *dir, const char *bundle, const char *name)
@@ -151,7 +169,7 @@ rpc_create_checkpoint(uint64_t call_id, const Types__CreateCheckpointRequest *re
 		server_reply_error(call_id, &e);
 		return;
 	}
-	if ((mkdir(parent, 0700) < 0 && errno != EEXIST) || mkdir(path, 0700) < 0) {
+	if (mkdir_parents(parent) < 0 || mkdir(path, 0700) < 0) {
 		err_set(&e, errno == ENOSPC ? GRPC_RESOURCE_EXHAUSTED : GRPC_INTERNAL,
 		    "cannot create %s: %s", path, strerror(errno));
 		server_reply_error(call_id, &e);

@@ -160,6 +160,12 @@ rpc_update_process(uint64_t call_id, const Types__UpdateProcessRequest *req)
 	}
 	snprintf(path, sizeof(path), "%s/control", p->dir);
 	fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		/* The shim removes its control fifo as the process ends. */
+		err_set(&e, GRPC_NOT_FOUND, "container %s process %s has exited", req->id, p->name);
+		server_reply_error(call_id, &e);
+		return;
+	}
 	if (fd < 0 || write(fd, line, (size_t)n) != n) {
 		err_set(&e, GRPC_UNAVAILABLE, "container %s process %s: cannot reach its shim"
 		    " (%s): %s", req->id, p->name, path, strerror(errno));

@@ -491,6 +491,12 @@ def daemon_survives_garbage():
     check(C.daemon.proc.poll() is None, "the daemon exited")
 
 
+# Exec, pause, update, stats, oom, checkpoints, every method: test_api3.py.
+if IMPORT_ERROR is None:
+    import test_api3
+    test_api3.register(sys.modules[__name__])
+
+
 # ---------------------------------------------------------------- runner
 
 def requirements():

@@ -406,3 +406,122 @@ rfc3339_to_ns() {
 state_dirs() {
 	find "$STATE" -mindepth 1 -type d 2>/dev/null | sort
 }
+
+# ---------------------------------------------------------------- exec, pause, update, stats, oom, tty, checkpoints
+
+# unique_id NAME: NAME plus this test root's suffix. A container's id names
+# its host cgroups (/sys/fs/cgroup/CTRL/ID), shared by every runc root on the
+# machine, so tests that read cgroups never reuse an id another run may hold.
+unique_id() {
+	echo "$1-${T##*.}"
+}
+
+# requires_tool CMD [PACKAGE]: skip unless CMD is installed.
+requires_tool() {
+	command -v "$1" >/dev/null || skip "needs $1${2:+ (apt-get install $2)}"
+}
+
+# requires_cgroup_v1 CTRL...: skip unless each cgroup v1 controller is
+# mounted at /sys/fs/cgroup/CTRL.
+requires_cgroup_v1() {
+	local c
+	for c in "$@"; do
+		[ -d "/sys/fs/cgroup/$c" ] && [ ! -f "/sys/fs/cgroup/$c/cgroup.controllers" ] ||
+			skip "needs the cgroup v1 $c controller at /sys/fs/cgroup/$c"
+	done
+}
+
+# requires_criu: skip, with criu's own reason, unless `criu check` passes.
+requires_criu() {
+	requires_tool criu criu
+	local out
+	if ! out=$(criu check 2>&1); then
+		# The first cause, not the "exited, status=1" of its helpers.
+		out=$(grep -i error <<<"$out" | grep -v 'exited, status' | head -n1 || true)
+		skip "criu check fails here: ${out:-no reason given}"
+	fi
+}
+
+# criu_works: `criu check` passes.
+criu_works() {
+	command -v criu >/dev/null && criu check >/dev/null 2>&1
+}
+
+# cgroup_dir CTRL PID: the host directory of PID's cgroup v1 CTRL hierarchy,
+# from /proc/PID/cgroup ("4:memory:/path", controllers may be comma-joined).
+cgroup_dir() {
+	local path
+	path=$(awk -F: -v c="$1" '{
+		n = split($2, a, ",")
+		for (x = 1; x <= n; x++) if (a[x] == c) { print $3; exit }
+	}' "/proc/$2/cgroup") || return 1
+	[ -n "$path" ] || {
+		fail "pid $2 has no $1 cgroup: $(cat "/proc/$2/cgroup")"
+		return 1
+	}
+	echo "/sys/fs/cgroup/$1${path%/}"
+}
+
+# cgroup_file CTRL PID FILE: the content of FILE in PID's CTRL cgroup.
+cgroup_file() {
+	local d
+	d=$(cgroup_dir "$1" "$2") || return 1
+	cat "$d/$3"
+}
+
+# event_seq TYPE ID PID: the seq of the first such event row, empty if none.
+event_seq() {
+	db "SELECT min(seq) FROM events WHERE type = '$1' AND container_id = '$2' AND pid = '$3'"
+}
+
+# event_count TYPE ID [PID]: how many such event rows there are.
+event_count() {
+	db "SELECT count(*) FROM events WHERE type = '$1' AND container_id = '$2'${3:+ AND pid = '$3'}"
+}
+
+# wait_event TYPE ID PID STATUS: wait for that event row.
+wait_event() {
+	wait_for has_event "$@"
+}
+
+# ctr_state_status ID: the status `ctr containers state ID` reports.
+ctr_state_status() {
+	ctr containers state "$1" 2>/dev/null | jq -r '.containers[0].status'
+}
+
+# ctr_processes ID: ID's PROCESSES column in `ctr containers` (a,b,c).
+ctr_processes() {
+	ctr containers 2>/dev/null | awk -v id="$1" '$1 == id { print $4 }'
+}
+
+# process_listed ID PID: PID is among ID's processes in `ctr containers`.
+process_listed() {
+	[[ ",$(ctr_processes "$1")," == *",$2,"* ]]
+}
+
+process_not_listed() {
+	! process_listed "$@"
+}
+
+# exec_system_pid ID PID: the host pid of ID's process PID, from State.
+exec_system_pid() {
+	ctr containers state "$1" 2>/dev/null |
+		jq -r --arg p "$2" '.containers[0].processes[] | select(.pid == $p) | .systemPid'
+}
+
+# file_has PATH TEXT: PATH exists and holds TEXT (for wait_for).
+file_has() {
+	[ -f "$1" ] && grep -qF -- "$2" "$1"
+}
+
+# has_event_of TYPE ID: an event row of TYPE for ID, whatever its pid and
+# status (pause and resume events carry no pid).
+has_event_of() {
+	[ -f "$DB" ] || return 1
+	[ "$(event_count "$1" "$2")" -gt 0 ]
+}
+
+# first_event_seq TYPE ID: the seq of ID's first TYPE event, any pid.
+first_event_seq() {
+	db "SELECT min(seq) FROM events WHERE type = '$1' AND container_id = '$2'"
+}
