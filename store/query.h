@@ -1,13 +1,16 @@
 /*
  * query: the reads bin/containerd-state needs, on a read-only handle.
  *
- * store_query_open() never creates, migrates or writes the database. It opens
- * it through store_open(readonly) and SQLite's usual locking, so it reads a
- * consistent state while the daemon writes. When that is impossible because
- * the directory (or the -shm file) is not writable by us, so SQLite cannot set
- * up the WAL index, it falls back to an immutable snapshot of the main file
- * (URI immutable=1); changes still in the -wal file are then not seen, which
- * store_query_wal_pending() tells.
+ * store_query_open() never creates, migrates or writes the database, and
+ * leaves nothing behind:
+ *   - no <db>-wal file: no connection has the database open (the last one to
+ *     close removes it), so the file is read as it is, as an immutable
+ *     snapshot (URI immutable=1), which needs no -wal or -shm file;
+ *   - else the daemon runs: store_open(readonly) and SQLite's usual locking
+ *     read a consistent state while it writes. When SQLite cannot set up its
+ *     WAL index because the directory (or the -shm file) is not writable by
+ *     us, the main file is read as an immutable snapshot: changes still in
+ *     the -wal file are then not seen, which store_query_wal_pending() tells.
  *
  * Every read of one handle happens in one read transaction, begun by the first
  * query and ended by store_query_close(), so a dump or a replay sees one

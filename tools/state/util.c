@@ -1,0 +1,192 @@
+/* util: times, /proc, and the allocation bag shared by the verbs. */
+#include <ctype.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "state.h"
+#include "validate.h"
+
+/* n decimal digits at *p into *v. */
+static int
+take_digits(const char **p, int n, int *v)
+{
+	*v = 0;
+	for (int k = 0; k < n; k++, (*p)++) {
+		if (!isdigit((unsigned char)**p))
+			return -1;
+		*v = *v * 10 + (**p - '0');
+	}
+	return 0;
+}
+
+static int
+take_char(const char **p, const char *any)
+{
+	if (**p == '\0' || strchr(any, **p) == NULL)
+		return -1;
+	(*p)++;
+	return 0;
+}
+
+static int
+rfc3339_parse(const char *s, int64_t *ns)
+{
+	const char *p = s;
+	int y, mo, d, h, mi, se, oh = 0, om = 0;
+	int64_t frac = 0, scale = 100000000, off = 0;
+	struct tm tm = { 0 };
+	time_t t;
+
+	if (take_digits(&p, 4, &y) < 0 || take_char(&p, "-") < 0 ||
+	    take_digits(&p, 2, &mo) < 0 || take_char(&p, "-") < 0 ||
+	    take_digits(&p, 2, &d) < 0 || take_char(&p, "Tt ") < 0 ||
+	    take_digits(&p, 2, &h) < 0 || take_char(&p, ":") < 0 ||
+	    take_digits(&p, 2, &mi) < 0 || take_char(&p, ":") < 0 ||
+	    take_digits(&p, 2, &se) < 0)
+		return -1;
+	if (*p == '.') {
+		if (!isdigit((unsigned char)*++p))
+			return -1;
+		for (; isdigit((unsigned char)*p); p++, scale /= 10)
+			frac += (*p - '0') * scale;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int sign = *p++ == '-' ? -1 : 1;
+
+		if (take_digits(&p, 2, &oh) < 0 || take_char(&p, ":") < 0 ||
+		    take_digits(&p, 2, &om) < 0)
+			return -1;
+		off = sign * (oh * 3600 + om * 60);
+	} else {
+		return -1;
+	}
+	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = se;
+	t = timegm(&tm);
+	*ns = ((int64_t)t - off) * 1000000000 + frac;
+	return 0;
+}
+
+int
+state_time_parse(const char *s, int64_t now, int64_t *ns)
+{
+	int64_t ago;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	if (rfc3339_parse(s, ns) == 0)
+		return 0;
+	if (duration_parse(s, &ago) == 0 && ago >= 0) {
+		*ns = now - ago;
+		return 0;
+	}
+	return -1;
+}
+
+void
+state_time_format(int64_t ns, char buf[STATE_TIME_LEN])
+{
+	int64_t sec = ns / 1000000000, frac = ns % 1000000000;
+	time_t t;
+	struct tm tm;
+	char date[24];
+
+	if (frac < 0) {
+		frac += 1000000000;
+		sec--;
+	}
+	t = (time_t)sec;
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, STATE_TIME_LEN, "%s.%09lldZ", date, (long long)frac);
+}
+
+int
+state_proc_start(int64_t pid, int64_t *start)
+{
+	char path[64], buf[1024], *p, state;
+	unsigned long long st;
+	ssize_t n;
+	int fd;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%lld/stat", (long long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* The command name may hold ") ": the fields go on after the last ')'.
+	 * Then: 3 state, 4..21, 22 starttime. */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s"
+			  " %*s %*s %*s %llu", &state, &st) != 2)
+		return 0;
+	if (state == 'Z' || state == 'X')
+		return 0;
+	*start = (int64_t)st;
+	return 1;
+}
+
+void
+state_oom(void)
+{
+	fputs(STATE_PROG ": out of memory\n", stderr);
+	exit(1);
+}
+
+void *
+bag_alloc(struct bag *b, size_t size)
+{
+	void *m;
+
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 64;
+		void **np = realloc(b->p, cap * sizeof(*np));
+
+		if (np == NULL)
+			state_oom();
+		b->p = np;
+		b->cap = cap;
+	}
+	if ((m = calloc(1, size ? size : 1)) == NULL)
+		state_oom();
+	b->p[b->n++] = m;
+	return m;
+}
+
+char *
+bag_strdup(struct bag *b, const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+	char *d = bag_alloc(b, n + 1);
+
+	if (n > 0)
+		memcpy(d, s, n);
+	return d;
+}
+
+void
+bag_free(struct bag *b)
+{
+	for (size_t k = 0; k < b->n; k++)
+		free(b->p[k]);
+	free(b->p);
+	b->p = NULL;
+	b->n = b->cap = 0;
+}
