@@ -31,7 +31,6 @@ STATE_SRC := $(wildcard tools/state/*.c)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
-LIB_OBJ   := $(call obj,$(LIB_SRC) $(GEN_C:$(B)/%=%)) 
 LIB_OBJ   := $(call obj,$(LIB_SRC)) $(patsubst $(B)/gen/%.c,$(B)/obj/gen/%.o,$(GEN_C))
 STORE_OBJ := $(call obj,$(STORE_SRC)) $(B)/obj/gen/migrations.o
 DAEMON_OBJ:= $(call obj,$(DAEMON_SRC))
@@ -104,7 +103,9 @@ else
 	$(CC) -std=c11 -D_GNU_SOURCE -Os $(WARN) -o $@ $(SHIM_SRC)
 endif
 
-$(B)/tests/%: tests/unit/%.c $(STORE_OBJ) $(B)/libcommon.a tests/unit/tap.h
+# Some unit tests #include the module they test (daemon/stats.c, tools/state/*.c).
+$(B)/tests/%: tests/unit/%.c $(STORE_OBJ) $(B)/libcommon.a tests/unit/tap.h \
+		$(wildcard daemon/stats.c tools/state/*.c tools/state/*.h)
 	@mkdir -p $(B)/tests
 	$(CC) $(CPPFLAGS) -Itests/unit $(ALLCFLAGS) -o $@ $< $(STORE_OBJ) $(B)/libcommon.a $(LIBS)
 

@@ -1,5 +1,6 @@
 /* util: values on ctr's command line and in its output. */
 #include "ctr.h"
+#include "validate.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -39,38 +40,12 @@ ctr_signal_parse(const char *s, int *sig)
 	return -1;
 }
 
-static int
-digits(const char **p, int n, int *out)
-{
-	int v = 0;
-
-	while (n-- > 0) {
-		if (!isdigit((unsigned char)**p))
-			return -1;
-		v = v * 10 + (*(*p)++ - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-static int
-expect(const char **p, const char *set)
-{
-	if (**p == '\0' || strchr(set, **p) == NULL)
-		return -1;
-	(*p)++;
-	return 0;
-}
-
 int
 ctr_time_parse(const char *s, int64_t *sec, int32_t *nsec)
 {
-	const char *p = s;
-	int y, mo, d, h, mi, se, oh = 0, om = 0, sign = 0, scale;
 	long long v;
-	struct tm tm;
+	int64_t ns;
 	char *end;
-	time_t t;
 
 	*nsec = 0;
 	/* Plain seconds since the epoch. */
@@ -80,42 +55,14 @@ ctr_time_parse(const char *s, int64_t *sec, int32_t *nsec)
 		*sec = v;
 		return 0;
 	}
-	if (digits(&p, 4, &y) < 0 || expect(&p, "-") < 0 ||
-	    digits(&p, 2, &mo) < 0 || expect(&p, "-") < 0 ||
-	    digits(&p, 2, &d) < 0 || expect(&p, "Tt ") < 0 ||
-	    digits(&p, 2, &h) < 0 || expect(&p, ":") < 0 ||
-	    digits(&p, 2, &mi) < 0 || expect(&p, ":") < 0 ||
-	    digits(&p, 2, &se) < 0)
+	if (rfc3339_parse(s, &ns) < 0)
 		return -1;
-	if (*p == '.') {
-		p++;
-		if (!isdigit((unsigned char)*p))
-			return -1;
-		for (scale = 100000000; isdigit((unsigned char)*p); p++, scale /= 10)
-			*nsec += (*p - '0') * scale;
+	*sec = ns / 1000000000;
+	*nsec = (int32_t)(ns % 1000000000);
+	if (*nsec < 0) {
+		*nsec += 1000000000;
+		(*sec)--;
 	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p++ == '-' ? -1 : 1;
-		if (digits(&p, 2, &oh) < 0 || expect(&p, ":") < 0 ||
-		    digits(&p, 2, &om) < 0)
-			return -1;
-	} else {
-		return -1;
-	}
-	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
-	    mi > 59 || se > 60 || oh > 23 || om > 59)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = se;
-	t = timegm(&tm);
-	*sec = (int64_t)t - sign * (oh * 3600 + om * 60);
 	return 0;
 }
 

@@ -188,7 +188,12 @@ reconcile(struct err *e)
 			if (init == NULL) {
 				log_warnx("container %s has no init process row: marking it stopped",
 				    c->id);
-				store_container_set_status(D.store, c->id, "stopped", now_ns(), NULL);
+				int64_t now = now_ns();
+				struct err e2;
+
+				store_container_set_status(D.store, c->id, "stopped", now, NULL);
+				/* The history must say so too, or replay would disagree. */
+				event_record("exit", c->id, "init", 255, now, &e2);
 				container_free(c);
 				continue;
 			}

@@ -108,6 +108,76 @@ duration_parse(const char *s, int64_t *ns)
 	return 0;
 }
 
+/* n decimal digits at *p into *v. */
+static int
+take_digits(const char **p, int n, int *v)
+{
+	*v = 0;
+	for (int k = 0; k < n; k++, (*p)++) {
+		if (!isdigit((unsigned char)**p))
+			return -1;
+		*v = *v * 10 + (**p - '0');
+	}
+	return 0;
+}
+
+static int
+take_char(const char **p, const char *any)
+{
+	if (**p == '\0' || strchr(any, **p) == NULL)
+		return -1;
+	(*p)++;
+	return 0;
+}
+
+int
+rfc3339_parse(const char *s, int64_t *ns)
+{
+	const char *p = s;
+	int y, mo, d, h, mi, se, oh = 0, om = 0;
+	int64_t frac = 0, scale = 100000000, off = 0;
+	struct tm tm = { 0 };
+	time_t t;
+
+	if (take_digits(&p, 4, &y) < 0 || take_char(&p, "-") < 0 ||
+	    take_digits(&p, 2, &mo) < 0 || take_char(&p, "-") < 0 ||
+	    take_digits(&p, 2, &d) < 0 || take_char(&p, "Tt ") < 0 ||
+	    take_digits(&p, 2, &h) < 0 || take_char(&p, ":") < 0 ||
+	    take_digits(&p, 2, &mi) < 0 || take_char(&p, ":") < 0 ||
+	    take_digits(&p, 2, &se) < 0)
+		return -1;
+	if (*p == '.') {
+		if (!isdigit((unsigned char)*++p))
+			return -1;
+		for (; isdigit((unsigned char)*p); p++, scale /= 10)
+			frac += (*p - '0') * scale;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int sign = *p++ == '-' ? -1 : 1;
+
+		if (take_digits(&p, 2, &oh) < 0 || take_char(&p, ":") < 0 ||
+		    take_digits(&p, 2, &om) < 0)
+			return -1;
+		off = sign * (oh * 3600 + om * 60);
+	} else {
+		return -1;
+	}
+	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60 ||
+	    oh > 23 || om > 59)
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = se;
+	t = timegm(&tm);
+	*ns = ((int64_t)t - off) * 1000000000 + frac;
+	return 0;
+}
+
 int64_t
 now_ns(void)
 {

@@ -20,6 +20,10 @@ int validate_path(const char *what, const char *path, int empty_ok, struct err *
  * nanoseconds in *ns, or -1. */
 int duration_parse(const char *s, int64_t *ns);
 
+/* RFC 3339 ("2026-11-22T05:43:20Z", fractions and offsets allowed) to ns
+ * since the epoch; -1 if malformed. */
+int rfc3339_parse(const char *s, int64_t *ns);
+
 /* CLOCK_REALTIME in ns since the epoch. */
 int64_t now_ns(void);
 
