@@ -303,6 +303,9 @@ main(int argc, char **argv)
 		fatalx("%s", e.msg);
 	if (reconcile(&e) < 0)
 		fatalx("reconcile: %s", e.msg);
+	/* In the history, a restart is a fact too: exits recorded above
+	 * happened while no daemon watched. */
+	event_record("start-daemon", "", "", 0, now_ns(), &e);
 	ev_signal_init(&sigterm_w, stop_cb, SIGTERM);
 	ev_signal_init(&sigint_w, stop_cb, SIGINT);
 	ev_signal_start(D.loop, &sigterm_w);

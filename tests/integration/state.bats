@@ -105,6 +105,13 @@ setup_file() {
 	export HISTORY_MADE=1
 }
 
+teardown() {
+	if [ -n "${RO_DIR:-}" ]; then
+		chmod -R u+w "$RO_DIR" 2>/dev/null
+		rm -rf "$RO_DIR"
+	fi
+}
+
 teardown_file() {
 	[ -n "${T:-}" ] || return 0
 	teardown_common >&2
@@ -364,9 +371,12 @@ setup() {
 @test "a read-only copy of the database works, for root and for an unprivileged user" {
 	stop_daemon
 	want=$(cst dump --all)
-	ro=$T/ro
+	# Outside $T: the suite's own temp dirs are 0700, which nobody cannot
+	# cross; this one is reachable, and teardown removes it.
+	RO_DIR=$(mktemp -d /tmp/ctrd-ro.XXXXXX)
+	chmod 0755 "$RO_DIR"
+	ro=$RO_DIR/ro
 	mkdir "$ro"
-	chmod 0711 "$T" # mktemp made it 0700: let nobody reach $T/ro
 	cp "$DB" "$ro/state.db"
 	chmod 0444 "$ro/state.db"
 	chmod 0555 "$ro"

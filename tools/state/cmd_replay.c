@@ -193,6 +193,8 @@ replay_event_cb(void *arg, const struct store_event *ev)
 			(*pp)->seq = ev->seq;
 		return 0;
 	}
+	if (strcmp(ev->type, "start-daemon") == 0)
+		return 0; /* the daemon's own: nothing to rebuild */
 	if (*ev->container_id == '\0') {
 		note_unknown(r, ev->type); /* not about a container: nothing to rebuild */
 		return 0;
