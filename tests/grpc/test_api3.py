@@ -219,7 +219,7 @@ def every_method_answered():
 def add_process_output_events():
     """AddProcess: systemPid, stdout/stderr fifos, start-process then exit (pid name, status)"""
     c, bundle, _ = sleeper("g3-exec")
-    reader = R.EventReader(client().events(timeout=60, id=c))
+    reader = R.EventReader(client().events(timeout=60, id=c, timestamp=make_timestamp(time.time_ns())))
     try:
         seen = []
         out = FifoReader(os.path.join(R.C.daemon.root, c + ".out"))
@@ -339,7 +339,7 @@ def exec_exit_before_init_exit():
     """init killed with an exec running: the exec's exit comes first on the stream"""
     c, _, _ = sleeper("g3-order")
     add_process(c, "inner", ["sleep", "1000"])
-    reader = R.EventReader(client().events(timeout=60, id=c))
+    reader = R.EventReader(client().events(timeout=60, id=c, timestamp=make_timestamp(time.time_ns())))
     try:
         seen = []
         client().signal(c, signal.SIGKILL)
@@ -415,7 +415,7 @@ def update_container_pause_resume():
     need_cgroup_v1("freezer")
     c, _, cont = sleeper("g3-pause")
     pid = cont.processes[0].systemPid
-    reader = R.EventReader(client().events(timeout=60, id=c))
+    reader = R.EventReader(client().events(timeout=60, id=c, timestamp=make_timestamp(time.time_ns())))
     try:
         seen = []
         call("UpdateContainer", id=c, status="paused")
