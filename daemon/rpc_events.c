@@ -40,6 +40,8 @@ events_subscriber_count(void)
 static void
 sub_free(struct sub *s)
 {
+	log_debug("events: subscriber %llu gone (%d left)", (unsigned long long)s->call_id,
+	    n_subs - 1);
 	for (struct sub **pp = &subs; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == s) {
 			*pp = s->next;
@@ -97,8 +99,9 @@ events_subscribe(uint64_t call_id, const Types__EventsRequest *req)
 	s->next = subs;
 	subs = s;
 	n_subs++;
-	log_debug("events: subscriber %llu (from %s, id '%s'%s)", (unsigned long long)call_id,
-	    ts ? "a timestamp" : "now", s->id, s->stored_only ? ", stored only" : "");
+	log_debug("events: subscriber %llu (from %s, id '%s'%s), %d subscribers",
+	    (unsigned long long)call_id, ts ? "a timestamp" : "now", s->id,
+	    s->stored_only ? ", stored only" : "", n_subs);
 }
 
 void

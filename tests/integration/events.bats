@@ -152,3 +152,22 @@ ctr_events_norm() {
 		AND container_id IN ('o1', 'o2', 'o3')"
 	assert_eq "$output" 6 "start/exit events"
 }
+
+@test "events: subscribers are counted out when their clients vanish" {
+	stop_daemon
+	start_daemon --debug
+	for n in 1 2 3; do
+		# The binary itself, not the ctr helper: killing a backgrounded
+		# function would kill only its subshell.
+		"$CTR_BIN" --address "$SOCK" events >"$T/sub$n.out" 2>&1 3>&- &
+		BG_PIDS+=($!)
+		eval "sub$n=$!"
+	done
+	wait_for eval 'grep -q ", 3 subscribers" "$T/daemon.log"'
+	kill -9 "$sub1" "$sub2"
+	wait_for eval 'grep -q "(1 left)" "$T/daemon.log"'
+	kill -TERM "$sub3"
+	wait_for eval 'grep -q "(0 left)" "$T/daemon.log"'
+	# And the daemon serves a new subscriber as before.
+	run -0 ctr events --timestamp 2000-01-01T00:00:00Z --stored-only
+}
