@@ -155,6 +155,8 @@ void events_call_closed(uint64_t call_id);
 void events_call_drained(uint64_t call_id);
 void events_push(void);		/* after a commit */
 int events_subscriber_count(void);
+/* The lowest seq every subscriber has been sent up to (INT64_MAX: none). */
+int64_t events_min_cursor(void);
 
 /* runtime.c: runtime invocations, at most cfg.concurrency in flight. */
 typedef void (*runtime_done_cb)(void *arg, int status, const char *out, const char *errmsg);

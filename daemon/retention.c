@@ -5,7 +5,8 @@
  * while the events table holds more than --retain-count rows, and for any
  * container stopped longer ago than --retain-age. Whole histories only, so
  * replaying the events always rebuilds the tables; a container with
- * checkpoints is kept (its images are on disk).
+ * checkpoints is kept (its images are on disk), and so is any history a
+ * subscriber has not been sent yet.
  */
 #include "daemon.h"
 #include "log.h"
@@ -18,17 +19,19 @@ static void
 tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	int64_t now = now_ns(), count;
+	/* Never what a subscriber has yet to receive: a stalled reader loses nothing. */
+	int64_t delivered = events_min_cursor();
 	struct err e;
 	int n = 0, more = 0;
 
 	if (D.cfg.retain_age_ns > 0) {
-		n = store_prune(D.store, now - D.cfg.retain_age_ns, PRUNE_BATCH, &e);
+		n = store_prune(D.store, now - D.cfg.retain_age_ns, delivered, PRUNE_BATCH, &e);
 		if (n < 0)
 			log_warnx("retention: %s", e.msg);
 		more = n == PRUNE_BATCH;
 	}
 	if (D.cfg.retain_count > 0 && (count = store_event_count(D.store)) > D.cfg.retain_count) {
-		int k = store_prune(D.store, now, PRUNE_BATCH, &e);
+		int k = store_prune(D.store, now, delivered, PRUNE_BATCH, &e);
 
 		if (k < 0)
 			log_warnx("retention: %s", e.msg);

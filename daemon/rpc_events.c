@@ -6,6 +6,7 @@
  * is never dropped and loses nothing, and replay-then-live has no gap and
  * no duplicate: both are the same query on seq.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,17 @@ struct sub {
 static struct sub *subs;
 static int n_subs;
 static int64_t committed_seq = -1;
+
+int64_t
+events_min_cursor(void)
+{
+	int64_t min = INT64_MAX;
+
+	for (struct sub *s = subs; s != NULL; s = s->next)
+		if (s->scanned < min)
+			min = s->scanned;
+	return min;
+}
 
 int
 events_subscriber_count(void)

@@ -85,7 +85,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_EVENT_APPEND] =
 	    "INSERT INTO events (ts, type, container_id, pid, status)"
 	    " VALUES (:ts, :type, :cid, :pid, :status)",
-	[ST_EVENT_LAST] = "SELECT coalesce(max(seq), 0) FROM events",
+	/* The last seq handed out, even if pruning removed its row. */
+	[ST_EVENT_LAST] = "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'),"
+			  " 0), coalesce((SELECT max(seq) FROM events), 0))",
 #define CONTAINER_COLUMNS \
 	"id, bundle, runtime, runtime_args, status, created_at, updated_at, stdin, stdout," \
 	" stderr, no_pivot_root, checkpoint, checkpoint_dir"
@@ -113,6 +115,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "SELECT id FROM containers c WHERE status IN ('stopped', 'failed')"
 	    " AND updated_at < :before"
 	    " AND NOT EXISTS (SELECT 1 FROM checkpoints k WHERE k.container_id = c.id)"
+	    " AND NOT EXISTS (SELECT 1 FROM events e WHERE e.container_id = c.id"
+	    "                 AND e.seq > :delivered)"
 	    " ORDER BY updated_at LIMIT :batch",
 	[ST_PRUNE_EVENTS] = "DELETE FROM events WHERE container_id = :id",
 	[ST_EVENTS_ALL] = "SELECT seq, ts, type, container_id, pid, status FROM events"
@@ -864,7 +868,7 @@ store_event_count(struct store *s)
 }
 
 int
-store_prune(struct store *s, int64_t before, int batch, struct err *e)
+store_prune(struct store *s, int64_t before, int64_t delivered, int batch, struct err *e)
 {
 	char ids[256][ID_COPY_MAX];
 	int n = 0, rc;
@@ -873,6 +877,7 @@ store_prune(struct store *s, int64_t before, int batch, struct err *e)
 	if (batch > 256)
 		batch = 256;
 	bind_int(st, ":before", before);
+	bind_int(st, ":delivered", delivered);
 	bind_int(st, ":batch", batch);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < batch)
 		snprintf(ids[n++], ID_COPY_MAX, "%s", col_text(st, 0));

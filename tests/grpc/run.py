@@ -496,6 +496,11 @@ if IMPORT_ERROR is None:
     import test_api3
     test_api3.register(sys.modules[__name__])
 
+# The event bus under load: test_events_load.py.
+if IMPORT_ERROR is None:
+    import test_events_load
+    test_events_load.register(sys.modules[__name__])
+
 
 # ---------------------------------------------------------------- runner
 
