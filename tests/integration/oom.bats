@@ -42,13 +42,15 @@ oom_bundle() {
 	has_event_of oom "$id" || fail "no oom event for $id"
 	[ "$(first_event_seq oom "$id")" -lt "$(event_seq exit "$id" init)" ] ||
 		fail "oom after the exit"
-	assert_eq "$(event_count oom "$id")" 1 "oom events"
+	# The kernel may notify more than once while the hog keeps allocating:
+	# one event per notification, never none.
+	[ "$(event_count oom "$id")" -ge 1 ] || fail "no oom event"
 	wait_for container_not_listed "$id"
 
 	run -0 ctr events --timestamp 2000-01-01T00:00:00Z --stored-only --id "$id"
 	echo "$output"
-	types=$(awk 'NR > 1 { print $2 }' <<<"$output" | tr '\n' ' ')
-	assert_eq "$types" "start-container oom exit " "event types"
+	types=$(awk 'NR > 1 { print $2 }' <<<"$output" | uniq | tr '\n' ' ')
+	assert_eq "$types" "start-container oom exit " "event types (repeated ooms folded)"
 }
 
 @test "containers watch: shows oom then exit and ends" {
@@ -69,7 +71,7 @@ oom_bundle() {
 	wait "$watcher" || rc=$?
 	cat "$T/watch.out" "$T/watch.err"
 	assert_eq "$rc" 0 "ctr containers watch status"
-	types=$(awk 'NR > 1 { print $2 }' "$T/watch.out" | tr '\n' ' ')
+	types=$(awk 'NR > 1 { print $2 }' "$T/watch.out" | uniq | tr '\n' ' ')
 	assert_eq "$types" "oom exit " "event types shown by watch"
 	ctr_has_event "$(cat "$T/watch.out")" exit "$id" init 137
 }
