@@ -659,3 +659,92 @@ def stalled_subscriber_while_retention_prunes():
         if ctr is not None:
             ctr.kill()
         d.cleanup()
+
+
+@test
+def database_from_before_autoincrement():
+    """a database made before events.seq was AUTOINCREMENT: the daemon starts on it and reuses no seq"""
+    # The first schema had `seq INTEGER PRIMARY KEY`, with which SQLite
+    # reuses the highest seq once its row is deleted. A database made then
+    # must still open, and retention pruning its newest rows must not make
+    # the next event reuse their seqs.
+    d = ctrdtest.Daemon(prefix="ctrd-evl.")
+    tag = os.path.basename(d.root).rsplit(".", 1)[-1]
+    try:
+        d.start()
+        cl = ctrdtest.Client(d.sock)
+        bundle = d.bundle("evl-old", ["sleep", "1000"])
+        created_and_killed(d, cl, "evl-old0-" + tag, bundle)
+        cl.close()
+        d.stop(signal.SIGTERM)
+        make_old_schema(d.db)
+        try:
+            d.start("--retain-age", "1s")
+        except RuntimeError as e:   # it exited before listening
+            raise AssertionError("the daemon does not start on a database from before: %s"
+                                 % ("; ".join(l for l in str(e).splitlines() if " error " in l)
+                                    or e)) from None
+        cl = ctrdtest.Client(d.sock)
+        a, b = "evl-old1-" + tag, "evl-old2-" + tag
+        created_and_killed(d, cl, a, bundle)
+        high = d.sql("SELECT max(seq) FROM events")[0][0]
+        wait_for(lambda: not d.sql("SELECT 1 FROM events WHERE container_id = ?", (a,)),
+                 timeout=15, what="retention (--retain-age 1s) to prune %s" % a)
+        cl.create(b, bundle)
+        seqs = d.sql("SELECT seq FROM events WHERE container_id = ?", (b,))
+        R.check(seqs and seqs[0][0] > high, "on a database from before, start-container %s got"
+                " seq %s after retention pruned the newest events (up to seq %d): a seq reused"
+                % (b, seqs[0][0] if seqs else None, high))
+        cl.close()
+    finally:
+        d.cleanup()
+
+
+def created_and_killed(d, cl, cid, bundle):
+    """CID created and killed, its exit in D's state.db."""
+    cl.create(cid, bundle)
+    cl.signal(cid, signal.SIGKILL)
+    wait_for(lambda: d.sql("SELECT 1 FROM events WHERE container_id = ? AND type = 'exit'",
+                           (cid,)), what="the exit of %s in state.db" % cid)
+
+
+def make_old_schema(db):
+    """Rewrites DB as the first schema made it: schema/001_init.sql with
+    events.seq a plain INTEGER PRIMARY KEY (as it was), user_version 1,
+    the same application_id and the rows of its tables."""
+    import sqlite3
+    with open(os.path.join(ctrdtest.REPO, "schema", "001_init.sql")) as f:
+        schema = f.read().replace("AUTOINCREMENT", "")
+    src = sqlite3.connect(db)
+    try:
+        app_id = src.execute("PRAGMA application_id").fetchone()[0]
+        data = {}
+        for (name,) in src.execute("SELECT name FROM sqlite_master WHERE type = 'table'"
+                                   " AND name NOT LIKE 'sqlite_%'").fetchall():
+            cur = src.execute('SELECT * FROM "%s"' % name)
+            data[name] = ([c[0] for c in cur.description], cur.fetchall())
+    finally:
+        src.close()
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(db + suffix):
+            os.unlink(db + suffix)
+    dst = sqlite3.connect(db)
+    try:
+        dst.executescript(schema)
+        for (name,) in dst.execute("SELECT name FROM sqlite_master WHERE type = 'table'"
+                                   " AND name NOT LIKE 'sqlite_%'").fetchall():
+            cols = [r[1] for r in dst.execute('PRAGMA table_info("%s")' % name)]
+            if name not in data or not data[name][1]:
+                continue
+            src_cols, rows = data[name]
+            keep = [i for i, c in enumerate(src_cols) if c in cols]
+            dst.executemany('INSERT INTO "%s" (%s) VALUES (%s)'
+                            % (name, ",".join('"%s"' % src_cols[i] for i in keep),
+                               ",".join("?" * len(keep))),
+                            [[r[i] for i in keep] for r in rows])
+        dst.execute("PRAGMA user_version = 1")
+        dst.execute("PRAGMA application_id = %d" % app_id)
+        dst.commit()
+    finally:
+        dst.close()
+    os.chmod(db, 0o600)
