@@ -25,13 +25,14 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	int n = 0, more = 0;
 
 	if (D.cfg.retain_age_ns > 0) {
-		n = store_prune(D.store, now - D.cfg.retain_age_ns, delivered, PRUNE_BATCH, &e);
+		n = store_prune(D.store, now - D.cfg.retain_age_ns, delivered, 0, PRUNE_BATCH, &e);
 		if (n < 0)
 			log_warnx("retention: %s", e.msg);
 		more = n == PRUNE_BATCH;
 	}
 	if (D.cfg.retain_count > 0 && (count = store_event_count(D.store)) > D.cfg.retain_count) {
-		int k = store_prune(D.store, now, delivered, PRUNE_BATCH, &e);
+		int k = store_prune(D.store, now, delivered, count - D.cfg.retain_count,
+		    PRUNE_BATCH, &e);
 
 		if (k < 0)
 			log_warnx("retention: %s", e.msg);

@@ -868,8 +868,10 @@ store_event_count(struct store *s)
 }
 
 int
-store_prune(struct store *s, int64_t before, int64_t delivered, int batch, struct err *e)
+store_prune(struct store *s, int64_t before, int64_t delivered, int64_t max_events, int batch,
+    struct err *e)
 {
+	int64_t removed = 0;
 	char ids[256][ID_COPY_MAX];
 	int n = 0, rc;
 	sqlite3_stmt *st = stmt_get(s, ST_PRUNE_CANDIDATES);
@@ -887,9 +889,13 @@ store_prune(struct store *s, int64_t before, int64_t delivered, int batch, struc
 	for (int i = 0; i < n; i++) {
 		sqlite3_stmt *d = stmt_get(s, ST_PRUNE_EVENTS);
 
+		if (max_events > 0 && removed >= max_events)
+			return i; /* enough: no more history goes than the bound asks */
 		bind_text(d, ":id", ids[i]);
-		if (write_step(s, d, e, "prune events") < 0 ||
-		    store_container_remove(s, ids[i], e) < 0)
+		if (write_step(s, d, e, "prune events") < 0)
+			return -1;
+		removed += sqlite3_changes(s->db);
+		if (store_container_remove(s, ids[i], e) < 0)
 			return -1;
 	}
 	return n;

@@ -122,10 +122,11 @@ int64_t store_event_last_seq(struct store *s);
 int64_t store_event_count(struct store *s);
 /* Retention: removes up to batch stopped containers (no checkpoints) last
  * updated before `before` (ns), whose events all have seq <= delivered,
+ * stopping once max_events events went (0: no such bound),
  * each with its rows and its whole event history, oldest first, in the
  * current transaction. Returns how many. */
-int store_prune(struct store *s, int64_t before, int64_t delivered, int batch,
-    struct err *e);
+int store_prune(struct store *s, int64_t before, int64_t delivered, int64_t max_events,
+    int batch, struct err *e);
 
 /* Iteration. The callback returns 0 to go on, non-zero to stop (that value
  * is returned). -1 with e on an SQL error. */
