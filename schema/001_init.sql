@@ -65,8 +65,7 @@ CREATE TABLE checkpoints (
 
 -- The log. No foreign key: the history outlives the rows it speaks of.
 CREATE TABLE events (
-	seq          INTEGER PRIMARY KEY AUTOINCREMENT, -- strictly increasing, never reused,
-	                                             -- even after retention pruned the newest
+	seq          INTEGER PRIMARY KEY,            -- strictly increasing (002: never reused)
 	ts           INTEGER NOT NULL,               -- ns since the epoch
 	type         TEXT NOT NULL,
 	container_id TEXT NOT NULL DEFAULT '',

@@ -371,6 +371,12 @@ store_open(const char *path, bool readonly, struct err *e)
 	for (int i = 0; i < ST_COUNT; i++) {
 		if (readonly && (i <= ST_EVENT_APPEND && i != ST_EVENT_LAST))
 			continue;
+		/* A read-only look at a file not yet migrated to 002 has no
+		 * sqlite_sequence: the plain max is right there. */
+		if (i == ST_EVENT_LAST && readonly && store_schema_version(s) < 2 &&
+		    sqlite3_prepare_v3(s->db, "SELECT coalesce(max(seq), 0) FROM events", -1,
+			SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL) == SQLITE_OK)
+			continue;
 		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 			&s->stmt[i], NULL) != SQLITE_OK) {
 			sql_fail(s, e, stmt_sql[i]);

@@ -17,9 +17,9 @@ records and publishes exactly the same events either way.
 The slow reader is `ctr events` with its stdout on a pipe shrunk to one
 page that the test does not read: ctr blocks on write, stops reading its
 socket, the socket fills, and the daemon's stream queue grows until the
-daemon stops pushing to that subscriber (256 KiB). Long container ids make
-each event ~145 bytes on the wire: 5,000 of them are ~700 KiB, of which
-the pipe, ctr and its socket take ~150 KiB.
+daemon stops pushing to that subscriber (256 KiB). Container ids of the
+longest length allowed make each event ~165 bytes on the wire: 5,000 of
+them are ~800 KiB, of which the pipe, ctr and its socket take ~150 KiB.
 """
 
 import fcntl
@@ -82,9 +82,10 @@ class Env:
 
     def long_id(self, name):
         """An id unique to this daemon's root (ids name host cgroups),
-        padded to 110 characters so that each event is big on the wire."""
+        padded to 128 characters (the most allowed) so that each event is
+        big on the wire."""
         base = "%s-%s-" % (name, os.path.basename(self.d.root).rsplit(".", 1)[-1])
-        return (base + "x" * 110)[:110]
+        return (base + "x" * 128)[:128]
 
     def setup(self):
         d = self.d
@@ -523,7 +524,7 @@ def vanished_subscribers_released():
                 % (fd_count(d.proc.pid), base_fds))
         wait_for(lambda: eq_count(30), timeout=10, what="the daemon to count 30 subscribers"
                  " (it logs %s)" % subscriber_count(d))
-        E.burst(200)    # 3,200 events, ~460 KiB: the silent ones stall
+        E.burst(120)    # 1,920 events, ~310 KiB: the silent ones stall with output queued
         R.check(any(c.stalled() for c in ctrs[10:]), "no silent ctr is blocked on its pipe")
         # Vanish: the ctr killed (some stalled), the channels closed.
         for c in ctrs:
@@ -629,7 +630,7 @@ def stalled_subscriber_while_retention_prunes():
         ctr.wait_header()
         E.toggle(E.marker, "paused")
         ctr.read_until(lambda k: k[1] == "pause" and k[2] == E.marker, what="the marker's pause")
-        E.burst(300)    # 4,800 events, ~700 KiB: the subscriber stalls
+        E.burst(250)    # 4,000 events, ~650 KiB: the subscriber stalls
         R.check(ctr.stalled(), "ctr events is not blocked on its pipe")
         victim = E.long_id("evl-victim")
         E.client.create(victim, E.bundle)
@@ -663,7 +664,7 @@ def stalled_subscriber_while_retention_prunes():
 
 @test
 def database_from_before_autoincrement():
-    """a database made before events.seq was AUTOINCREMENT: the daemon starts on it and reuses no seq"""
+    """a database from before seq was AUTOINCREMENT: the daemon starts on it, reuses no seq"""
     # The first schema had `seq INTEGER PRIMARY KEY`, with which SQLite
     # reuses the highest seq once its row is deleted. A database made then
     # must still open, and retention pruning its newest rows must not make
