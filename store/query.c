@@ -128,14 +128,6 @@ put_int(sqlite3_stmt *st, const char *name, int64_t v)
 		sqlite3_bind_int64(st, i, v);
 }
 
-static const char *
-text_at(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return t != NULL ? (const char *)t : "";
-}
-
 /* Steps st to its end, calling row(st) for each row; row's non-zero stops. */
 static int
 query_rows(struct store_query *q, sqlite3_stmt *st, int (*row)(sqlite3_stmt *, void *),
@@ -388,22 +380,9 @@ static int
 container_row(sqlite3_stmt *st, void *arg)
 {
 	struct row_cb *r = arg;
-	struct store_container c = {
-		.id = text_at(st, 0),
-		.bundle = text_at(st, 1),
-		.runtime = text_at(st, 2),
-		.runtime_args = text_at(st, 3),
-		.status = text_at(st, 4),
-		.created_at = sqlite3_column_int64(st, 5),
-		.updated_at = sqlite3_column_int64(st, 6),
-		.stdin_path = text_at(st, 7),
-		.stdout_path = text_at(st, 8),
-		.stderr_path = text_at(st, 9),
-		.no_pivot_root = sqlite3_column_int(st, 10) != 0,
-		.checkpoint = text_at(st, 11),
-		.checkpoint_dir = text_at(st, 12),
-	};
+	struct store_container c;
 
+	store_row_container(st, &c);
 	return r->fn.container(r->arg, &c);
 }
 
@@ -411,29 +390,9 @@ static int
 process_row(sqlite3_stmt *st, void *arg)
 {
 	struct row_cb *r = arg;
-	struct store_process p = {
-		.container_id = text_at(st, 0),
-		.pid = text_at(st, 1),
-		.system_pid = sqlite3_column_int64(st, 2),
-		.shim_pid = sqlite3_column_int64(st, 3),
-		.shim_start_time = sqlite3_column_int64(st, 4),
-		.args = text_at(st, 5),
-		.env = text_at(st, 6),
-		.cwd = text_at(st, 7),
-		.uid = sqlite3_column_int64(st, 8),
-		.gid = sqlite3_column_int64(st, 9),
-		.terminal = sqlite3_column_int(st, 10) != 0,
-		.stdin_path = text_at(st, 11),
-		.stdout_path = text_at(st, 12),
-		.stderr_path = text_at(st, 13),
-		.spec = text_at(st, 14),
-		.status = text_at(st, 15),
-		.exited = sqlite3_column_type(st, 16) != SQLITE_NULL,
-		.exit_status = sqlite3_column_int64(st, 16),
-		.started_at = sqlite3_column_int64(st, 17),
-		.exited_at = sqlite3_column_int64(st, 18),
-	};
+	struct store_process p;
 
+	store_row_process(st, &p);
 	return r->fn.process(r->arg, &p);
 }
 
@@ -442,25 +401,16 @@ label_row(sqlite3_stmt *st, void *arg)
 {
 	struct row_cb *r = arg;
 
-	return r->fn.label(r->arg, text_at(st, 0), text_at(st, 1));
+	return r->fn.label(r->arg, store_col_text(st, 0), store_col_text(st, 1));
 }
 
 static int
 checkpoint_row(sqlite3_stmt *st, void *arg)
 {
 	struct row_cb *r = arg;
-	struct store_checkpoint c = {
-		.container_id = text_at(st, 0),
-		.name = text_at(st, 1),
-		.path = text_at(st, 2),
-		.created_at = sqlite3_column_int64(st, 3),
-		.exit = sqlite3_column_int(st, 4) != 0,
-		.tcp = sqlite3_column_int(st, 5) != 0,
-		.unix_sockets = sqlite3_column_int(st, 6) != 0,
-		.shell = sqlite3_column_int(st, 7) != 0,
-		.empty_ns = text_at(st, 8),
-	};
+	struct store_checkpoint c;
 
+	store_row_checkpoint(st, &c);
 	return r->fn.checkpoint(r->arg, &c);
 }
 
@@ -468,15 +418,9 @@ static int
 event_row(sqlite3_stmt *st, void *arg)
 {
 	struct row_cb *r = arg;
-	struct store_event ev = {
-		.seq = sqlite3_column_int64(st, 0),
-		.ts = sqlite3_column_int64(st, 1),
-		.type = text_at(st, 2),
-		.container_id = text_at(st, 3),
-		.pid = text_at(st, 4),
-		.status = sqlite3_column_int64(st, 5),
-	};
+	struct store_event ev;
 
+	store_row_event(st, &ev);
 	return r->fn.event(r->arg, &ev);
 }
 
@@ -484,7 +428,7 @@ static int
 integrity_row(sqlite3_stmt *st, void *arg)
 {
 	struct row_cb *r = arg;
-	const char *t = text_at(st, 0);
+	const char *t = store_col_text(st, 0);
 
 	return strcmp(t, "ok") == 0 ? 0 : r->fn.text(r->arg, t);
 }
@@ -494,7 +438,7 @@ fk_row(sqlite3_stmt *st, void *arg)
 {
 	struct row_cb *r = arg;
 
-	return r->fn.fk(r->arg, text_at(st, 0), sqlite3_column_int64(st, 1), text_at(st, 2));
+	return r->fn.fk(r->arg, store_col_text(st, 0), sqlite3_column_int64(st, 1), store_col_text(st, 2));
 }
 
 /* ---------------------------------------------------------------- queries */

@@ -194,8 +194,8 @@ bind_null(sqlite3_stmt *st, const char *name)
 		sqlite3_bind_null(st, i);
 }
 
-static const char *
-col_text(sqlite3_stmt *st, int i)
+const char *
+store_col_text(sqlite3_stmt *st, int i)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
 
@@ -307,7 +307,7 @@ quick_check(struct store *s, struct err *e)
 		sqlite3_finalize(st);
 		return sql_fail(s, e, "PRAGMA quick_check");
 	}
-	res = col_text(st, 0);
+	res = store_col_text(st, 0);
 	ok = strcmp(res, "ok") == 0;
 	if (!ok)
 		err_set(e, GRPC_INTERNAL,
@@ -646,47 +646,72 @@ store_event_last_seq(struct store *s)
 	return v;
 }
 
-static void
-read_container(sqlite3_stmt *st, struct store_container *c)
+void
+store_row_container(sqlite3_stmt *st, struct store_container *c)
 {
-	c->id = col_text(st, 0);
-	c->bundle = col_text(st, 1);
-	c->runtime = col_text(st, 2);
-	c->runtime_args = col_text(st, 3);
-	c->status = col_text(st, 4);
+	c->id = store_col_text(st, 0);
+	c->bundle = store_col_text(st, 1);
+	c->runtime = store_col_text(st, 2);
+	c->runtime_args = store_col_text(st, 3);
+	c->status = store_col_text(st, 4);
 	c->created_at = sqlite3_column_int64(st, 5);
 	c->updated_at = sqlite3_column_int64(st, 6);
-	c->stdin_path = col_text(st, 7);
-	c->stdout_path = col_text(st, 8);
-	c->stderr_path = col_text(st, 9);
+	c->stdin_path = store_col_text(st, 7);
+	c->stdout_path = store_col_text(st, 8);
+	c->stderr_path = store_col_text(st, 9);
 	c->no_pivot_root = sqlite3_column_int(st, 10) != 0;
-	c->checkpoint = col_text(st, 11);
-	c->checkpoint_dir = col_text(st, 12);
+	c->checkpoint = store_col_text(st, 11);
+	c->checkpoint_dir = store_col_text(st, 12);
 }
 
-static void
-read_process(sqlite3_stmt *st, struct store_process *p)
+void
+store_row_process(sqlite3_stmt *st, struct store_process *p)
 {
-	p->container_id = col_text(st, 0);
-	p->pid = col_text(st, 1);
+	p->container_id = store_col_text(st, 0);
+	p->pid = store_col_text(st, 1);
 	p->system_pid = sqlite3_column_int64(st, 2);
 	p->shim_pid = sqlite3_column_int64(st, 3);
 	p->shim_start_time = sqlite3_column_int64(st, 4);
-	p->args = col_text(st, 5);
-	p->env = col_text(st, 6);
-	p->cwd = col_text(st, 7);
+	p->args = store_col_text(st, 5);
+	p->env = store_col_text(st, 6);
+	p->cwd = store_col_text(st, 7);
 	p->uid = sqlite3_column_int64(st, 8);
 	p->gid = sqlite3_column_int64(st, 9);
 	p->terminal = sqlite3_column_int(st, 10) != 0;
-	p->stdin_path = col_text(st, 11);
-	p->stdout_path = col_text(st, 12);
-	p->stderr_path = col_text(st, 13);
-	p->spec = col_text(st, 14);
-	p->status = col_text(st, 15);
+	p->stdin_path = store_col_text(st, 11);
+	p->stdout_path = store_col_text(st, 12);
+	p->stderr_path = store_col_text(st, 13);
+	p->spec = store_col_text(st, 14);
+	p->status = store_col_text(st, 15);
 	p->exited = sqlite3_column_type(st, 16) != SQLITE_NULL;
 	p->exit_status = sqlite3_column_int64(st, 16);
 	p->started_at = sqlite3_column_int64(st, 17);
 	p->exited_at = sqlite3_column_int64(st, 18);
+}
+
+void
+store_row_checkpoint(sqlite3_stmt *st, struct store_checkpoint *c)
+{
+	c->container_id = store_col_text(st, 0);
+	c->name = store_col_text(st, 1);
+	c->path = store_col_text(st, 2);
+	c->created_at = sqlite3_column_int64(st, 3);
+	c->exit = sqlite3_column_int(st, 4) != 0;
+	c->tcp = sqlite3_column_int(st, 5) != 0;
+	c->unix_sockets = sqlite3_column_int(st, 6) != 0;
+	c->shell = sqlite3_column_int(st, 7) != 0;
+	c->empty_ns = store_col_text(st, 8);
+}
+
+void
+store_row_event(sqlite3_stmt *st, struct store_event *ev)
+{
+	ev->seq = sqlite3_column_int64(st, 0);
+	ev->ts = sqlite3_column_int64(st, 1);
+	ev->type = store_col_text(st, 2);
+	ev->container_id = store_col_text(st, 3);
+	ev->pid = store_col_text(st, 4);
+	ev->status = sqlite3_column_int64(st, 5);
 }
 
 /* Steps a read statement, handing each row to fn; the shared loop of every foreach. */
@@ -719,7 +744,7 @@ container_row(void *p, sqlite3_stmt *st)
 	struct row_ctx *rc = p;
 	struct store_container c;
 
-	read_container(st, &c);
+	store_row_container(st, &c);
 	return ((store_container_cb)rc->cb)(rc->arg, &c);
 }
 
@@ -729,7 +754,7 @@ process_row(void *p, sqlite3_stmt *st)
 	struct row_ctx *rc = p;
 	struct store_process pr;
 
-	read_process(st, &pr);
+	store_row_process(st, &pr);
 	return ((store_process_cb)rc->cb)(rc->arg, &pr);
 }
 
@@ -738,22 +763,16 @@ label_row(void *p, sqlite3_stmt *st)
 {
 	struct row_ctx *rc = p;
 
-	return ((store_label_cb)rc->cb)(rc->arg, col_text(st, 0), col_text(st, 1));
+	return ((store_label_cb)rc->cb)(rc->arg, store_col_text(st, 0), store_col_text(st, 1));
 }
 
 static int
 event_row(void *p, sqlite3_stmt *st)
 {
 	struct row_ctx *rc = p;
-	struct store_event ev = {
-		.seq = sqlite3_column_int64(st, 0),
-		.ts = sqlite3_column_int64(st, 1),
-		.type = col_text(st, 2),
-		.container_id = col_text(st, 3),
-		.pid = col_text(st, 4),
-		.status = sqlite3_column_int64(st, 5),
-	};
+	struct store_event ev;
 
+	store_row_event(st, &ev);
 	return ((store_event_cb)rc->cb)(rc->arg, &ev);
 }
 
@@ -814,18 +833,9 @@ static int
 checkpoint_row(void *p, sqlite3_stmt *st)
 {
 	struct row_ctx *rc = p;
-	struct store_checkpoint c = {
-		.container_id = col_text(st, 0),
-		.name = col_text(st, 1),
-		.path = col_text(st, 2),
-		.created_at = sqlite3_column_int64(st, 3),
-		.exit = sqlite3_column_int(st, 4) != 0,
-		.tcp = sqlite3_column_int(st, 5) != 0,
-		.unix_sockets = sqlite3_column_int(st, 6) != 0,
-		.shell = sqlite3_column_int(st, 7) != 0,
-		.empty_ns = col_text(st, 8),
-	};
+	struct store_checkpoint c;
 
+	store_row_checkpoint(st, &c);
 	return ((store_checkpoint_cb)rc->cb)(rc->arg, &c);
 }
 
@@ -888,7 +898,7 @@ store_prune(struct store *s, int64_t before, int64_t delivered, int64_t max_even
 	bind_int(st, ":delivered", delivered);
 	bind_int(st, ":batch", batch);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < batch)
-		snprintf(ids[n++], ID_COPY_MAX, "%s", col_text(st, 0));
+		snprintf(ids[n++], ID_COPY_MAX, "%s", store_col_text(st, 0));
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return sql_fail(s, e, "find prunable containers");

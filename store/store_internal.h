@@ -16,6 +16,15 @@ struct store {
 	char path[4096];
 };
 
+/* Row decoders shared by store/ files: each reads the columns in the
+ * order of the matching *_COLUMNS list of store.c; strings point into the
+ * statement and live until its next step. */
+const char *store_col_text(sqlite3_stmt *st, int i);
+void store_row_container(sqlite3_stmt *st, struct store_container *c);
+void store_row_process(sqlite3_stmt *st, struct store_process *p);
+void store_row_checkpoint(sqlite3_stmt *st, struct store_checkpoint *c);
+void store_row_event(sqlite3_stmt *st, struct store_event *ev);
+
 /* The raw handle, for read-only queries in store/ files. */
 sqlite3 *store_db(struct store *s);
 
