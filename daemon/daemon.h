@@ -105,6 +105,9 @@ struct daemon {
 	struct container *containers;	/* in creation order */
 	struct container *containers_tail;
 	int n_containers;
+	/* Where this loop iteration's time went (main.c logs slow ones). */
+	int64_t iter_spawn_ns;
+	int iter_spawns;
 };
 
 extern struct daemon D;

@@ -139,10 +139,38 @@ stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+/*
+ * Loop latency: a request that arrives while the loop is busy waits for
+ * the whole iteration, so an iteration's length is every client's delay.
+ * check_cb marks the wake-up; prepare_cb, just before the loop sleeps
+ * again, measures the callbacks' time and the commit's, and logs the
+ * iterations that took long with where the time went.
+ */
+#define SLOW_ITERATION_NS (20 * 1000000LL)
+static int64_t iter_woke_ns;
+
+static void
+check_cb(struct ev_loop *loop, ev_check *w, int revents)
+{
+	iter_woke_ns = mono_ns();
+	D.iter_spawn_ns = 0;
+	D.iter_spawns = 0;
+}
+
 static void
 prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
+	int64_t t0 = mono_ns(), t1;
+
 	server_before_sleep();
+	t1 = mono_ns();
+	if (iter_woke_ns != 0 && t1 - iter_woke_ns >= SLOW_ITERATION_NS) {
+		log_info("slow loop iteration: %.1f ms (callbacks %.1f ms, of which %d spawns"
+			 " %.1f ms; commit and replies %.1f ms)",
+		    (t1 - iter_woke_ns) / 1e6, (t0 - iter_woke_ns) / 1e6, D.iter_spawns,
+		    D.iter_spawn_ns / 1e6, (t1 - t0) / 1e6);
+	}
+	iter_woke_ns = 0;
 }
 
 enum {
@@ -284,6 +312,7 @@ main(int argc, char **argv)
 {
 	static ev_signal sigterm_w, sigint_w;
 	static ev_prepare prepare_w;
+	static ev_check check_w;
 	char dbpath[PATH_MAX];
 	struct err e = { 0 };
 
@@ -313,6 +342,8 @@ main(int argc, char **argv)
 	retention_start();
 	ev_prepare_init(&prepare_w, prepare_cb);
 	ev_prepare_start(D.loop, &prepare_w);
+	ev_check_init(&check_w, check_cb);
+	ev_check_start(D.loop, &check_w);
 	log_info("containerd %d.%d.%d listening on %s (state %s, runtime %s, shim %s)",
 	    DAEMON_VERSION_MAJOR, DAEMON_VERSION_MINOR, DAEMON_VERSION_PATCH, D.cfg.listen,
 	    D.cfg.state_dir, D.cfg.runtime, D.cfg.shim);

@@ -194,6 +194,7 @@ job_start(struct job *j)
 {
 	posix_spawn_file_actions_t fa;
 	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, rc;
+	int64_t t0;
 
 	running++;
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
@@ -204,7 +205,10 @@ job_start(struct job *j)
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+	t0 = mono_ns();
 	rc = posix_spawnp(&j->pid, j->argv[0], &fa, NULL, j->argv, environ);
+	D.iter_spawn_ns += mono_ns() - t0;
+	D.iter_spawns++;
 	posix_spawn_file_actions_destroy(&fa);
 	close(out[1]);
 	close(errp[1]);

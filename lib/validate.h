@@ -26,5 +26,7 @@ int rfc3339_parse(const char *s, int64_t *ns);
 
 /* CLOCK_REALTIME in ns since the epoch. */
 int64_t now_ns(void);
+/* CLOCK_MONOTONIC in ns: for measuring how long something took. */
+int64_t mono_ns(void);
 
 #endif
