@@ -28,6 +28,7 @@ DAEMON_SRC:= $(wildcard daemon/*.c)
 SHIM_SRC  := $(wildcard shim/*.c)
 CTR_SRC   := $(wildcard ctr/*.c)
 STATE_SRC := $(wildcard tools/state/*.c)
+BENCH_SRC := $(wildcard tools/bench/*.c)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
@@ -36,11 +37,15 @@ STORE_OBJ := $(call obj,$(STORE_SRC)) $(B)/obj/gen/migrations.o
 DAEMON_OBJ:= $(call obj,$(DAEMON_SRC))
 CTR_OBJ   := $(call obj,$(CTR_SRC))
 STATE_OBJ := $(call obj,$(STATE_SRC))
+BENCH_OBJ := $(call obj,$(BENCH_SRC))
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
 BINS := bin/containerd bin/containerd-shim bin/ctr
 ifneq ($(STATE_SRC),)
 BINS += bin/containerd-state
+endif
+ifneq ($(BENCH_SRC),)
+BINS += bin/containerd-bench
 endif
 
 .PHONY: all deps run test unit clean bundle
@@ -73,7 +78,7 @@ $(B)/obj/gen/%.o: $(B)/gen/%.c $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -Wno-shadow -c -o $@ $<
 
-$(B)/obj/%.o: %.c $(GEN_H) $(wildcard lib/*.h store/*.h daemon/*.h ctr/*.h tools/state/*.h)
+$(B)/obj/%.o: %.c $(GEN_H) $(wildcard lib/*.h store/*.h daemon/*.h ctr/*.h tools/state/*.h tools/bench/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c -o $@ $<
 
@@ -91,6 +96,11 @@ bin/ctr: $(CTR_OBJ) $(B)/libcommon.a
 bin/containerd-state: $(STATE_OBJ) $(STORE_OBJ) $(B)/libcommon.a
 	@mkdir -p bin
 	$(CC) $(ALLCFLAGS) -o $@ $^ $(LIBS)
+
+# The bench's workers are threads, each with its own blocking client.
+bin/containerd-bench: $(BENCH_OBJ) $(B)/libcommon.a
+	@mkdir -p bin
+	$(CC) $(ALLCFLAGS) -pthread -o $@ $^ $(LIBS)
 
 # The shim runs once per container process, so its size is the density
 # figure: static against musl when musl-gcc is there, glibc otherwise.
@@ -119,6 +129,12 @@ run: deps all
 test: deps
 	@$(MAKE) --no-print-directory all
 	@sh tests/run-all.sh
+
+# Start rate and density against raw runc (issue 6); BENCH_N, BENCH_W
+# override the 1000 containers and 100 clients. See BENCHMARKS.md.
+.PHONY: bench
+bench: deps all
+	@bash tools/bench.sh
 
 clean:
 	rm -rf $(B) bin
