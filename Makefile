@@ -15,7 +15,7 @@ B        := build
 DEB_PKGS := gcc make pkg-config libsqlite3-dev libprotobuf-c-dev protobuf-c-compiler \
 	protobuf-compiler libprotobuf-dev libev-dev libjansson-dev libnghttp2-dev runc \
 	busybox-static bats python3-grpcio python3-protobuf sqlite3 musl-tools jq util-linux \
-	procps psmisc
+	procps psmisc clang-14 libclang-rt-14-dev
 
 PROTOS   := schema/api.proto schema/health.proto
 GEN_C    := $(B)/gen/api.pb-c.c $(B)/gen/health.pb-c.c $(B)/gen/google/protobuf/timestamp.pb-c.c
@@ -135,6 +135,49 @@ test: deps
 .PHONY: bench
 bench: deps all
 	@bash tools/bench.sh
+
+# ---- fuzzing: libFuzzer targets in tests/fuzz (clang; see tests/fuzz/run.sh)
+# Each target builds its sources itself with clang and the fuzzer's
+# sanitizers; nothing of the gcc build is linked in.
+FUZZ_CC      ?= clang-14
+FUZZ_FLAGS   := -std=c11 -g -O1 $(WARN) -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_TARGETS := grpc proto control validate
+FUZZ_BINS    := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_TIME    ?= 300
+
+$(B)/fuzz/fuzz_grpc: tests/fuzz/fuzz_grpc.c lib/grpc.c lib/err.c lib/log.c \
+		lib/grpc.h lib/grpc_internal.h lib/log.h lib/err.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -lnghttp2
+
+$(B)/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c $(GEN_C) $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -Wno-shadow -o $@ $(filter %.c,$^) -lprotobuf-c
+
+$(B)/fuzz/fuzz_control: tests/fuzz/fuzz_control.c shim/control.c shim/control.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -D_GNU_SOURCE -Ishim $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
+
+$(B)/fuzz/fuzz_validate: tests/fuzz/fuzz_validate.c lib/validate.c lib/err.c \
+		lib/validate.h lib/err.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
+
+# Writes the generated seeds of fuzz_grpc into its corpus (committed).
+$(B)/fuzz/gen_grpc_seeds: tests/fuzz/gen_grpc_seeds.c lib/grpc.c lib/err.c lib/log.c \
+		lib/grpc.h lib/grpc_internal.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $(filter %.c,$^) -lnghttp2
+
+.PHONY: fuzz fuzz-build fuzz-seeds
+fuzz-build: $(FUZZ_BINS)
+fuzz-seeds: $(B)/fuzz/gen_grpc_seeds
+	@mkdir -p tests/fuzz/corpus/grpc
+	$(B)/fuzz/gen_grpc_seeds tests/fuzz/corpus/grpc
+# FUZZ_TIME seconds per target (default 300); findings go to build/fuzz/.
+fuzz: deps fuzz-build
+	@FUZZ_TIME=$(FUZZ_TIME) FUZZ_BIN_DIR=$(B)/fuzz sh tests/fuzz/run.sh long
 
 clean:
 	rm -rf $(B) bin

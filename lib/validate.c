@@ -135,7 +135,7 @@ rfc3339_parse(const char *s, int64_t *ns)
 {
 	const char *p = s;
 	int y, mo, d, h, mi, se, oh = 0, om = 0;
-	int64_t frac = 0, scale = 100000000, off = 0;
+	int64_t frac = 0, scale = 100000000, off = 0, sec;
 	struct tm tm = { 0 };
 	time_t t;
 
@@ -174,7 +174,13 @@ rfc3339_parse(const char *s, int64_t *ns)
 	tm.tm_min = mi;
 	tm.tm_sec = se;
 	t = timegm(&tm);
-	*ns = ((int64_t)t - off) * 1000000000 + frac;
+	/* Nanoseconds since the epoch fit an int64 only for 1677..2262;
+	 * outside, the multiplication would overflow (found by fuzzing). */
+	sec = (int64_t)t - off;
+	if (sec > (INT64_MAX - 999999999) / 1000000000 ||
+	    sec < INT64_MIN / 1000000000)
+		return -1;
+	*ns = sec * 1000000000 + frac;
 	return 0;
 }
 
