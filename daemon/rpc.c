@@ -247,6 +247,72 @@ static const struct method methods[] = {
 	    rpc_update_proc },
 };
 
+/* A base-128 varint at p[*i]; -1 when cut short or over 10 bytes. */
+static int
+wire_varint(const uint8_t *p, size_t len, size_t *i, uint64_t *v)
+{
+	*v = 0;
+	for (int shift = 0; shift < 70 && *i < len; shift += 7) {
+		uint8_t b = p[(*i)++];
+
+		*v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return 0;
+	}
+	return -1;
+}
+
+/*
+ * protobuf-c hands string fields over as C strings, so one with a NUL
+ * inside would be read only up to it: id "web\0../x" would act on "web".
+ * True when a string field of message d (nested messages too) holds a
+ * NUL. Malformed bytes stop the walk: the unpacking refuses them.
+ */
+static bool
+wire_string_has_nul(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len,
+    int depth)
+{
+	size_t i = 0;
+	uint64_t tag, n;
+
+	while (i < len) {
+		if (wire_varint(p, len, &i, &tag) < 0)
+			return false;
+		switch (tag & 7) {
+		case 0:
+			if (wire_varint(p, len, &i, &n) < 0)
+				return false;
+			break;
+		case 1:
+		case 5:
+			n = (tag & 7) == 1 ? 8 : 4;
+			if (n > len - i)
+				return false;
+			i += n;
+			break;
+		case 2: {
+			const ProtobufCFieldDescriptor *f;
+
+			if (wire_varint(p, len, &i, &n) < 0 || n > len - i)
+				return false;
+			f = tag >> 3 <= UINT32_MAX ?
+			    protobuf_c_message_descriptor_get_field(d, (unsigned)(tag >> 3)) : NULL;
+			if (f != NULL && f->type == PROTOBUF_C_TYPE_STRING &&
+			    memchr(p + i, 0, n) != NULL)
+				return true;
+			if (f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE && depth < 32 &&
+			    wire_string_has_nul(f->descriptor, p + i, n, depth + 1))
+				return true;
+			i += n;
+			break;
+		}
+		default:
+			return false;
+		}
+	}
+	return false;
+}
+
 void
 rpc_dispatch(uint64_t call_id, const char *path, const uint8_t *msg, size_t len)
 {
@@ -257,6 +323,12 @@ rpc_dispatch(uint64_t call_id, const char *path, const uint8_t *msg, size_t len)
 
 		if (strcmp(methods[i].path, path) != 0)
 			continue;
+		if (wire_string_has_nul(methods[i].request, msg, len, 0)) {
+			err_set(&e, GRPC_INVALID_ARGUMENT,
+			    "%s: a string field of the request holds a NUL byte", path);
+			server_reply_error(call_id, &e);
+			return;
+		}
 		req = protobuf_c_message_unpack(methods[i].request, NULL, len, msg);
 		if (req == NULL) {
 			err_set(&e, GRPC_INVALID_ARGUMENT,

@@ -501,6 +501,11 @@ if IMPORT_ERROR is None:
     import test_events_load
     test_events_load.register(sys.modules[__name__])
 
+# Hostile and broken clients, raw HTTP/2: test_hostile.py.
+if IMPORT_ERROR is None:
+    import test_hostile
+    test_hostile.register(sys.modules[__name__])
+
 
 # ---------------------------------------------------------------- runner
 
