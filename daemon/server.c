@@ -21,11 +21,14 @@
 #include "log.h"
 
 #define MAX_CONNECTIONS 4096
+/* Seconds a connection being closed may take to read its last output. */
+#define CLOSE_LINGER 5.0
 
 struct conn {
 	struct conn *next, *prev;
 	int fd;
 	ev_io rw, ww;
+	ev_timer linger_w;
 	struct grpc_conn *g;
 	bool closing;
 	uid_t uid;
@@ -89,6 +92,11 @@ conn_flush(struct conn *c)
 		if (w < 0 && errno == EAGAIN) {
 			if (!ev_is_active(&c->ww))
 				ev_io_start(D.loop, &c->ww);
+			/* Its last output (a GOAWAY, replies) gets a while to go
+			 * out; a peer that reads nothing must not hold the fd and
+			 * the buffers for ever. */
+			if (c->closing && !ev_is_active(&c->linger_w))
+				ev_timer_start(D.loop, &c->linger_w);
 			return;
 		}
 		if (w < 0) {
@@ -131,10 +139,21 @@ conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 static void
+conn_linger_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct conn *c = w->data;
+
+	log_warnx("connection from pid %d: its output was not read for %.0fs; dropping it",
+	    (int)c->pid, CLOSE_LINGER);
+	conn_close(c);
+}
+
+static void
 conn_close(struct conn *c)
 {
 	ev_io_stop(D.loop, &c->rw);
 	ev_io_stop(D.loop, &c->ww);
+	ev_timer_stop(D.loop, &c->linger_w);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -216,7 +235,8 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		c->pid = cred.pid;
 		ev_io_init(&c->rw, conn_read_cb, fd, EV_READ);
 		ev_io_init(&c->ww, conn_write_cb, fd, EV_WRITE);
-		c->rw.data = c->ww.data = c;
+		ev_timer_init(&c->linger_w, conn_linger_cb, CLOSE_LINGER, 0.);
+		c->rw.data = c->ww.data = c->linger_w.data = c;
 		ev_io_start(D.loop, &c->rw);
 		c->next = conns;
 		if (conns)

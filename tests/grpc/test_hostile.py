@@ -779,6 +779,42 @@ def idle_connections():
 
 
 @test
+def ping_flood_without_reading():
+    """hostile: a PING flood from a client that never reads: the daemon drops it, fds and memory back"""
+    d, cl = shared()
+    pid = d.proc.pid
+    base = fd_count(pid)
+    c = Raw(d.sock)
+    c.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sent = 0
+    try:
+        c.s.settimeout(0.5)
+        # In batches small enough not to look like a flood to nghttp2 at
+        # once: its PING ACKs fill the socket, then the daemon's own
+        # output buffer, and only then nghttp2's queue trips its limit.
+        pings = frame(PING, 0, 0, b"12345678") * 200
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and sent < 100000:
+            try:
+                c.s.sendall(pings)
+                sent += 200
+            except socket.timeout:
+                break           # the daemon stopped reading: fine
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            time.sleep(0.002)
+        # Without reading a byte, the connection must go: the daemon gives
+        # up on output a peer does not take once the session is over.
+        wait_for(lambda: fd_count(pid) <= base, timeout=15,
+                 what="the daemon to drop the flooding connection (fds %d, base %d)"
+                 % (fd_count(pid), base))
+    finally:
+        c.close()
+    fds_back(pid, base, what="a PING flood")
+    answers(d, cl, what="a PING flood")
+
+
+@test
 def hang_ups_mid_request():
     """hostile: 300 clients that hang up mid-request (cut anywhere, streams reset, Events left open): fds back, daemon fine"""
     d, cl = shared()
