@@ -147,6 +147,7 @@ event_record(const char *type, const char *id, const char *pid, uint32_t status,
 		log_warnx("event %s %s %s lost: %s", type, id, pid, e->msg);
 		return -1;
 	}
+	metrics_event_recorded();
 	return 0;
 }
 
@@ -224,6 +225,7 @@ delete_done_cb(void *arg, int status, const char *out, const char *errmsg)
 	if (status != 0)
 		log_warnx("container %s: runtime delete failed: %s", id, errmsg);
 	if (c != NULL && c->deleting) {
+		metrics_observe(METRIC_CONTAINER_DELETE, mono_ns() - c->delete_started);
 		container_remove_dir(c->id);
 		log_info("container %s deleted", c->id);
 		container_free(c);
@@ -237,6 +239,7 @@ process_exited(struct process *p, int status, int64_t exited_at, const char *why
 	struct container *c = p->ctr;
 	struct err e;
 	bool init = strcmp(p->name, "init") == 0;
+	int64_t noticed = mono_ns();
 
 	if (p->state == PROCESS_EXITED)
 		return;
@@ -266,6 +269,7 @@ process_exited(struct process *p, int status, int64_t exited_at, const char *why
 	if (store_process_exited(D.store, c->id, p->name, status, exited_at, &e) < 0)
 		log_warnx("container %s: %s", c->id, e.msg);
 	event_record("exit", c->id, p->name, (uint32_t)status, exited_at, &e);
+	metrics_observe(METRIC_EXIT_PROCESS, mono_ns() - noticed);
 	if (!init) {
 		struct process *ip = process_find(c, "init");
 
@@ -284,6 +288,7 @@ process_exited(struct process *p, int status, int64_t exited_at, const char *why
 	if (c->op_id != 0)
 		return; /* a create under way cleans up itself */
 	c->deleting = true;
+	c->delete_started = noticed;
 	{
 		const char *args[] = { "delete", "--force", c->id, NULL };
 		char *id = strdup(c->id);

@@ -31,6 +31,7 @@ struct config {
 	int concurrency;		/* runtime calls in flight */
 	int64_t start_timeout_ns;
 	int64_t metrics_interval_ns;
+	const char *graphite_address;	/* host:port, NULL: none */
 	int64_t retain_count;		/* events kept; 0: all */
 	int64_t retain_age_ns;		/* stopped containers' history kept; 0: forever */
 	const char *id;
@@ -95,6 +96,7 @@ struct container {
 	int64_t created_at;
 	struct process *procs;
 	bool deleting;			/* init exited; `runtime delete` under way */
+	int64_t delete_started;		/* mono ns, for container-delete-time */
 	uint64_t op_id;			/* a create under way */
 };
 
@@ -170,6 +172,8 @@ typedef void (*runtime_done_cb)(void *arg, int status, const char *out, const ch
 int runtime_run(const struct container *c, const char *const *args, runtime_done_cb cb,
     void *arg);
 void runtime_jobs_init(void);
+/* Runtime calls running or queued now. */
+int runtime_jobs_pending(void);
 
 /* shimctl.c: spawning and watching shims. */
 struct shim_spec {
@@ -205,6 +209,23 @@ void rpc_list_checkpoint(uint64_t call_id, const Types__ListCheckpointRequest *r
 void rpc_delete_checkpoint(uint64_t call_id, const Types__DeleteCheckpointRequest *req);
 /* The live process a request names, or NULL after an error reply. */
 struct process *rpc_lookup_process(uint64_t call_id, const char *id, const char *pid);
+
+/* metrics.c: timers, counters, gauges, printed every --metrics-interval and
+ * sent to --graphite-address. Observing costs a sample update, nothing
+ * when metrics are off. */
+enum metric_timer {
+	METRIC_CONTAINER_START,		/* CreateContainer: request to reply */
+	METRIC_CONTAINER_CREATE,	/* the runtime's create: shim spawned to "created" */
+	METRIC_CONTAINER_DELETE,	/* init exit recorded to runtime delete done */
+	METRIC_EXEC_PROCESS,		/* AddProcess: request to reply */
+	METRIC_EXIT_PROCESS,		/* an exit: noticed to recorded */
+	METRIC_TIMERS,
+};
+/* Before the loop runs; -1 with e for a bad --graphite-address. */
+int metrics_start(struct err *e);
+void metrics_stop(void);
+void metrics_observe(enum metric_timer t, int64_t ns);
+void metrics_event_recorded(void);
 
 /* retention.c */
 void retention_start(void);

@@ -36,6 +36,9 @@ usage(FILE *f)
 	    "  --concurrency N          runtime calls in flight at once (default 10)\n"
 	    "  --start-timeout DUR      how long a container may take to start (default 30s)\n"
 	    "  --metrics-interval DUR   metrics print interval, 0 = off (default 5m0s)\n"
+	    "  --graphite-address HOST:PORT\n"
+	    "                           also send the metrics there each interval, in\n"
+	    "                           Graphite's plaintext protocol (e.g. 127.0.0.1:2003)\n"
 	    "  --retain-count N         events kept: past it the oldest stopped containers\n"
 	    "                           go with their history; 0 keeps all (default 100000)\n"
 	    "  --retain-age DUR         drop stopped containers' history older than this\n"
@@ -176,7 +179,7 @@ prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 enum {
 	OPT_STATE_DIR = 256, OPT_RUNTIME_ARGS, OPT_SHIM, OPT_DEBUG, OPT_LOG_LEVEL,
 	OPT_CONCURRENCY, OPT_START_TIMEOUT, OPT_METRICS, OPT_RETAIN, OPT_RETAIN_AGE, OPT_ID,
-	OPT_GROUP,
+	OPT_GROUP, OPT_GRAPHITE,
 };
 
 static void
@@ -193,6 +196,7 @@ parse_flags(int argc, char **argv)
 		{ "concurrency", required_argument, NULL, OPT_CONCURRENCY },
 		{ "start-timeout", required_argument, NULL, OPT_START_TIMEOUT },
 		{ "metrics-interval", required_argument, NULL, OPT_METRICS },
+		{ "graphite-address", required_argument, NULL, OPT_GRAPHITE },
 		{ "retain-count", required_argument, NULL, OPT_RETAIN },
 		{ "retain-age", required_argument, NULL, OPT_RETAIN_AGE },
 		{ "id", required_argument, NULL, OPT_ID },
@@ -244,6 +248,9 @@ parse_flags(int argc, char **argv)
 			break;
 		case OPT_METRICS:
 			D.cfg.metrics_interval_ns = parse_duration_flag("metrics-interval", optarg);
+			break;
+		case OPT_GRAPHITE:
+			D.cfg.graphite_address = optarg;
 			break;
 		case OPT_RETAIN:
 			D.cfg.retain_count = parse_int_flag("retain-count", optarg, 0);
@@ -323,6 +330,8 @@ main(int argc, char **argv)
 	D.loop = EV_DEFAULT;
 	if (D.loop == NULL)
 		fatalx("cannot initialise libev");
+	if (metrics_start(&e) < 0)
+		fatalx("%s", e.msg);
 	mkdir_p(D.cfg.state_dir, 0711);
 	snprintf(dbpath, sizeof(dbpath), "%s/state.db", D.cfg.state_dir);
 	if ((D.store = store_open(dbpath, false, &e)) == NULL)
@@ -348,6 +357,7 @@ main(int argc, char **argv)
 	    DAEMON_VERSION_MAJOR, DAEMON_VERSION_MINOR, DAEMON_VERSION_PATCH, D.cfg.listen,
 	    D.cfg.state_dir, D.cfg.runtime, D.cfg.shim);
 	ev_run(D.loop, 0);
+	metrics_stop();
 	server_before_sleep();
 	server_close();
 	if (store_commit(D.store, &e) < 0)

@@ -46,6 +46,7 @@ struct op_create {
 	int exit_status;
 	int64_t exited_at;
 	int64_t started;	/* when the request arrived, ns */
+	int64_t shim_spawned;	/* mono ns, for container-create-time */
 	ev_timer timeout;
 };
 
@@ -134,6 +135,7 @@ op_create_shim_reported(struct process *p, pid_t pid, const char *errmsg)
 	}
 	p->system_pid = pid;
 	op->in_runtime = true;
+	metrics_observe(METRIC_CONTAINER_CREATE, mono_ns() - op->shim_spawned);
 	enter_state(op, op->restore ? CR_DONE : CR_START);
 	advance(op);
 }
@@ -181,6 +183,7 @@ finish_ok(struct op_create *op)
 	container_to_pb(c, &pc, procs, pids);
 	resp.container = &pc;
 	server_reply(op->call_id, &resp.base);
+	metrics_observe(METRIC_CONTAINER_START, now - op->started);
 	log_info("container %s started (pid %d) in %.1f ms", c->id, (int)p->system_pid,
 	    (double)(now - op->started) / 1e6);
 	if (op->exited)
@@ -438,6 +441,7 @@ op_create_start(uint64_t call_id, const Types__CreateContainerRequest *req)
 	json_decref(process);
 	log_debug("op %llu create ctr=%s bundle=%s", (unsigned long long)op->op.id, c->id,
 	    c->bundle);
+	op->shim_spawned = mono_ns();
 	if (shimctl_spawn(op->init, &spec, &op->err) < 0) {
 		enter_state(op, CR_UNDO);
 		advance(op);

@@ -193,6 +193,7 @@ op_exec_shim_reported(struct process *p, pid_t pid, const char *errmsg)
 	event_record("start-process", p->ctr->id, p->name, 0, now, &e);
 	resp.systempid = (uint32_t)pid;
 	server_reply(op->call_id, &resp.base);
+	metrics_observe(METRIC_EXEC_PROCESS, now - op->started);
 	log_info("container %s: exec %s started (pid %d) in %.1f ms", p->ctr->id, p->name,
 	    (int)pid, (double)(now - op->started) / 1e6);
 	op_end(op);

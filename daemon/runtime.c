@@ -288,3 +288,14 @@ runtime_run(const struct container *c, const char *const *args, runtime_done_cb 
 	}
 	return 0;
 }
+
+int
+runtime_jobs_pending(void)
+{
+	int n = running;
+
+	/* Walked, not counted: only a metrics report asks. */
+	for (struct job *j = queue_head; j != NULL; j = j->next)
+		n++;
+	return n;
+}
