@@ -148,6 +148,8 @@ void server_reply(uint64_t call_id, const ProtobufCMessage *msg);
 void server_reply_error(uint64_t call_id, const struct err *e);
 /* Before the loop sleeps: commit, send replies, push events, flush. */
 void server_before_sleep(void);
+/* Commits synced off the loop when the kernel can (store_sync_async). */
+void server_sync_start(void);
 /* Flush every connection's pending output now. */
 void server_flush(void);
 int server_connection_count(void);
@@ -174,6 +176,22 @@ int runtime_run(const struct container *c, const char *const *args, runtime_done
 void runtime_jobs_init(void);
 /* Runtime calls running or queued now. */
 int runtime_jobs_pending(void);
+
+/* spawn.c: fork + exec, not waiting for the child to run (see there). */
+#define SPAWN_MAX_FDS 4
+struct spawn_req {
+	const char *path;		/* no '/': searched in PATH */
+	char *const *argv;
+	int fds[SPAWN_MAX_FDS];		/* the child's fd i: this fd, or -1: /dev/null */
+	int nfds;
+	bool default_signals;		/* every signal to its default, none blocked */
+	int report_fd;			/* the child's fd for an exec failure, -1: none */
+	const char *report_prefix;	/* put before that message */
+};
+/* 0 and *pid, or an errno when fork failed. A failed exec is written by
+ * the child to report_fd ("<prefix>cannot run PATH: REASON") and it
+ * exits 127. */
+int spawn_start(const struct spawn_req *r, pid_t *pid);
 
 /* shimctl.c: spawning and watching shims. */
 struct shim_spec {

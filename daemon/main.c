@@ -1,5 +1,6 @@
 /* containerd: flags, start-up, the loop. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <libgen.h>
@@ -322,7 +323,14 @@ main(int argc, char **argv)
 	static ev_check check_w;
 	char dbpath[PATH_MAX];
 	struct err e = { 0 };
+	int fd;
 
+	/* Started with stdin, stdout or stderr closed, the database or a socket
+	 * would get that number, and the log or the metrics would land in it. */
+	while ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0 && fd <= 2)
+		fcntl(fd, F_SETFD, 0);
+	if (fd > 2)
+		close(fd);
 	parse_flags(argc, argv);
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
@@ -339,6 +347,7 @@ main(int argc, char **argv)
 	runtime_jobs_init();
 	if (server_listen(D.cfg.listen, &e) < 0)
 		fatalx("%s", e.msg);
+	server_sync_start();
 	if (reconcile(&e) < 0)
 		fatalx("reconcile: %s", e.msg);
 	/* In the history, a restart is a fact too: exits recorded above
@@ -358,6 +367,9 @@ main(int argc, char **argv)
 	    D.cfg.state_dir, D.cfg.runtime, D.cfg.shim);
 	ev_run(D.loop, 0);
 	metrics_stop();
+	server_before_sleep();
+	/* What was committed is made durable and answered before we go. */
+	store_sync_now(D.store);
 	server_before_sleep();
 	server_close();
 	if (store_commit(D.store, &e) < 0)

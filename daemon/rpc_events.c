@@ -82,7 +82,7 @@ events_subscribe(uint64_t call_id, const Types__EventsRequest *req)
 	int64_t ts = 0;
 
 	if (committed_seq < 0)
-		committed_seq = store_event_last_seq(D.store);
+		committed_seq = store_durable_seq(D.store);
 	if (req->timestamp != NULL && (req->timestamp->seconds > 0 || req->timestamp->nanos > 0))
 		ts = req->timestamp->seconds * 1000000000 + req->timestamp->nanos;
 	else if (req->legacytimestamp > 0)
@@ -216,7 +216,7 @@ events_push(void)
 {
 	struct sub *s, *next;
 
-	committed_seq = store_event_last_seq(D.store);
+	committed_seq = store_durable_seq(D.store);
 	for (s = subs; s != NULL; s = next) {
 		next = s->next;
 		if (!s->blocked)

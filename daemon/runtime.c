@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +16,6 @@
 #include "daemon.h"
 #include "log.h"
 
-extern char **environ;
 
 #define JOB_OUT_MAX (1u << 20)
 
@@ -192,24 +190,17 @@ job_err_cb(struct ev_loop *loop, ev_io *w, int revents)
 static void
 job_start(struct job *j)
 {
-	posix_spawn_file_actions_t fa;
 	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, rc;
-	int64_t t0;
 
 	running++;
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 		rc = errno;
 		goto fail;
 	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
-	t0 = mono_ns();
-	rc = posix_spawnp(&j->pid, j->argv[0], &fa, NULL, j->argv, environ);
-	D.iter_spawn_ns += mono_ns() - t0;
-	D.iter_spawns++;
-	posix_spawn_file_actions_destroy(&fa);
+	rc = spawn_start(&(struct spawn_req){ .path = j->argv[0], .argv = j->argv,
+			     .fds = { -1, out[1], errp[1] }, .nfds = 3, .report_fd = 2,
+			     .report_prefix = "" },
+	    &j->pid);
 	close(out[1]);
 	close(errp[1]);
 	out[1] = errp[1] = -1;

@@ -8,9 +8,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -20,7 +22,17 @@
 #include "grpc.h"
 #include "log.h"
 
+/*
+ * The connection cap: MAX_CONNECTIONS, or half of RLIMIT_NOFILE when that
+ * is less. The other half stays for what containers cost the daemon (shim
+ * sync pipes, pidfds, runtime calls), the database and the loop, so that
+ * clients alone cannot make a container start fail for want of an fd.
+ * Past the cap a connection is accepted and closed at once.
+ */
 #define MAX_CONNECTIONS 4096
+/* accept(2) out of fds (or memory): the listener is not watched for this
+ * long, so the loop does not spin on a socket that stays readable. */
+#define ACCEPT_PAUSE 0.5
 /* Seconds a connection being closed may take to read its last output. */
 #define CLOSE_LINGER 5.0
 
@@ -42,13 +54,24 @@ struct reply {
 	char *msg;		/* error message, or NULL */
 	uint8_t *data;		/* packed response when code is OK */
 	size_t len;
+	bool readonly;		/* changed nothing: need not wait for a sync */
+	uint64_t commit;	/* store_commits() that must be durable first */
 };
 
 static int listen_fd = -1;
 static ev_io listen_w;
 static struct conn *conns;
 static int n_conns;
+static int max_conns = MAX_CONNECTIONS;
+static ev_timer accept_resume_w;
+static ev_tstamp refusal_logged;
+static unsigned refusals_unlogged;
 static struct reply *replies, **replies_tail = &replies;
+/* Replies whose commit is written but not yet synced, in order. */
+static struct reply *waiting, **waiting_tail = &waiting;
+/* A read-only request is being dispatched: its reply can go at once. */
+static bool dispatching_read;
+static ev_io sync_w;
 static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
 static void conn_close(struct conn *c);
@@ -57,7 +80,16 @@ static void
 grpc_request_cb(void *ctx, struct grpc_call *call, const char *path, const uint8_t *msg,
     size_t len)
 {
+	/* These answer from memory (or the cgroup files) and change nothing,
+	 * so they never wait behind a sync of others' changes. */
+	static const char *const reads[] = { "/types.API/State", "/types.API/GetServerVersion",
+		"/types.API/Stats", "/types.API/ListCheckpoint", "/grpc.health.v1.Health/Check" };
+
+	dispatching_read = false;
+	for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
+		dispatching_read |= strcmp(path, reads[i]) == 0;
 	rpc_dispatch(grpc_call_id(call), path, msg, len);
+	dispatching_read = false;
 }
 
 static void
@@ -166,6 +198,38 @@ conn_close(struct conn *c)
 	free(c);
 }
 
+/* Refusals are logged at most once a second, with a count of the ones in
+ * between: a client retrying in a loop must not fill the log. */
+static void refusal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+refusal(const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (refusal_logged != 0 && ev_now(D.loop) - refusal_logged < 1.0) {
+		refusals_unlogged++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (refusals_unlogged > 0)
+		log_warnx("%s (and %u more refusals in the last second)", msg, refusals_unlogged);
+	else
+		log_warnx("%s", msg);
+	refusal_logged = ev_now(D.loop);
+	refusals_unlogged = 0;
+}
+
+static void
+accept_resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	if (listen_fd >= 0)
+		ev_io_start(loop, &listen_w);
+}
+
 static bool
 peer_allowed(int fd, struct ucred *cred)
 {
@@ -208,19 +272,28 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		struct conn *c;
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				log_warn("accept");
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			if (errno == ECONNABORTED || errno == EPROTO)
+				continue;
+			/* EMFILE and the like: the client waits in the backlog. */
+			refusal("accept: %s, with %d connections open; not accepting for %.1fs",
+			    strerror(errno), n_conns, ACCEPT_PAUSE);
+			ev_io_stop(loop, &listen_w);
+			/* Set again: a one-shot libev timer keeps what was left. */
+			ev_timer_set(&accept_resume_w, ACCEPT_PAUSE, 0.);
+			ev_timer_start(loop, &accept_resume_w);
 			return;
 		}
 		if (!peer_allowed(fd, &cred)) {
-			log_warnx("refused a connection from uid %d gid %d pid %d: not root nor"
-				  " in the --group", (int)cred.uid, (int)cred.gid, (int)cred.pid);
+			refusal("refused a connection from uid %d gid %d pid %d: not root nor"
+			    " in the --group", (int)cred.uid, (int)cred.gid, (int)cred.pid);
 			close(fd);
 			continue;
 		}
-		if (n_conns >= MAX_CONNECTIONS) {
-			log_warnx("refused a connection from pid %d: %d connections already",
-			    (int)cred.pid, n_conns);
+		if (n_conns >= max_conns) {
+			refusal("refused a connection from pid %d: %d connections already, the"
+			    " most allowed", (int)cred.pid, n_conns);
 			close(fd);
 			continue;
 		}
@@ -292,6 +365,16 @@ server_listen(const char *path, struct err *e)
 	snprintf(sock_path, sizeof(sock_path), "%s", path);
 	ev_io_init(&listen_w, accept_cb, fd, EV_READ);
 	ev_io_start(D.loop, &listen_w);
+	ev_timer_init(&accept_resume_w, accept_resume_cb, ACCEPT_PAUSE, 0.);
+	{
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+		    rl.rlim_cur / 2 < MAX_CONNECTIONS)
+			max_conns = rl.rlim_cur >= 2 ? (int)(rl.rlim_cur / 2) : 1;
+		log_info("clients: %d connections at most (RLIMIT_NOFILE %llu)", max_conns,
+		    (unsigned long long)rl.rlim_cur);
+	}
 	return 0;
 }
 
@@ -305,6 +388,7 @@ server_close(void)
 	}
 	if (listen_fd >= 0) {
 		ev_io_stop(D.loop, &listen_w);
+		ev_timer_stop(D.loop, &accept_resume_w);
 		close(listen_fd);
 		unlink(sock_path);
 		listen_fd = -1;
@@ -321,6 +405,7 @@ static void
 queue_reply(struct reply *r)
 {
 	r->next = NULL;
+	r->readonly = dispatching_read;
 	*replies_tail = r;
 	replies_tail = &r->next;
 }
@@ -368,37 +453,96 @@ server_flush(void)
 	}
 }
 
+static void
+reply_send(struct reply *r, const struct err *lost)
+{
+	struct grpc_call *call = grpc_call_find(r->call_id);
+
+	if (call != NULL) {
+		if (lost != NULL && r->code == GRPC_OK)
+			grpc_call_finish(call, lost->code, lost->msg);
+		else if (r->code == GRPC_OK && grpc_call_send(call, r->data, r->len) == 0)
+			grpc_call_finish(call, GRPC_OK, NULL);
+		else
+			grpc_call_finish(call, r->code ? r->code : GRPC_INTERNAL,
+			    r->msg ? r->msg : "cannot send the reply");
+	}
+	free(r->msg);
+	free(r->data);
+	free(r);
+}
+
+/* Sends the waiting replies whose commit is now durable (all of them, with
+ * the error, when the sync failed). */
+static void
+release_waiting(const struct err *failed)
+{
+	while (waiting != NULL && (failed != NULL || waiting->commit <= store_durable(D.store))) {
+		struct reply *r = waiting;
+
+		if ((waiting = r->next) == NULL)
+			waiting_tail = &waiting;
+		reply_send(r, failed);
+	}
+}
+
+static void
+sync_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct err e = { 0 };
+
+	if (store_sync_reap(D.store, &e) < 0) {
+		log_errorx("%s: the changes waiting for it are answered with this error", e.msg);
+		release_waiting(&e);
+	}
+	/* server_before_sleep, next, sends what became durable. */
+}
+
+void
+server_sync_start(void)
+{
+	struct err e = { 0 };
+
+	if (store_sync_async(D.store, &e) < 0) {
+		log_info("database: synchronous=FULL (%s)", e.msg);
+		return;
+	}
+	ev_io_init(&sync_w, sync_cb, store_sync_fd(D.store), EV_READ);
+	ev_io_start(D.loop, &sync_w);
+	log_debug("database: commits synced by asynchronous fdatasync");
+}
+
 void
 server_before_sleep(void)
 {
 	struct err e = { 0 };
 	bool lost = false;
+	uint64_t commit;
 
 	if (store_in_transaction(D.store) && store_commit(D.store, &e) < 0) {
 		/* Nothing of this iteration reached the disk: acknowledge none of it. */
 		log_errorx("commit failed: %s", e.msg);
 		lost = true;
 	}
+	/* Every reply of this iteration waits for everything committed so
+	 * far (its own changes, and those it may have seen), except reads. */
+	commit = store_commits(D.store);
+	store_sync_kick(D.store);
 	while (replies != NULL) {
 		struct reply *r = replies;
-		struct grpc_call *call;
 
-		replies = r->next;
-		if (replies == NULL)
+		if ((replies = r->next) == NULL)
 			replies_tail = &replies;
-		if ((call = grpc_call_find(r->call_id)) != NULL) {
-			if (lost && r->code == GRPC_OK)
-				grpc_call_finish(call, e.code, e.msg);
-			else if (r->code == GRPC_OK && grpc_call_send(call, r->data, r->len) == 0)
-				grpc_call_finish(call, GRPC_OK, NULL);
-			else
-				grpc_call_finish(call, r->code ? r->code : GRPC_INTERNAL,
-				    r->msg ? r->msg : "cannot send the reply");
+		if (lost || r->readonly || r->code != GRPC_OK || commit <= store_durable(D.store)) {
+			reply_send(r, lost ? &e : NULL);
+			continue;
 		}
-		free(r->msg);
-		free(r->data);
-		free(r);
+		r->commit = commit;
+		r->next = NULL;
+		*waiting_tail = r;
+		waiting_tail = &r->next;
 	}
+	release_waiting(NULL);
 	events_push();
 	server_flush();
 }

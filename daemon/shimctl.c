@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +19,6 @@
 #include "daemon.h"
 #include "log.h"
 
-extern char **environ;
 
 static int
 pidfd_open_(pid_t pid)
@@ -216,11 +214,7 @@ shimctl_spawn(struct process *p, const struct shim_spec *spec, struct err *e)
 	struct container *c = p->ctr;
 	const char *rt = c->runtime && *c->runtime ? c->runtime : D.cfg.runtime;
 	const char *argv[64 + 2 * 32];
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none;
 	int fds[2], k = 0, rc;
-	int64_t t0;
 	pid_t pid;
 
 	if (mkdir(p->dir, 0700) < 0 && errno != EEXIST)
@@ -267,27 +261,12 @@ shimctl_spawn(struct process *p, const struct shim_spec *spec, struct err *e)
 		argv[k++] = "--no-pivot";
 	argv[k] = NULL;
 
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], 3);
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	{
-		sigset_t all;
-
-		sigfillset(&all);
-		posix_spawnattr_setsigdefault(&attr, &all);
-	}
-	t0 = mono_ns();
-	rc = posix_spawn(&pid, D.cfg.shim, &fa, &attr, (char *const *)argv, environ);
-	D.iter_spawn_ns += mono_ns() - t0;
-	D.iter_spawns++;
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	/* The shim gets nothing but its sync pipe (fd 3) and every signal at
+	 * its default; a failed exec arrives on that pipe as an "error". */
+	rc = spawn_start(&(struct spawn_req){ .path = D.cfg.shim, .argv = (char *const *)argv,
+			     .fds = { -1, -1, -1, fds[1] }, .nfds = 4, .default_signals = true,
+			     .report_fd = 3, .report_prefix = "error " },
+	    &pid);
 	close(fds[1]);
 	if (rc != 0) {
 		close(fds[0]);

@@ -383,6 +383,7 @@ store_open(const char *path, bool readonly, struct err *e)
 			goto fail;
 		}
 	}
+	s->durable_seq = store_event_last_seq(s);
 	return s;
 fail:
 	store_close(s);
@@ -394,6 +395,7 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	store_sync_close(s);
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	if (s->in_txn)
@@ -448,7 +450,10 @@ store_commit(struct store *s, struct err *e)
 	}
 	sqlite3_reset(st);
 	s->in_txn = false;
+	if (s->pending > 0)
+		s->commits++;
 	s->pending = 0;
+	store_sync_committed(s);
 	return 0;
 }
 

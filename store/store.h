@@ -1,6 +1,6 @@
 /*
  * store: the only code that speaks SQL. One SQLite database, state.db, in
- * WAL mode with synchronous=FULL. The daemon is the one writer; tools open
+ * WAL mode, every acknowledged commit synced (see sync.c). The daemon is the one writer; tools open
  * it read-only and never migrate.
  *
  * Writes go into one transaction that the first write of a loop iteration
@@ -119,6 +119,24 @@ int store_checkpoint_remove(struct store *s, const char *container_id, const cha
 int64_t store_event_append(struct store *s, int64_t ts, const char *type,
     const char *container_id, const char *pid, int64_t status, struct err *e);
 int64_t store_event_last_seq(struct store *s);
+
+/*
+ * Durability (sync.c). By default every commit is synced inside
+ * store_commit (synchronous=FULL). After store_sync_async, commits are
+ * only written, and store_sync_kick starts an asynchronous fdatasync of
+ * the WAL covering every commit so far; its completion makes
+ * store_sync_fd readable, and store_sync_reap takes it (-1 with e if the
+ * sync failed). Something may be acknowledged only once
+ * store_durable() >= the store_commits() value right after its commit.
+ */
+int store_sync_async(struct store *s, struct err *e);	/* -1: stays synchronous */
+int store_sync_fd(struct store *s);			/* -1 when synchronous */
+uint64_t store_commits(struct store *s);
+uint64_t store_durable(struct store *s);
+int64_t store_durable_seq(struct store *s);		/* events up to here are on disk */
+void store_sync_kick(struct store *s);
+int store_sync_reap(struct store *s, struct err *e);
+void store_sync_now(struct store *s);			/* waits until all is durable */
 int64_t store_event_count(struct store *s);
 /* Retention: removes up to batch stopped containers (no checkpoints) last
  * updated before `before` (ns), whose events all have seq <= delivered,

@@ -14,7 +14,17 @@ struct store {
 	bool in_txn;
 	int pending;
 	char path[4096];
+	/* Durability (sync.c): commits that wrote something, how many of them
+	 * are known to be on disk, and the last event seq they hold. */
+	uint64_t commits;
+	uint64_t durable;
+	int64_t durable_seq;
+	struct store_sync *sync;	/* NULL: synchronous=FULL */
 };
+
+/* sync.c */
+void store_sync_committed(struct store *s);
+void store_sync_close(struct store *s);
 
 /* Row decoders shared by store/ files: each reads the columns in the
  * order of the matching *_COLUMNS list of store.c; strings point into the
