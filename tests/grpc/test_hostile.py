@@ -389,6 +389,18 @@ def answers(daemon, client, within=2.0, what=""):
     return dt
 
 
+def up(daemon):
+    """Waits until a private daemon answers (its socket file shows before
+    it listens, and a signal before its handlers are set kills it)."""
+    def ok():
+        try:
+            answers(daemon, None, within=5.0)
+            return True
+        except grpc.RpcError:
+            return False
+    wait_for(ok, timeout=20, what="the daemon to answer")
+
+
 def fds_back(pid, baseline, slack=2, what="connections"):
     wait_for(lambda: fd_count(pid) <= baseline + slack, timeout=10,
              what="the daemon's fds back to %d (+%d) after %s, now %d"
@@ -916,13 +928,13 @@ def stalled_events_readers():
     socks = []
     try:
         d.start("--retain-count", "0")
-        wait_for(lambda: os.path.exists(d.db), what="state.db")
+        up(d)
         d.stop(ctrdtest.signal.SIGTERM)
         insert_events(d.db, 20000)
         d.start("--retain-count", "0")
+        up(d)
         cl = ctrdtest.Client(d.sock)
         try:
-            answers(d, cl, within=5.0, what="start")
             pid = d.proc.pid
             base = fd_count(pid)
             reset_peak(pid)
@@ -961,6 +973,79 @@ def stalled_events_readers():
     finally:
         for c in socks:
             c.close()
+        d.cleanup()
+
+
+@test
+def connection_cap_and_fd_limit():
+    """hostile: past the connection cap and at RLIMIT_NOFILE (EMFILE): refused without spinning, served again once they close"""
+    d = PrivateDaemon(nofile=64)
+    socks = []
+    try:
+        d.start()
+        up(d)
+        cl = ctrdtest.Client(d.sock)
+        try:
+            pid = d.proc.pid
+            lim = int(open("/proc/%d/limits" % pid).read().split("Max open files")[1].split()[0])
+            R.eq(lim, 64, "the daemon's RLIMIT_NOFILE")
+            lines = log_lines(d, "connections at most")
+            R.check(lines, "the daemon does not log its connection cap")
+            cap = int(lines[-1].split(" connections at most")[0].split()[-1])
+            R.check(0 < cap <= 64 - 16, "a cap of %d under RLIMIT_NOFILE 64" % cap)
+            base = fd_count(pid)
+            # The cap: connections past it are closed at once.
+            for _ in range(cap + 10):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(d.sock)
+                socks.append(s)
+            time.sleep(0.5)
+            closed = 0
+            for s in socks:
+                r, _, _ = select.select([s], [], [], 0)
+                if r and s.recv(1, socket.MSG_DONTWAIT) == b"":
+                    closed += 1
+            R.check(closed >= 10 - 1, "%d of %d connections past the cap of %d were closed"
+                    % (closed, len(socks), cap))
+            R.check(log_lines(d, "connections already"), "no log line for the refused connections")
+            t0 = cpu_s(pid)
+            time.sleep(1.0)
+            R.check(cpu_s(pid) - t0 < 0.3, "the daemon spins at the cap: %.2fs CPU in 1s"
+                    % (cpu_s(pid) - t0))
+            for s in socks:
+                s.close()
+            socks = []
+            fds_back(pid, base, what="the cap")
+            answers(d, cl, within=2.0, what="the cap")
+
+            # EMFILE: the limit lowered under the daemon's feet to a few
+            # more fds than it has open; accept(2) fails, clients wait.
+            n = fd_count(pid)
+            resource.prlimit(pid, resource.RLIMIT_NOFILE, (n + 4, 64))
+            for _ in range(20):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(d.sock)
+                socks.append(s)
+            time.sleep(0.5)
+            t0 = cpu_s(pid)
+            time.sleep(1.0)
+            spent = cpu_s(pid) - t0
+            R.check(spent < 0.3, "the daemon spins on EMFILE: %.2fs CPU in 1s" % spent)
+            warn = log_lines(d, "accept")
+            R.check(warn, "no log line about accept failing")
+            R.check(len(warn) < 50, "%d log lines about accept in 1.5s" % len(warn))
+            R.check(d.proc.poll() is None, "the daemon died on EMFILE")
+            for s in socks:
+                s.close()
+            socks = []
+            resource.prlimit(pid, resource.RLIMIT_NOFILE, (64, 64))
+            answers(d, cl, within=3.0, what="EMFILE")
+            fds_back(pid, base, slack=4, what="EMFILE")
+        finally:
+            cl.close()
+    finally:
+        for s in socks:
+            s.close()
         d.cleanup()
 
 
