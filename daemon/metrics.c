@@ -31,6 +31,7 @@
 #define GRAPHITE_CONNECT_NS (10 * 1000000000LL)
 /* A round still unsent after this many more rounds: the receiver stalled. */
 #define GRAPHITE_STALL_ROUNDS 3
+#define GRAPHITE_SNDBUF (64 << 10)
 
 enum kind { KIND_TIMER, KIND_COUNTER, KIND_GAUGE };
 
@@ -346,11 +347,11 @@ graphite_up(void)
 	G.state = G_UP;
 	ev_io_stop(D.loop, &G.write_w);
 	ev_io_start(D.loop, &G.read_w);
-	if (G.complained || G.dropped > 0)
-		log_info("metrics: graphite %s connected (%d rounds dropped while it was away)",
-		    G.spec, G.dropped);
+	if (G.complained)
+		log_info("metrics: graphite %s connected again (%d rounds dropped while it was"
+		    " away)", G.spec, G.dropped);
 	else
-		log_debug("metrics: graphite %s connected", G.spec);
+		log_info("metrics: graphite %s connected", G.spec);
 	G.complained = false;
 	G.dropped = 0;
 	graphite_flush();
@@ -420,6 +421,10 @@ graphite_connect(void)
 		graphite_down("socket", errno);
 		return;
 	}
+	/* A fixed, small send buffer (no autotuning up to megabytes): a few
+	 * rounds can wait in the kernel, and a receiver that stops reading is
+	 * noticed within a few rounds. */
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &(int){ GRAPHITE_SNDBUF }, sizeof(int));
 	G.fd = fd;
 	ev_io_init(&G.write_w, graphite_write_cb, fd, EV_WRITE);
 	ev_io_init(&G.read_w, graphite_read_cb, fd, EV_READ);

@@ -195,7 +195,7 @@ graphite_has() {
 	# Back on the same port: the next rounds arrive there.
 	start_receiver "$T/g2.txt" "$PORT"
 	wait_for graphite_has "$T/g2.txt" "containerd.container-start-time.count 1 "
-	wait_for file_has "$T/daemon.log" "metrics: graphite 127.0.0.1:$PORT connected"
+	wait_for file_has "$T/daemon.log" "metrics: graphite 127.0.0.1:$PORT connected again"
 	run -0 ctr containers
 	assert_contains "$output" gweb
 	pid_alive "$DAEMON_PID" || fail "the daemon died"
@@ -211,5 +211,34 @@ graphite_has() {
 	assert_eq "$(grep -c "metrics: graphite" "$T/daemon.log")" 1 "log lines for the outage"
 	assert_contains "$(cat "$T/daemon.log")" "cannot connect"
 	run -0 ctr version
+	pid_alive "$DAEMON_PID" || fail "the daemon died"
+}
+
+@test "graphite: a receiver that stops reading costs dropped rounds, never the daemon's memory or service" {
+	requires daemon shim ctr
+	# Accepts every connection, with a tiny receive buffer, and reads nothing.
+	cat >"$T/stall.py" <<'PYEOF'
+import os, socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+s.bind(("127.0.0.1", 0))
+s.listen(16)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+held = []
+while True:
+    c, _ = s.accept()
+    held.append(c)
+PYEOF
+	"$PY" "$T/stall.py" "$T/stall.port" 3>&- &
+	BG_PIDS+=($!)
+	wait_for test -s "$T/stall.port"
+	# Rounds often, so the buffers fill quickly.
+	start_daemon --metrics-interval 20ms --graphite-address "127.0.0.1:$(cat "$T/stall.port")"
+	wait_for file_has "$T/daemon.log" "the receiver stopped reading"
+	run -0 ctr version
+	rss=$(awk '/^VmRSS:/ { print $2 }' /proc/"$DAEMON_PID"/status)
+	[ "$rss" -lt 65536 ] || fail "the daemon's RSS grew to $rss kB"
 	pid_alive "$DAEMON_PID" || fail "the daemon died"
 }
