@@ -30,6 +30,9 @@
  * Past the cap a connection is accepted and closed at once.
  */
 #define MAX_CONNECTIONS 4096
+#ifndef SO_PEERGROUPS
+#define SO_PEERGROUPS 59
+#endif
 /* accept(2) out of fds (or memory): the listener is not watched for this
  * long, so the loop does not spin on a socket that stays readable. */
 #define ACCEPT_PAUSE 0.5
@@ -43,7 +46,11 @@ struct conn {
 	ev_timer linger_w;
 	struct grpc_conn *g;
 	bool closing;
+	/* Not root nor in --group: every call is answered PERMISSION_DENIED
+	 * and the connection goes after CLOSE_LINGER. */
+	bool denied;
 	uid_t uid;
+	gid_t gid;
 	pid_t pid;
 };
 
@@ -84,7 +91,17 @@ grpc_request_cb(void *ctx, struct grpc_call *call, const char *path, const uint8
 	 * so they never wait behind a sync of others' changes. */
 	static const char *const reads[] = { "/types.API/State", "/types.API/GetServerVersion",
 		"/types.API/Stats", "/types.API/ListCheckpoint", "/grpc.health.v1.Health/Check" };
+	const struct conn *c = ctx;
 
+	if (c->denied) {
+		struct err e;
+
+		err_set(&e, GRPC_PERMISSION_DENIED, "uid %d gid %d may not use this daemon: only"
+		    " root and the group given with containerd --group may", (int)c->uid,
+		    (int)c->gid);
+		server_reply_error(grpc_call_id(call), &e);
+		return;
+	}
 	dispatching_read = false;
 	for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
 		dispatching_read |= strcmp(path, reads[i]) == 0;
@@ -175,8 +192,11 @@ conn_linger_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct conn *c = w->data;
 
-	log_warnx("connection from pid %d: its output was not read for %.0fs; dropping it",
-	    (int)c->pid, CLOSE_LINGER);
+	if (c->denied)
+		log_debug("refused connection from pid %d closed", (int)c->pid);
+	else
+		log_warnx("connection from pid %d: its output was not read for %.0fs; dropping it",
+		    (int)c->pid, CLOSE_LINGER);
 	conn_close(c);
 }
 
@@ -240,24 +260,22 @@ peer_allowed(int fd, struct ucred *cred)
 	if (cred->uid == 0 || cred->uid == geteuid())
 		return true;
 	if (D.cfg.group != (gid_t)-1) {
-		if (cred->gid == D.cfg.group)
-			return true;
-		/* Supplementary groups: /proc/<pid>/status Groups: line. */
-		char path[64], line[4096];
-		FILE *f;
+		socklen_t glen = 0;
+		gid_t *groups;
 		bool ok = false;
 
-		snprintf(path, sizeof(path), "/proc/%d/status", (int)cred->pid);
-		if ((f = fopen(path, "re")) != NULL) {
-			while (!ok && fgets(line, sizeof(line), f) != NULL) {
-				if (strncmp(line, "Groups:", 7) != 0)
-					continue;
-				for (char *t = strtok(line + 7, " \t\n"); t; t = strtok(NULL, " \t\n"))
-					if ((gid_t)strtoul(t, NULL, 10) == D.cfg.group)
-						ok = true;
-			}
-			fclose(f);
-		}
+		if (cred->gid == D.cfg.group)
+			return true;
+		/* The supplementary groups as they were at connect(2): unlike
+		 * /proc/<pid>/status, they cannot belong to a reused pid. */
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, NULL, &glen) < 0 && errno != ERANGE)
+			return false;
+		if ((groups = malloc(glen ? glen : 1)) == NULL)
+			return false;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0)
+			for (size_t i = 0; i < glen / sizeof(gid_t); i++)
+				ok |= groups[i] == D.cfg.group;
+		free(groups);
 		return ok;
 	}
 	return false;
@@ -270,6 +288,7 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct ucred cred = { 0 };
 		struct conn *c;
+		bool denied;
 
 		if (fd < 0) {
 			if (errno == EAGAIN || errno == EINTR)
@@ -285,12 +304,11 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			ev_timer_start(loop, &accept_resume_w);
 			return;
 		}
-		if (!peer_allowed(fd, &cred)) {
+		/* A refused peer is told why (PERMISSION_DENIED), and closed. */
+		denied = !peer_allowed(fd, &cred);
+		if (denied)
 			refusal("refused a connection from uid %d gid %d pid %d: not root nor"
 			    " in the --group", (int)cred.uid, (int)cred.gid, (int)cred.pid);
-			close(fd);
-			continue;
-		}
 		if (n_conns >= max_conns) {
 			refusal("refused a connection from pid %d: %d connections already, the"
 			    " most allowed", (int)cred.pid, n_conns);
@@ -305,12 +323,16 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		c->fd = fd;
 		c->uid = cred.uid;
+		c->gid = cred.gid;
 		c->pid = cred.pid;
+		c->denied = denied;
 		ev_io_init(&c->rw, conn_read_cb, fd, EV_READ);
 		ev_io_init(&c->ww, conn_write_cb, fd, EV_WRITE);
 		ev_timer_init(&c->linger_w, conn_linger_cb, CLOSE_LINGER, 0.);
 		c->rw.data = c->ww.data = c->linger_w.data = c;
 		ev_io_start(D.loop, &c->rw);
+		if (denied)
+			ev_timer_start(D.loop, &c->linger_w);
 		c->next = conns;
 		if (conns)
 			conns->prev = c;
@@ -338,6 +360,15 @@ server_listen(const char *path, struct err *e)
 		    " and --state-dir elsewhere", path);
 	}
 	close(fd);
+	{
+		struct stat st;
+
+		/* Whatever else is there is not ours to remove. */
+		if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
+			return err_set(e, GRPC_ALREADY_EXISTS,
+			    "%s exists and is not a socket; remove it or give --listen another"
+			    " path", path);
+	}
 	if (unlink(path) < 0 && errno != ENOENT)
 		return err_set(e, GRPC_INTERNAL, "cannot remove the stale socket %s: %s", path,
 		    strerror(errno));
