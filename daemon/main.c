@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <time.h>
 #include <grp.h>
 #include <libgen.h>
 #include <limits.h>
@@ -151,12 +152,24 @@ stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
  * iterations that took long with where the time went.
  */
 #define SLOW_ITERATION_NS (20 * 1000000LL)
-static int64_t iter_woke_ns;
+static int64_t iter_woke_ns, iter_cpu_ns;
+
+/* The CPU time this thread used: wall time much above it is time spent
+ * waiting for a CPU or for the disk, not working. */
+static int64_t
+cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static void
 check_cb(struct ev_loop *loop, ev_check *w, int revents)
 {
 	iter_woke_ns = mono_ns();
+	iter_cpu_ns = cpu_ns();
 	D.iter_spawn_ns = 0;
 	D.iter_spawns = 0;
 }
@@ -170,9 +183,9 @@ prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	t1 = mono_ns();
 	if (iter_woke_ns != 0 && t1 - iter_woke_ns >= SLOW_ITERATION_NS) {
 		log_info("slow loop iteration: %.1f ms (callbacks %.1f ms, of which %d spawns"
-			 " %.1f ms; commit and replies %.1f ms)",
+			 " %.1f ms; commit and replies %.1f ms; on the CPU %.1f ms)",
 		    (t1 - iter_woke_ns) / 1e6, (t0 - iter_woke_ns) / 1e6, D.iter_spawns,
-		    D.iter_spawn_ns / 1e6, (t1 - t0) / 1e6);
+		    D.iter_spawn_ns / 1e6, (t1 - t0) / 1e6, (cpu_ns() - iter_cpu_ns) / 1e6);
 	}
 	iter_woke_ns = 0;
 }
