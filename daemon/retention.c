@@ -7,6 +7,13 @@
  * replaying the events always rebuilds the tables; a container with
  * checkpoints is kept (its images are on disk), and so is any history a
  * subscriber has not been sent yet.
+ *
+ * Live containers keep their history too, with one exception, so that a
+ * container paused and resumed for ever cannot grow the table without
+ * bound: when no stopped history is left to prune, the oldest pause/resume
+ * pairs of live containers are folded away (a pair changes no state, so
+ * the replay still rebuilds the tables; only `replay --until` a moment
+ * inside a folded pair sees the container running rather than paused).
  */
 #include "daemon.h"
 #include "log.h"
@@ -39,6 +46,20 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		else if (k > 0)
 			more = 1;
 		n += k > 0 ? k : 0;
+		/* No stopped history left to give: live containers' old
+		 * pause/resume pairs go next, as few as the bound asks. */
+		if (k == 0) {
+			int64_t pairs = (count - D.cfg.retain_count + 1) / 2;
+			int f = store_fold_pauses(D.store, delivered,
+			    pairs < PRUNE_BATCH ? (int)pairs : PRUNE_BATCH, &e);
+
+			if (f < 0)
+				log_warnx("retention: %s", e.msg);
+			else if (f > 0) {
+				more = 1;
+				log_debug("retention: folded %d pause/resume pair(s)", f);
+			}
+		}
 	}
 	if (n > 0)
 		log_debug("retention: pruned %d stopped container(s) with their history", n);

@@ -43,6 +43,8 @@ enum stmt_id {
 	ST_EVENT_COUNT,
 	ST_PRUNE_CANDIDATES,
 	ST_PRUNE_EVENTS,
+	ST_FOLD_PAIRS,
+	ST_EVENT_DELETE,
 	ST_EVENTS_ALL,
 	ST_EVENTS_ONE,
 	ST_COUNT
@@ -119,6 +121,15 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "                 AND e.seq > :delivered)"
 	    " ORDER BY updated_at LIMIT :batch",
 	[ST_PRUNE_EVENTS] = "DELETE FROM events WHERE container_id = :id",
+	/* A pause whose container's very next event is its resume, both
+	 * delivered: the pair changes nothing a replay rebuilds. */
+	[ST_FOLD_PAIRS] =
+	    "SELECT p.seq, r.seq FROM events p JOIN events r ON r.seq ="
+	    "  (SELECT min(x.seq) FROM events x WHERE x.container_id = p.container_id"
+	    "   AND x.seq > p.seq)"
+	    " WHERE p.type = 'pause' AND r.type = 'resume' AND p.container_id != ''"
+	    " AND r.seq <= :delivered ORDER BY p.seq LIMIT :batch",
+	[ST_EVENT_DELETE] = "DELETE FROM events WHERE seq = :seq",
 	[ST_EVENTS_ALL] = "SELECT seq, ts, type, container_id, pid, status FROM events"
 			  " WHERE seq > :after_seq AND ts > :after_ts ORDER BY seq LIMIT :limit",
 	[ST_EVENTS_ONE] = "SELECT seq, ts, type, container_id, pid, status FROM events"
@@ -920,4 +931,32 @@ store_prune(struct store *s, int64_t before, int64_t delivered, int64_t max_even
 			return -1;
 	}
 	return n;
+}
+
+int
+store_fold_pauses(struct store *s, int64_t delivered, int batch, struct err *e)
+{
+	int64_t seqs[2 * 256];
+	int n = 0, rc;
+	sqlite3_stmt *st = stmt_get(s, ST_FOLD_PAIRS);
+
+	if (batch > 256)
+		batch = 256;
+	bind_int(st, ":delivered", delivered);
+	bind_int(st, ":batch", batch);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < 2 * batch) {
+		seqs[n++] = sqlite3_column_int64(st, 0);
+		seqs[n++] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sql_fail(s, e, "find pause/resume pairs");
+	for (int i = 0; i < n; i++) {
+		sqlite3_stmt *d = stmt_get(s, ST_EVENT_DELETE);
+
+		bind_int(d, ":seq", seqs[i]);
+		if (write_step(s, d, e, "fold pause/resume") < 0)
+			return -1;
+	}
+	return n / 2;
 }

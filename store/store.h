@@ -145,6 +145,11 @@ int64_t store_event_count(struct store *s);
  * current transaction. Returns how many. */
 int store_prune(struct store *s, int64_t before, int64_t delivered, int64_t max_events,
     int batch, struct err *e);
+/* Retention of live containers: removes up to batch of the oldest pause
+ * events whose container's next event is a resume (both seq <= delivered),
+ * with that resume. A pair leaves the state as it found it, so the
+ * history still replays to the tables. Returns how many pairs. */
+int store_fold_pauses(struct store *s, int64_t delivered, int batch, struct err *e);
 
 /* Iteration. The callback returns 0 to go on, non-zero to stop (that value
  * is returned). -1 with e on an SQL error. */

@@ -61,3 +61,25 @@ events_count() { sqlite3 "$T/state/state.db" "SELECT count(*) FROM events WHERE 
 	sleep 1.5 # one retention tick: nothing may go
 	[ "$(events_count)" = 6 ]
 }
+
+@test "retention: a live container paused and resumed past --retain-count has its old pairs folded; replay still agrees" {
+	start_daemon --retain-count 10
+	start_container flipper "${SLEEP_ARGS[@]}"
+	for n in 1 2 3 4 5 6 7 8 9 10 11 12; do
+		run -0 ctr containers pause flipper
+		run -0 ctr containers resume flipper
+	done
+	run -0 ctr containers pause flipper
+	# 1 start + 25 pause/resume events, bounded to 10 by folding pairs.
+	wait_for eval '[ "$(events_count)" -le 10 ]'
+	run -0 sqlite3 "$T/state/state.db" "SELECT group_concat(type) FROM (SELECT type FROM events WHERE container_id = 'flipper' ORDER BY seq)"
+	# The start stays first, the last pause stays last; what went were pairs.
+	assert_contains "$output" "start-container,pause,resume"
+	[ "${output##*,}" = pause ] || fail "the last event is not the last pause: $output"
+	run -0 sqlite3 "$T/state/state.db" "SELECT (SELECT count(*) FROM events WHERE type = 'pause' AND container_id = 'flipper') - (SELECT count(*) FROM events WHERE type = 'resume' AND container_id = 'flipper')"
+	assert_eq "$output" 1 "pauses minus resumes"
+	run containerd-state --state-dir "$T/state" replay
+	[ "$status" -eq 0 ] || fail "replay found differences: $output"
+	run -0 ctr containers
+	assert_contains "$output" paused
+}
