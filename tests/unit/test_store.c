@@ -1,4 +1,5 @@
 /* store: migrations, group commit, event order, read-only opening. */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,46 @@ main(void)
 
 		ok(store_container_insert(ro, &c, &e) < 0, "the read-only handle refuses writes");
 		store_close(ro);
+	}
+	store_close(s);
+
+	/* Asynchronous sync: a commit is durable only once its sync was reaped. */
+	s = store_open(path, false, &e);
+	ok(s != NULL, "reopen for the sync tests");
+	if (s != NULL && store_sync_async(s, &e) == 0) {
+		struct pollfd pfd = { .fd = store_sync_fd(s), .events = POLLIN };
+		uint64_t before = store_commits(s);
+		int64_t seq_before = store_durable_seq(s), seq;
+
+		ok(store_sync_fd(s) >= 0 && store_durable(s) == before, "async: all durable at first");
+		seq = store_event_append(s, 1, "pause", "a", "", 0, &e);
+		ok(seq > 0 && store_commit(s, &e) == 0, "async: a commit");
+		ok(store_commits(s) == before + 1 && store_durable(s) == before &&
+			store_durable_seq(s) == seq_before,
+		    "async: committed but not yet durable (durable %llu of %llu)",
+		    (unsigned long long)store_durable(s), (unsigned long long)store_commits(s));
+		store_sync_kick(s);
+		ok(poll(&pfd, 1, 5000) == 1, "async: the sync's completion is signalled");
+		ok(store_sync_reap(s, &e) == 0 && store_durable(s) == before + 1 &&
+			store_durable_seq(s) == seq,
+		    "async: durable after the reap, up to seq %lld", (long long)store_durable_seq(s));
+		ok(store_commit(s, &e) == 0 && store_commits(s) == before + 1,
+		    "async: a commit that wrote nothing needs no sync");
+		store_sync_now(s);
+		ok(store_durable(s) == store_commits(s), "async: sync_now");
+	} else {
+		printf("# asynchronous fdatasync unavailable here: %s\n", e.msg);
+		for (int k = 0; k < 7; k++)
+			ok(1, "# SKIP no native AIO");
+	}
+	store_close(s);
+	/* Synchronous stores are durable at the commit. */
+	s = store_open(path, false, &e);
+	if (s != NULL) {
+		ok(store_event_append(s, 2, "resume", "a", "", 0, &e) > 0 && store_commit(s, &e) == 0 &&
+			store_durable(s) == store_commits(s) &&
+			store_durable_seq(s) == store_event_last_seq(s),
+		    "sync: durable at the commit");
 	}
 	store_close(s);
 
