@@ -57,6 +57,11 @@ rpc_state(uint64_t call_id, const void *reqp)
 	struct sysinfo si;
 	struct err e;
 
+	/* A malformed id is the caller's mistake, not an unknown container. */
+	if (req->id[0] != '\0' && validate_id("container id", req->id, &e) < 0) {
+		server_reply_error(call_id, &e);
+		return;
+	}
 	for (struct container *c = D.containers; c != NULL; c = c->next) {
 		if (!listed(c) || (req->id[0] && strcmp(req->id, c->id) != 0))
 			continue;

@@ -200,3 +200,141 @@ nothing_created() {
 	run -0 ctr containers start fine "$GOOD"
 	assert_eq "$(ctr_status fine)" running "fine"
 }
+
+# grpc_cases: each line of stdin "WANT METHOD JSON" is one call over grpcio,
+# all in one python process; prints the cases that did not get WANT and
+# fails if there is any.
+grpc_cases() {
+	timeout -k 5 60 "$PY" -c '
+import sys
+sys.path.insert(0, sys.argv[1])
+import grpc
+from google.protobuf import json_format
+import ctrdtest
+cl = ctrdtest.Client(sys.argv[2])
+bad = 0
+for line in sys.stdin:
+    if not line.strip():
+        continue
+    want, method, js = line.split(None, 2)
+    req = json_format.Parse(js, cl.request(method))
+    try:
+        r = cl.call(method, req, timeout=20)
+        if ctrdtest.API_METHODS[method][2]:
+            list(r)
+        got, msg = "OK", ""
+    except grpc.RpcError as e:
+        got, msg = e.code().name, e.details()
+    print("%s <- %s %s: %s" % (got, method, js.strip()[:160], msg[:200]))
+    if got != want or (got != "OK" and not msg):
+        print("  ^ want %s" % want)
+        bad += 1
+sys.exit(1 if bad else 0)
+' "$REPO/tests/grpc" "$SOCK"
+}
+
+@test "stdio paths: relative, with .., overlong, with a control character: INVALID_ARGUMENT, nothing created" {
+	requires grpcio
+	long=/$(printf 'p%.0s' {1..4100})
+	run grpc_cases <<-EOF
+	INVALID_ARGUMENT CreateContainer {"id": "io1", "bundlePath": "$GOOD", "stdin": "rel/in"}
+	INVALID_ARGUMENT CreateContainer {"id": "io2", "bundlePath": "$GOOD", "stderr": "err"}
+	INVALID_ARGUMENT CreateContainer {"id": "io3", "bundlePath": "$GOOD", "stdout": "$T/../../etc/x"}
+	INVALID_ARGUMENT CreateContainer {"id": "io4", "bundlePath": "$GOOD", "stdout": "/tmp/.."}
+	INVALID_ARGUMENT CreateContainer {"id": "io5", "bundlePath": "$GOOD", "stderr": "$long"}
+	INVALID_ARGUMENT CreateContainer {"id": "io6", "bundlePath": "$GOOD", "stdout": "/tmp/a\nb"}
+	INVALID_ARGUMENT CreateContainer {"id": "io7", "bundlePath": "$long"}
+	INVALID_ARGUMENT CreateContainer {"id": "io8", "bundlePath": "$GOOD/.."}
+	INVALID_ARGUMENT CreateContainer {"id": "io9", "bundlePath": ""}
+	EOF
+	echo "$output"
+	[ "$status" -eq 0 ] || fail "some cases were not refused"
+	nothing_created
+}
+
+@test "checkpoint names and dirs: with /, .., relative, overlong: INVALID_ARGUMENT, nothing created" {
+	requires grpcio
+	long=/$(printf 'c%.0s' {1..4100})
+	run grpc_cases <<-EOF
+	INVALID_ARGUMENT CreateContainer {"id": "ck1", "bundlePath": "$GOOD", "checkpoint": "a/b"}
+	INVALID_ARGUMENT CreateContainer {"id": "ck2", "bundlePath": "$GOOD", "checkpoint": ".."}
+	INVALID_ARGUMENT CreateContainer {"id": "ck3", "bundlePath": "$GOOD", "checkpoint": "cp", "checkpointDir": "rel"}
+	INVALID_ARGUMENT CreateContainer {"id": "ck4", "bundlePath": "$GOOD", "checkpoint": "cp", "checkpointDir": "$T/../x"}
+	INVALID_ARGUMENT CreateContainer {"id": "ck5", "bundlePath": "$GOOD", "checkpoint": "cp", "checkpointDir": "$long"}
+	INVALID_ARGUMENT CreateCheckpoint {"id": "nosuch", "checkpoint": {"name": "../x"}}
+	INVALID_ARGUMENT CreateCheckpoint {"id": "nosuch", "checkpoint": {"name": "a/b"}}
+	INVALID_ARGUMENT CreateCheckpoint {"id": "nosuch", "checkpoint": {"name": "cp"}, "checkpointDir": "rel"}
+	INVALID_ARGUMENT DeleteCheckpoint {"id": "nosuch", "name": "../../x"}
+	INVALID_ARGUMENT DeleteCheckpoint {"id": "nosuch", "name": "cp", "checkpointDir": "/a/../b"}
+	INVALID_ARGUMENT ListCheckpoint {"id": "nosuch", "checkpointDir": "rel/dir"}
+	INVALID_ARGUMENT ListCheckpoint {"id": "../x"}
+	EOF
+	echo "$output"
+	[ "$status" -eq 0 ] || fail "some cases were not refused"
+	nothing_created
+}
+
+@test "ids everywhere (Signal, State, Stats, Update*, AddProcess, Events): / .. overlong are INVALID_ARGUMENT" {
+	requires grpcio
+	run grpc_cases <<-EOF
+	INVALID_ARGUMENT Signal {"id": "../x", "pid": "init", "signal": 9}
+	INVALID_ARGUMENT Stats {"id": "a/b"}
+	INVALID_ARGUMENT UpdateContainer {"id": "..", "status": "paused"}
+	INVALID_ARGUMENT UpdateProcess {"id": "a/../b", "pid": "init", "closeStdin": true}
+	INVALID_ARGUMENT AddProcess {"id": "../x", "pid": "e1", "args": ["true"]}
+	INVALID_ARGUMENT Events {"id": "a/b"}
+	INVALID_ARGUMENT State {"id": "$LONG_ID"}
+	INVALID_ARGUMENT State {"id": "../x"}
+	NOT_FOUND State {"id": "nosuch"}
+	EOF
+	echo "$output"
+	[ "$status" -eq 0 ] || fail "some cases were not refused"
+	nothing_created
+}
+
+@test "AddProcess: bad pid names, relative stdio or cwd: INVALID_ARGUMENT, no process added" {
+	requires grpcio
+	run -0 ctr containers start ap "$GOOD"
+	long=/$(printf 'x%.0s' {1..4100})
+	run grpc_cases <<-EOF
+	INVALID_ARGUMENT AddProcess {"id": "ap", "pid": "../x", "args": ["true"]}
+	INVALID_ARGUMENT AddProcess {"id": "ap", "pid": "a/b", "args": ["true"]}
+	INVALID_ARGUMENT AddProcess {"id": "ap", "pid": "", "args": ["true"]}
+	INVALID_ARGUMENT AddProcess {"id": "ap", "pid": "$LONG_ID", "args": ["true"]}
+	INVALID_ARGUMENT AddProcess {"id": "ap", "pid": "init", "args": ["true"]}
+	INVALID_ARGUMENT AddProcess {"id": "ap", "pid": "e1", "args": []}
+	INVALID_ARGUMENT AddProcess {"id": "ap", "pid": "e2", "args": ["true"], "stdout": "rel"}
+	INVALID_ARGUMENT AddProcess {"id": "ap", "pid": "e3", "args": ["true"], "stdin": "/a/../b"}
+	INVALID_ARGUMENT AddProcess {"id": "ap", "pid": "e4", "args": ["true"], "stderr": "$long"}
+	INVALID_ARGUMENT AddProcess {"id": "ap", "pid": "e5", "args": ["true"], "cwd": "tmp"}
+	INVALID_ARGUMENT AddProcess {"id": "ap", "pid": "e6", "args": ["true"], "cwd": "/../.."}
+	EOF
+	echo "$output"
+	[ "$status" -eq 0 ] || fail "some cases were not refused"
+	assert_eq "$(db "SELECT count(*) FROM processes WHERE container_id = 'ap' AND pid != 'init'")" 0 \
+		"exec rows"
+	[ ! -e "$T/x" ] || fail "../x escaped"
+}
+
+@test "an exec stays in its container: same pid, mount, net, ipc, uts namespaces and root as the init" {
+	requires grpcio
+	run -0 ctr containers start nsc "$GOOD"
+	init=$(init_pid nsc)
+	# As root, with every capability it names and the host's PATH: still
+	# the container's, since the daemon writes process.json itself.
+	run -0 grpc_call AddProcess '{"id": "nsc", "pid": "e1", "args": ["sleep", "1000"], "cwd": "/",
+		"env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LD_PRELOAD=/nonexistent.so"],
+		"user": {"uid": 0, "gid": 0, "additionalGids": [0]}, "noNewPrivileges": false}'
+	echo "$output"
+	pid=$(jq -r .systemPid <<<"$output")
+	[ "${pid:-0}" -gt 0 ] || fail "no systemPid"
+	for ns in pid mnt net ipc uts; do
+		assert_eq "$(readlink "/proc/$pid/ns/$ns")" "$(readlink "/proc/$init/ns/$ns")" "$ns namespace"
+		[ "$(readlink "/proc/$pid/ns/$ns")" != "$(readlink "/proc/$$/ns/$ns")" ] ||
+			fail "the exec shares the host's $ns namespace"
+	done
+	assert_eq "$(stat -L -c %d:%i "/proc/$pid/root/")" "$(stat -L -c %d:%i "/proc/$init/root/")" "root"
+	# Its pid as the container sees it is not 1 and not its host pid.
+	nspid=$(awk '/^NSpid:/ { print $NF }' "/proc/$pid/status")
+	[ "$nspid" != "$pid" ] && [ "$nspid" -gt 1 ] || fail "NSpid $nspid (host pid $pid)"
+}
