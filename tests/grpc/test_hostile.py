@@ -432,6 +432,27 @@ def raise_own_nofile(n):
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
+def headers_frames(sid, block, end_stream=True):
+    """BLOCK as HEADERS and CONTINUATION frames of 16 KiB (the default
+    SETTINGS_MAX_FRAME_SIZE)."""
+    chunks = [block[k:k + 16384] for k in range(0, len(block), 16384)] or [b""]
+    flags = END_STREAM if end_stream else 0
+    if len(chunks) == 1:
+        return frame(HEADERS, flags | END_HEADERS, sid, chunks[0])
+    out = frame(HEADERS, flags, sid, chunks[0])
+    for k, ch in enumerate(chunks[1:], 1):
+        out += frame(CONTINUATION, END_HEADERS if k == len(chunks) - 1 else 0, sid, ch)
+    return out
+
+
+def send_quietly(raw, data):
+    """Sends what the daemon takes: it may close the connection midway."""
+    try:
+        raw.send(data)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+
+
 def version_call(raw, sid):
     raw.request(sid, b"/types.API/GetServerVersion", b"")
     r = raw.response(sid)
@@ -528,14 +549,7 @@ def huge_headers():
                                extra=[(b"x-junk", b"j" * (1 << 20))]))
     c = Raw(d.sock)
     try:
-        chunks = [block[k:k + 16384] for k in range(0, len(block), 16384)]
-        out = frame(HEADERS, END_STREAM, 1, chunks[0])
-        for k, ch in enumerate(chunks[1:], 1):
-            out += frame(CONTINUATION, END_HEADERS if k == len(chunks) - 1 else 0, 1, ch)
-        try:
-            c.send(out)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        send_quietly(c, headers_frames(1, block))
         c.pump(lambda: c.eof or c._stream(1).done, 10)
         r = c._stream(1)
         R.check(c.eof or r.reset is not None or (r.status() not in (None, 0)),
@@ -547,21 +561,15 @@ def huge_headers():
     try:
         block = hpack(grpc_headers(b"/types.API/GetServerVersion",
                                    extra=[(b"x-%d" % k, b"v" * 100) for k in range(10000)]))
-        chunks = [block[k:k + 16384] for k in range(0, len(block), 16384)]
-        out = frame(HEADERS, END_STREAM, 1, chunks[0])
-        for k, ch in enumerate(chunks[1:], 1):
-            out += frame(CONTINUATION, END_HEADERS if k == len(chunks) - 1 else 0, 1, ch)
-        try:
-            c.send(out)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        send_quietly(c, headers_frames(1, block))
         c.pump(lambda: c.eof or c._stream(1).done, 10)
     finally:
         c.close()
     # A :path of 64 KiB: unknown, and the daemon keeps at most 1 KiB of it.
     c = Raw(d.sock)
     try:
-        c.request(1, b"/types.API/" + b"p" * 65000, b"")
+        send_quietly(c, headers_frames(1, hpack(grpc_headers(b"/types.API/" + b"p" * 65000)),
+                                       end_stream=False) + frame(DATA, END_STREAM, 1, grpc_msg(b"")))
         c.pump(lambda: c.eof or c._stream(1).done, 10)
         r = c._stream(1)
         R.check(c.eof or r.reset is not None or r.status() == 12,
