@@ -111,6 +111,7 @@ process_free(struct process *p)
 	struct process **pp;
 
 	shimctl_stop_watching(p);
+	shimctl_process_freed(p);
 	for (pp = &p->ctr->procs; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == p) {
 			*pp = p->next;

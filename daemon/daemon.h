@@ -208,6 +208,8 @@ int shimctl_adopt(struct process *p);
 /* Watches a process with no shim: its exit status will be unknown. */
 int shimctl_watch_orphan(struct process *p);
 void shimctl_stop_watching(struct process *p);
+/* process_free calls it: p is going away, a sync reader must let go of it. */
+void shimctl_process_freed(struct process *p);
 
 /* op_create.c, op_exec.c: the shim of p reported "created" (pid > 0) or an
  * error message; or it went away before reporting. */

@@ -26,7 +26,21 @@ pidfd_open_(pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-static void sync_drain(struct process *p);
+static int sync_drain(struct process *p);
+
+/*
+ * The process whose sync line a handler is working on. A handler may free
+ * it (a failed exec frees its process at once): process_free then clears
+ * this, and the reader touches p no more (found by ASan).
+ */
+static struct process *sync_current;
+
+void
+shimctl_process_freed(struct process *p)
+{
+	if (p == sync_current)
+		sync_current = NULL;
+}
 
 static void
 shim_gone(struct process *p)
@@ -34,7 +48,8 @@ shim_gone(struct process *p)
 	int status;
 	int64_t at;
 
-	sync_drain(p);
+	if (sync_drain(p) < 0)
+		return; /* a report line's handler freed p */
 	if (p->state == PROCESS_CREATING) {
 		if (strcmp(p->name, "init") == 0)
 			op_create_shim_died(p);
@@ -82,7 +97,7 @@ handle_line(struct process *p, char *line)
 	}
 }
 
-/* Reads what the shim wrote; returns 1 at EOF. */
+/* Reads what the shim wrote; returns 1 at EOF, -1 if a handler freed p. */
 static int
 sync_read(struct process *p)
 {
@@ -103,7 +118,11 @@ sync_read(struct process *p)
 			size_t used = (size_t)(nl - p->sync_buf) + 1;
 
 			*nl = '\0';
+			sync_current = p;
 			handle_line(p, p->sync_buf);
+			if (sync_current == NULL)
+				return -1;
+			sync_current = NULL;
 			if (p->sync_fd < 0)
 				return 1; /* the handler let go of p's watchers */
 			memmove(p->sync_buf, p->sync_buf + used, p->sync_len - used);
@@ -124,11 +143,17 @@ sync_close(struct process *p)
 	}
 }
 
-static void
+/* Reads what is left before the shim's exit is handled; -1 if p was freed. */
+static int
 sync_drain(struct process *p)
 {
-	if (p->sync_fd >= 0 && sync_read(p))
+	int r;
+
+	if (p->sync_fd < 0)
+		return 0;
+	if ((r = sync_read(p)) == 1)
 		sync_close(p);
+	return r < 0 ? -1 : 0;
 }
 
 static void
@@ -136,7 +161,7 @@ sync_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct process *p = w->data;
 
-	if (sync_read(p))
+	if (sync_read(p) == 1)
 		sync_close(p);
 }
 
