@@ -372,25 +372,39 @@ server_listen(const char *path, struct err *e)
 	if (unlink(path) < 0 && errno != ENOENT)
 		return err_set(e, GRPC_INTERNAL, "cannot remove the stale socket %s: %s", path,
 		    strerror(errno));
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
-		return err_set(e, GRPC_INTERNAL, "socket: %s", strerror(errno));
+	/* Bound and listening under a temporary name, then renamed: a client
+	 * that sees the socket file can connect (no ECONNREFUSED window). */
 	{
-		mode_t old = umask(0117); /* 0660 from the start: no window */
-		int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+		struct sockaddr_un tmp = { .sun_family = AF_UNIX };
+		int n = snprintf(tmp.sun_path, sizeof(tmp.sun_path), "%s.%d.tmp", path,
+		    (int)getpid());
+		bool renamed = n > 0 && (size_t)n < sizeof(tmp.sun_path);
+		const struct sockaddr_un *at = renamed ? &tmp : &sa;
+		mode_t old;
+		int rc;
 
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+			return err_set(e, GRPC_INTERNAL, "socket: %s", strerror(errno));
+		if (renamed)
+			unlink(tmp.sun_path);
+		old = umask(0117); /* 0660 from the start: no window */
+		rc = bind(fd, (const struct sockaddr *)at, sizeof(*at));
 		umask(old);
 		if (rc < 0) {
 			close(fd);
 			return err_set(e, GRPC_INTERNAL, "cannot listen on %s: %s", path,
 			    strerror(errno));
 		}
-	}
-	chmod(path, 0660);
-	if (D.cfg.group != (gid_t)-1 && chown(path, 0, D.cfg.group) < 0)
-		log_warn("chown %s to group %d", path, (int)D.cfg.group);
-	if (listen(fd, 1024) < 0) {
-		close(fd);
-		return err_set(e, GRPC_INTERNAL, "listen on %s: %s", path, strerror(errno));
+		chmod(at->sun_path, 0660);
+		if (D.cfg.group != (gid_t)-1 && chown(at->sun_path, 0, D.cfg.group) < 0)
+			log_warn("chown %s to group %d", path, (int)D.cfg.group);
+		if (listen(fd, 1024) < 0 || (renamed && rename(tmp.sun_path, path) < 0)) {
+			rc = errno;
+			close(fd);
+			if (renamed)
+				unlink(tmp.sun_path);
+			return err_set(e, GRPC_INTERNAL, "listen on %s: %s", path, strerror(rc));
+		}
 	}
 	listen_fd = fd;
 	snprintf(sock_path, sizeof(sock_path), "%s", path);
