@@ -7,10 +7,13 @@ WARN     := -Wall -Wextra -Wshadow -Wno-unused-parameter
 ifeq ($(CI),true)
 WARN     += -Werror
 endif
-CPPFLAGS := -D_GNU_SOURCE -Ilib -Istore -Ibuild/gen
+# Recursive, so B set on the command line (the sanitizer tree) is seen.
+CPPFLAGS  = -D_GNU_SOURCE -Ilib -Istore -I$(B)/gen
 ALLCFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS)
 LIBS     := -lev -lsqlite3 -lnghttp2 -lprotobuf-c -ljansson -lm
 B        := build
+# Where programs go; the sanitizer build puts its own in bin-san.
+BIN      := bin
 
 DEB_PKGS := gcc make pkg-config libsqlite3-dev libprotobuf-c-dev protobuf-c-compiler \
 	protobuf-compiler libprotobuf-dev libev-dev libjansson-dev libnghttp2-dev runc \
@@ -40,12 +43,12 @@ STATE_OBJ := $(call obj,$(STATE_SRC))
 BENCH_OBJ := $(call obj,$(BENCH_SRC))
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
-BINS := bin/containerd bin/containerd-shim bin/ctr
+BINS := $(BIN)/containerd $(BIN)/containerd-shim $(BIN)/ctr
 ifneq ($(STATE_SRC),)
-BINS += bin/containerd-state
+BINS += $(BIN)/containerd-state
 endif
 ifneq ($(BENCH_SRC),)
-BINS += bin/containerd-bench
+BINS += $(BIN)/containerd-bench
 endif
 
 .PHONY: all deps run test unit clean bundle
@@ -85,28 +88,28 @@ $(B)/obj/%.o: %.c $(GEN_H) $(wildcard lib/*.h store/*.h daemon/*.h ctr/*.h tools
 $(B)/libcommon.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-bin/containerd: $(DAEMON_OBJ) $(STORE_OBJ) $(B)/libcommon.a
-	@mkdir -p bin
+$(BIN)/containerd: $(DAEMON_OBJ) $(STORE_OBJ) $(B)/libcommon.a
+	@mkdir -p $(BIN)
 	$(CC) $(ALLCFLAGS) -o $@ $^ $(LIBS)
 
-bin/ctr: $(CTR_OBJ) $(B)/libcommon.a
-	@mkdir -p bin
+$(BIN)/ctr: $(CTR_OBJ) $(B)/libcommon.a
+	@mkdir -p $(BIN)
 	$(CC) $(ALLCFLAGS) -o $@ $^ $(LIBS)
 
-bin/containerd-state: $(STATE_OBJ) $(STORE_OBJ) $(B)/libcommon.a
-	@mkdir -p bin
+$(BIN)/containerd-state: $(STATE_OBJ) $(STORE_OBJ) $(B)/libcommon.a
+	@mkdir -p $(BIN)
 	$(CC) $(ALLCFLAGS) -o $@ $^ $(LIBS)
 
 # The bench's workers are threads, each with its own blocking client.
-bin/containerd-bench: $(BENCH_OBJ) $(B)/libcommon.a
-	@mkdir -p bin
+$(BIN)/containerd-bench: $(BENCH_OBJ) $(B)/libcommon.a
+	@mkdir -p $(BIN)
 	$(CC) $(ALLCFLAGS) -pthread -o $@ $^ $(LIBS)
 
 # The shim runs once per container process, so its size is the density
 # figure: static against musl when musl-gcc is there, glibc otherwise.
 MUSL_GCC := $(shell command -v musl-gcc 2>/dev/null)
-bin/containerd-shim: $(SHIM_SRC) $(wildcard shim/*.h)
-	@mkdir -p bin
+$(BIN)/containerd-shim: $(SHIM_SRC) $(wildcard shim/*.h)
+	@mkdir -p $(BIN)
 ifneq ($(MUSL_GCC),)
 	musl-gcc -std=c11 -D_GNU_SOURCE -Os $(WARN) -static -o $@ $(SHIM_SRC)
 else
@@ -124,10 +127,10 @@ bundle: deps
 	sh tools/mkbundle $(B)/bundle $(or $(ARGS),sh)
 
 run: deps all
-	./bin/containerd $(RUN_FLAGS)
+	./$(BIN)/containerd $(RUN_FLAGS)
 
 test: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all fuzz-build san-build
 	@sh tests/run-all.sh
 
 # Start rate and density against raw runc (issue 6); BENCH_N, BENCH_W
@@ -179,5 +182,15 @@ fuzz-seeds: $(B)/fuzz/gen_grpc_seeds
 fuzz: deps fuzz-build
 	@FUZZ_TIME=$(FUZZ_TIME) FUZZ_BIN_DIR=$(B)/fuzz sh tests/fuzz/run.sh long
 
+# ---- sanitizers: the daemon, ctr, containerd-state and the unit tests built
+# with ASan+UBSan into build-san/ and bin-san/ (bin/ is untouched; the shim
+# stays the musl build). tests/san/run.sh runs them.
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
+SAN_BINS  := bin-san/containerd bin-san/ctr $(if $(STATE_SRC),bin-san/containerd-state) \
+	$(patsubst tests/unit/%.c,build-san/tests/%,$(UNIT_SRC))
+.PHONY: san-build
+san-build:
+	@$(MAKE) --no-print-directory B=build-san BIN=bin-san SANFLAGS="$(SAN_FLAGS)" $(SAN_BINS)
+
 clean:
-	rm -rf $(B) bin
+	rm -rf $(B) $(BIN)

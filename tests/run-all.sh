@@ -5,14 +5,17 @@
 # Runs, each bounded in time and printed as it goes:
 #   unit   prove -v build/tests/test_*          (C unit tests, TAP)
 #   shim   tests/shim/run.sh                    (TAP, when present)
+#   fuzz   tests/fuzz/run.sh short              (libFuzzer targets, a short run each)
 #   bats   bats --tap tests/integration         (end to end: daemon, shim, ctr, runc)
 #   grpc   /usr/bin/python3 tests/grpc/run.py   (independent python3-grpcio client)
+#   san    tests/san/run.sh                     (ASan+UBSan build: unit tests, some bats)
 # then counts TAP results over all of them. A runner that crashes, times out,
 # bails out or whose plan does not match its tests counts as one failure.
 # The last line is "N passed, N failed[, N skipped]"; exit 1 if any failed.
 #
 # Environment: SUITE_BUDGET (seconds for everything, default 780),
-# UNIT_TIMEOUT, SHIM_TIMEOUT, BATS_TIMEOUT, GRPC_TIMEOUT (per runner caps),
+# UNIT_TIMEOUT, SHIM_TIMEOUT, FUZZ_TIMEOUT, BATS_TIMEOUT, GRPC_TIMEOUT,
+# SAN_TIMEOUT (per runner caps),
 # BATS_FILTER (passed to bats --filter), KEEP_SUITE_TMP=1 (keep the temp dir).
 
 # bash is needed (PIPESTATUS, arrays); `sh tests/run-all.sh` re-execs.
@@ -27,6 +30,8 @@ UNIT_TIMEOUT=${UNIT_TIMEOUT:-120}
 SHIM_TIMEOUT=${SHIM_TIMEOUT:-180}
 BATS_TIMEOUT=${BATS_TIMEOUT:-480}
 GRPC_TIMEOUT=${GRPC_TIMEOUT:-180}
+FUZZ_TIMEOUT=${FUZZ_TIMEOUT:-90}
+SAN_TIMEOUT=${SAN_TIMEOUT:-200}
 PY=/usr/bin/python3
 
 passed=0
@@ -220,6 +225,11 @@ else
 	echo "# ==== shim: tests/shim/run.sh not present"
 fi
 
+# (b2) fuzz targets, briefly (make fuzz runs them long)
+if [ -f tests/fuzz/run.sh ]; then
+	run_section fuzz "$FUZZ_TIMEOUT" tap sh tests/fuzz/run.sh short
+fi
+
 # (c) end to end
 if command -v bats >/dev/null; then
 	bats_args=(--tap)
@@ -238,6 +248,11 @@ else
 	echo "# ==== grpc: $PY not found"
 	failed=$((failed + 1))
 	problems+=("grpc: $PY not found")
+fi
+
+# (e) the sanitizer build (make san-build) under unit and some bats tests
+if [ -f tests/san/run.sh ]; then
+	run_section san "$SAN_TIMEOUT" tap bash tests/san/run.sh
 fi
 
 if [ ${#problems[@]} -gt 0 ]; then

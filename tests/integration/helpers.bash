@@ -203,8 +203,13 @@ setup_common() {
 # $T/runc, the shims working for $T; then remove $T.
 teardown_common() {
 	[ -n "${T:-}" ] && [ -d "$T" ] || return 0
-	local p id pids
+	local p id pids san_rc=0
 
+	# Under tests/san/run.sh (sanitized daemon): a graceful stop, so
+	# LeakSanitizer runs at exit; any sanitizer report fails the test.
+	if [ -n "${CTRD_SAN:-}" ]; then
+		san_check || san_rc=1
+	fi
 	for p in "${BG_PIDS[@]}"; do
 		kill -9 "$p" 2>/dev/null || true
 	done
@@ -236,6 +241,27 @@ teardown_common() {
 		tail -n 60 "$T/daemon.log" | sed 's/^/# /'
 	fi
 	rm -rf "$T"
+	return $san_rc
+}
+
+# san_check: stop this test's daemon with SIGTERM and fail if it exited
+# non-zero or its log holds an ASan, LSan or UBSan report.
+san_check() {
+	local rc=0
+	if [ -n "$DAEMON_PID" ]; then
+		stop_daemon -TERM
+		if [ "$DAEMON_STATUS" -ne 0 ]; then
+			echo "san: the daemon exited with status $DAEMON_STATUS" >&2
+			rc=1
+		fi
+	fi
+	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/daemon.log" 2>/dev/null; then
+		echo "san: sanitizer report in the daemon's log:" >&2
+		grep -E -A 40 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/daemon.log" |
+			head -n 80 >&2
+		rc=1
+	fi
+	return $rc
 }
 
 # ---------------------------------------------------------------- the daemon
