@@ -224,10 +224,14 @@ delete_done_cb(void *arg, int status, const char *out, const char *errmsg)
 	struct container *c = container_find(id);
 
 	if (status != 0)
-		log_warnx("container %s: runtime delete failed: %s", id, errmsg);
+		log_warnx("container %s: runtime delete failed: %s (retried when the daemon"
+			  " next starts)", id, errmsg);
 	if (c != NULL && c->deleting) {
 		metrics_observe(METRIC_CONTAINER_DELETE, mono_ns() - c->delete_started);
-		container_remove_dir(c->id);
+		/* On failure the directory stays: the next start's reconcile finds
+		 * it and deletes again, so the runtime's copy is not left for good. */
+		if (status == 0)
+			container_remove_dir(c->id);
 		log_info("container %s deleted", c->id);
 		container_free(c);
 	}

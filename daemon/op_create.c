@@ -1,9 +1,14 @@
 /*
  * op_create: CreateContainer as a state machine.
  *
- *   VALIDATE -> SHIM (spawn, wait "created PID") -> START (runtime start)
+ *   VALIDATE -> RECORD (rows "creating", wait for their commit)
+ *            -> SHIM (spawn, wait "created PID") -> START (runtime start)
  *            -> DONE (row running + start-container, reply)
  *   any failure -> UNDO (runtime delete --force) -> rows removed, reply error
+ *
+ * The shim is spawned only once the "creating" rows are committed: a
+ * daemon killed after that finds them and undoes the create; one whose
+ * commit failed (a full disk) spawns nothing and says why.
  *
  * advance() holds the only switch; each callback records its result and
  * calls advance(). Every transition is logged.
@@ -23,6 +28,7 @@
 #include "procinfo.h"
 
 enum create_state {
+	CR_RECORD,	/* rows written, waiting for the commit */
 	CR_SHIM,	/* waiting for the shim's report */
 	CR_START,	/* runtime start in flight */
 	CR_DONE,
@@ -30,7 +36,8 @@ enum create_state {
 	CR_FAILED,
 };
 
-static const char *const state_names[] = { "SHIM", "START", "DONE", "UNDO", "FAILED" };
+static const char *const state_names[] = { "RECORD", "SHIM", "START", "DONE", "UNDO",
+	"FAILED" };
 
 struct op_create {
 	struct op op;
@@ -48,6 +55,9 @@ struct op_create {
 	int64_t started;	/* when the request arrived, ns */
 	int64_t shim_spawned;	/* mono ns, for container-create-time */
 	ev_timer timeout;
+	ev_timer recorded_w;	/* RECORD: fires after the iteration's commit */
+	struct shim_spec spec;	/* RECORD: what to spawn; strings owned below */
+	char *spec_strs[4];
 };
 
 static void advance(struct op_create *op);
@@ -64,6 +74,9 @@ static void
 op_free(struct op_create *op)
 {
 	ev_timer_stop(D.loop, &op->timeout);
+	ev_timer_stop(D.loop, &op->recorded_w);
+	for (int i = 0; i < 4; i++)
+		free(op->spec_strs[i]);
 	op_unregister(&op->op);
 	free(op);
 }
@@ -112,7 +125,7 @@ timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct op_create *op = w->data;
 	char detail[64];
 
-	if (op->state != CR_SHIM && op->state != CR_START)
+	if (op->state != CR_RECORD && op->state != CR_SHIM && op->state != CR_START)
 		return;
 	snprintf(detail, sizeof(detail), "%.1fs", (double)D.cfg.start_timeout_ns / 1e9);
 	if (op->init->shim_pid > 0)
@@ -120,6 +133,43 @@ timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	op->in_runtime = true;			    /* the runtime may have got that far */
 	fail(op, GRPC_DEADLINE_EXCEEDED, "container %s did not start within --start-timeout %s",
 	    detail);
+}
+
+/* The iteration that wrote the rows has committed (timers run after the
+ * prepare watcher that commits). Spawn only if the rows made it. */
+static void
+recorded_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct op_create *op = w->data;
+	const struct err *ce;
+	struct err e;
+	int k;
+
+	if (op->state != CR_RECORD)
+		return;
+	if (store_in_transaction(D.store)) {
+		/* Other writes of this iteration came first: the rows would be
+		 * read back uncommitted. Ask again after the next commit. */
+		ev_timer_set(w, 0., 0.);
+		ev_timer_start(loop, w);
+		return;
+	}
+	k = store_container_recorded(D.store, op->c->id, "creating", op->c->created_at, &e);
+	if (k < 0) {
+		fail(op, e.code, "container %s: %s", e.msg);
+		return;
+	}
+	if (k == 0) {
+		ce = store_commit_error(D.store);
+		if (ce->code != GRPC_OK)
+			fail(op, ce->code, "container %s: not recorded: %s", ce->msg);
+		else
+			fail(op, GRPC_INTERNAL, "container %s: %s",
+			    "its rows were not committed (see the daemon log)");
+		return;
+	}
+	enter_state(op, CR_SHIM);
+	advance(op);
 }
 
 void
@@ -217,7 +267,14 @@ advance(struct op_create *op)
 	uintptr_t id = (uintptr_t)op->op.id;
 
 	switch (op->state) {
+	case CR_RECORD:
+		break; /* recorded_cb, after the commit */
 	case CR_SHIM:
+		op->shim_spawned = mono_ns();
+		if (shimctl_spawn(op->init, &op->spec, &op->err) < 0) {
+			enter_state(op, CR_UNDO);
+			advance(op);
+		}
 		break; /* the shim reports through op_create_shim_reported */
 	case CR_START: {
 		const char *args[] = { "start", op->c->id, NULL };
@@ -430,7 +487,7 @@ op_create_start(uint64_t call_id, const Types__CreateContainerRequest *req)
 	op->call_id = call_id;
 	op->c = c;
 	op->started = now;
-	op->state = CR_SHIM;
+	op->state = CR_RECORD;
 	op->restore = spec.checkpoint_dir != NULL;
 	op_register(&op->op, "create", op);
 	c->op_id = op->init->op_id = op->op.id;
@@ -441,11 +498,23 @@ op_create_start(uint64_t call_id, const Types__CreateContainerRequest *req)
 	json_decref(process);
 	log_debug("op %llu create ctr=%s bundle=%s", (unsigned long long)op->op.id, c->id,
 	    c->bundle);
-	op->shim_spawned = mono_ns();
-	if (shimctl_spawn(op->init, &spec, &op->err) < 0) {
+	/* The request is freed on return: the spawn, later, needs copies. */
+	op->spec = spec;
+	op->spec.stdin_path = op->spec_strs[0] = strdup(req->stdin);
+	op->spec.stdout_path = op->spec_strs[1] = strdup(req->stdout);
+	op->spec.stderr_path = op->spec_strs[2] = strdup(req->stderr);
+	if (spec.checkpoint_dir != NULL)
+		op->spec.checkpoint_dir = op->spec_strs[3] = strdup(spec.checkpoint_dir);
+	if (op->spec_strs[0] == NULL || op->spec_strs[1] == NULL || op->spec_strs[2] == NULL ||
+	    (spec.checkpoint_dir != NULL && op->spec_strs[3] == NULL)) {
+		err_set(&op->err, GRPC_RESOURCE_EXHAUSTED, "out of memory");
 		enter_state(op, CR_UNDO);
 		advance(op);
+		return;
 	}
+	ev_timer_init(&op->recorded_w, recorded_cb, 0., 0.);
+	op->recorded_w.data = op;
+	ev_timer_start(D.loop, &op->recorded_w);
 	return;
 fail_dir:
 	store_container_remove(D.store, c->id, NULL);

@@ -6,11 +6,18 @@
  *   shim gone, process still alive    -> watch the process (status will be unknown)
  *   nothing at all                    -> exit 255, said so in the log
  * A container still "creating" was never acknowledged: it is undone.
+ * Then a sweep: a shim or a directory under the state dir that belongs to
+ * no live container is what a create left when the daemon died before its
+ * rows reached the disk; it is killed and removed, so nothing runs unlisted.
  */
+#include <dirent.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon.h"
 #include "log.h"
@@ -92,6 +99,91 @@ load_container(void *arg, const struct store_container *sc)
 	return 0;
 }
 
+/* The shims alive for this state dir, found by their --dir argument: a
+ * create the daemon died in may not have recorded its shim's pid. */
+struct shim_seen {
+	pid_t pid;
+	char dir[PATH_MAX_LEN + 256];	/* its --dir */
+};
+
+static struct shim_seen *shims_seen;
+static int n_shims_seen;
+
+static void
+scan_shims(void)
+{
+	size_t plen = strlen(D.cfg.state_dir);
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char path[64], buf[8192];
+		const char *dir = NULL;
+		pid_t pid = (pid_t)atoi(de->d_name);
+		ssize_t n;
+		int fd;
+
+		if (pid <= 0 || pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		{
+			const char *base = strrchr(buf, '/');
+
+			base = base ? base + 1 : buf;
+			if (strcmp(buf, D.cfg.shim) != 0 && strcmp(base, "containerd-shim") != 0)
+				continue;
+		}
+		for (char *a = buf; a < buf + n; a += strlen(a) + 1) {
+			if (strcmp(a, "--dir") == 0 && a + strlen(a) + 1 < buf + n) {
+				dir = a + strlen(a) + 1;
+				break;
+			}
+		}
+		if (dir == NULL || strncmp(dir, D.cfg.state_dir, plen) != 0 || dir[plen] != '/')
+			continue;
+		{
+			struct shim_seen *nv = realloc(shims_seen,
+			    (size_t)(n_shims_seen + 1) * sizeof(*nv));
+
+			if (nv == NULL)
+				break;
+			shims_seen = nv;
+			shims_seen[n_shims_seen].pid = pid;
+			snprintf(shims_seen[n_shims_seen].dir, sizeof(shims_seen[0].dir), "%s/", dir);
+			n_shims_seen++;
+		}
+	}
+	closedir(d);
+}
+
+/* Kills the session of each shim seen whose --dir is under prefix (it and
+ * a runtime create it may be running). */
+static void
+kill_shims_under(const char *prefix)
+{
+	size_t len = strlen(prefix);
+
+	for (int i = 0; i < n_shims_seen; i++) {
+		if (shims_seen[i].pid > 0 && strncmp(shims_seen[i].dir, prefix, len) == 0) {
+			log_warnx("killing shim %d (%.*s): it works for nothing the database"
+				  " knows as running", (int)shims_seen[i].pid,
+			    (int)strlen(shims_seen[i].dir) - 1, shims_seen[i].dir);
+			kill(-shims_seen[i].pid, SIGKILL);
+			kill(shims_seen[i].pid, SIGKILL);
+			shims_seen[i].pid = 0;
+		}
+	}
+}
+
 static void
 undo_done_cb(void *arg, int status, const char *out, const char *errmsg)
 {
@@ -117,6 +209,13 @@ undo_creating(struct container *c)
 		if (p->shim_pid > 0 && proc_start_time(p->shim_pid) == p->shim_start_time)
 			kill(-p->shim_pid, SIGKILL);
 	}
+	/* Its shim's pid is recorded only once it runs: find it by its dir. */
+	{
+		char prefix[PATH_MAX_LEN + 256];
+
+		snprintf(prefix, sizeof(prefix), "%s/%s/", D.cfg.state_dir, c->id);
+		kill_shims_under(prefix);
+	}
 	if (store_container_remove(D.store, c->id, &e) < 0)
 		log_warnx("container %s: %s", c->id, e.msg);
 	if (id == NULL || runtime_run(c, args, undo_done_cb, id) < 0) {
@@ -133,7 +232,12 @@ reconcile_process(struct process *p)
 	int64_t at;
 
 	if (p->state == PROCESS_CREATING) {
-		/* An exec that never reported: nothing acknowledged it. */
+		char prefix[PATH_MAX_LEN + 256];
+
+		/* An exec that never reported: nothing acknowledged it, and
+		 * nothing of it may run on. */
+		snprintf(prefix, sizeof(prefix), "%s/", p->dir);
+		kill_shims_under(prefix);
 		process_exited(p, 255, now_ns(), "was being started when the daemon stopped");
 		return;
 	}
@@ -156,12 +260,87 @@ reconcile_process(struct process *p)
 	    "neither its shim nor an exit record is left: the status is unknown");
 }
 
+static void
+sweep_done_cb(void *arg, int status, const char *out, const char *errmsg)
+{
+	char *id = arg;
+
+	/* The runtime may never have heard of it: that is fine. */
+	if (container_find(id) == NULL)
+		container_remove_dir(id);
+	free(id);
+}
+
+/* What is left of containers the database does not know as live: a create
+ * whose rows never reached the disk, or a stopped container whose runtime
+ * delete the daemon died before. Its shims die, the runtime deletes it, its
+ * directory goes. Runs once the live containers are loaded, before the
+ * half-created ones among them are undone (they are not its business). */
+static void
+sweep_unknown(void)
+{
+	DIR *d = opendir(D.cfg.state_dir);
+	struct dirent *de;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char prefix[PATH_MAX_LEN + 256];
+		struct err e;
+		char *id;
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.' ||
+		    validate_id("container id", de->d_name, &e) < 0 ||
+		    container_find(de->d_name) != NULL)
+			continue;
+		log_warnx("container %s: not live in the database, yet its directory is there"
+			  " (a create or delete cut short): removing what is left", de->d_name);
+		snprintf(prefix, sizeof(prefix), "%s/%s/", D.cfg.state_dir, de->d_name);
+		kill_shims_under(prefix);
+		if ((id = strdup(de->d_name)) == NULL)
+			continue;
+		{
+			const char *args[] = { "delete", "--force", id, NULL };
+
+			if (runtime_run(NULL, args, sweep_done_cb, id) < 0) {
+				container_remove_dir(id);
+				free(id);
+			}
+		}
+	}
+	closedir(d);
+	/* A shim whose directory is gone already. */
+	{
+		for (int i = 0; i < n_shims_seen; i++) {
+			const char *rest;
+			char cid[256];
+			size_t k = 0;
+
+			if (shims_seen[i].pid <= 0)
+				continue;
+			rest = shims_seen[i].dir + strlen(D.cfg.state_dir) + 1;
+			while (rest[k] != '\0' && rest[k] != '/' && k + 1 < sizeof(cid)) {
+				cid[k] = rest[k];
+				k++;
+			}
+			cid[k] = '\0';
+			if (container_find(cid) == NULL) {
+				char prefix[PATH_MAX_LEN + 256];
+
+				snprintf(prefix, sizeof(prefix), "%s/%s/", D.cfg.state_dir, cid);
+				kill_shims_under(prefix);
+			}
+		}
+	}
+}
+
 int
 reconcile(struct err *e)
 {
 	struct container *c, *next;
 	int n = 0;
 
+	scan_shims();
 	if (store_containers_foreach(D.store, true, load_container, NULL, e) < 0)
 		return -1;
 	for (c = D.containers; c != NULL; c = c->next) {
@@ -169,6 +348,7 @@ reconcile(struct err *e)
 		    store_processes_foreach(D.store, c->id, load_process, c, e) < 0)
 			return -1;
 	}
+	sweep_unknown();
 	for (c = D.containers; c != NULL; c = next) {
 		next = c->next;
 		n++;
@@ -200,6 +380,9 @@ reconcile(struct err *e)
 			reconcile_process(init);
 		}
 	}
+	free(shims_seen);
+	shims_seen = NULL;
+	n_shims_seen = 0;
 	if (n > 0)
 		log_info("reconciled %d container(s) from the database", n);
 	return 0;

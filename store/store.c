@@ -40,6 +40,7 @@ enum stmt_id {
 	ST_LABELS_ONE,
 	ST_CHECKPOINTS_ONE,
 	ST_CONTAINER_KNOWN,
+	ST_CONTAINER_RECORDED,
 	ST_EVENT_COUNT,
 	ST_PRUNE_CANDIDATES,
 	ST_PRUNE_EVENTS,
@@ -110,6 +111,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 			       " unix_sockets, shell, empty_ns FROM checkpoints"
 			       " WHERE container_id = :cid ORDER BY created_at, name",
 	[ST_CONTAINER_KNOWN] = "SELECT count(*) FROM containers WHERE id = :id",
+	[ST_CONTAINER_RECORDED] = "SELECT count(*) FROM containers WHERE id = :id"
+				  " AND status = :status AND created_at = :created_at",
 	[ST_EVENT_COUNT] = "SELECT count(*) FROM events",
 	/* Whole histories only: a stopped container without checkpoints goes
 	 * with every event of its id, so replay never sees half a history. */
@@ -448,7 +451,9 @@ store_commit(struct store *s, struct err *e)
 		return 0;
 	st = stmt_get(s, ST_COMMIT);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		sql_fail(s, e, "commit");
+		sql_fail(s, &s->commit_err, "commit");
+		if (e != NULL)
+			*e = s->commit_err;
 		sqlite3_reset(st);
 		if (!sqlite3_get_autocommit(s->db)) {
 			st = stmt_get(s, ST_ROLLBACK);
@@ -879,6 +884,30 @@ store_container_known(struct store *s, const char *id, struct err *e)
 		sql_fail(s, e, "look up container");
 	sqlite3_reset(st);
 	return n;
+}
+
+int
+store_container_recorded(struct store *s, const char *id, const char *status,
+    int64_t created_at, struct err *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_CONTAINER_RECORDED);
+	int n = -1;
+
+	bind_text(st, ":id", id);
+	bind_text(st, ":status", status);
+	bind_int(st, ":created_at", created_at);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0) > 0;
+	else
+		sql_fail(s, e, "look up container");
+	sqlite3_reset(st);
+	return n;
+}
+
+const struct err *
+store_commit_error(struct store *s)
+{
+	return &s->commit_err;
 }
 
 sqlite3 *

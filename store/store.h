@@ -172,6 +172,12 @@ int store_checkpoints_foreach(struct store *s, const char *container_id,
     store_checkpoint_cb cb, void *arg, struct err *e);
 /* Whether the container has a row at all (any status); -1 on error. */
 int store_container_known(struct store *s, const char *id, struct err *e);
+/* Whether id has a row with that status and created_at, as committed so
+ * far when no transaction is open; -1 on error. */
+int store_container_recorded(struct store *s, const char *id, const char *status,
+    int64_t created_at, struct err *e);
+/* Why the last failed store_commit failed (code GRPC_OK: none has). */
+const struct err *store_commit_error(struct store *s);
 /* Events with seq > after_seq and ts > after_ts (0: any), for container_id
  * (NULL or "": all), in seq order, at most limit (0: no limit). */
 int store_events_foreach(struct store *s, int64_t after_seq, int64_t after_ts,

@@ -20,6 +20,8 @@ struct store {
 	uint64_t durable;
 	int64_t durable_seq;
 	struct store_sync *sync;	/* NULL: synchronous=FULL */
+	/* Why the last failed commit failed (code 0: none failed yet). */
+	struct err commit_err;
 };
 
 /* sync.c */
