@@ -33,7 +33,12 @@ if [ -z "${BENCH_REAPER:-}" ] && [ "${1:-}" != --measure ]; then
 import ctypes, os, signal, subprocess, sys, time
 PR_SET_CHILD_SUBREAPER = 36
 ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-child = subprocess.Popen(sys.argv[1:])
+# The script traps ^C to clean up, which bash cannot do for a signal
+# ignored at entry (a background job of a non-interactive shell).
+def dfl():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+child = subprocess.Popen(sys.argv[1:], preexec_fn=dfl)
 # ^C reaches the script (same process group); TERM is passed on. Either
 # way the reaper stays to reap what the script kills while cleaning up.
 signal.signal(signal.SIGINT, lambda s, f: None)
@@ -263,6 +268,7 @@ say "containerd-bench exit status: $bench_rc"
 # than `runc list`).
 for k in $(seq 3000); do
 	[ -z "$(ls -A "$RUNC_ROOT" 2>/dev/null)" ] && break
+	kill -0 "$DAEMON_PID" 2>/dev/null || break
 	sleep 0.02
 done
 t1=$(now_ns)
