@@ -225,6 +225,28 @@ undo_creating(struct container *c)
 	container_free(c);
 }
 
+/* A killed shim whose parent (the daemon that died) is gone may stay a
+ * zombie until init reaps it: its /proc entry and start time are still
+ * there, but it watches nothing. */
+static bool
+pid_is_zombie(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p != NULL && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
 static void
 reconcile_process(struct process *p)
 {
@@ -242,7 +264,7 @@ reconcile_process(struct process *p)
 		return;
 	}
 	if (p->shim_pid > 0 && proc_start_time(p->shim_pid) == p->shim_start_time &&
-	    p->shim_start_time != 0 && shimctl_adopt(p) == 0) {
+	    p->shim_start_time != 0 && !pid_is_zombie(p->shim_pid) && shimctl_adopt(p) == 0) {
 		log_info("container %s process %s: shim %d still running", p->ctr->id, p->name,
 		    (int)p->shim_pid);
 		return;
@@ -251,7 +273,8 @@ reconcile_process(struct process *p)
 		process_exited(p, status, at, NULL);
 		return;
 	}
-	if (p->system_pid > 0 && kill(p->system_pid, 0) == 0 && shimctl_watch_orphan(p) == 0) {
+	if (p->system_pid > 0 && kill(p->system_pid, 0) == 0 && !pid_is_zombie(p->system_pid) &&
+	    shimctl_watch_orphan(p) == 0) {
 		log_warnx("container %s process %s: its shim is gone but the process runs;"
 			  " its exit status will be unknown", p->ctr->id, p->name);
 		return;

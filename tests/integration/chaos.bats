@@ -201,3 +201,100 @@ one_kill_round() {
 		one_kill_round "$seed"
 	done
 }
+
+# shim_of ID: the pid of ID's init shim, as recorded.
+shim_of() {
+	db "SELECT shim_pid FROM processes WHERE container_id = '$1' AND pid = 'init'"
+}
+
+@test "chaos: shims SIGKILLed while the daemon is up and down; 255 only when the status is unknown, and said why" {
+	new_round
+	local k
+	for k in 1 2 3 4; do
+		make_bundle "s$k" "${SLEEP_ARGS[@]}"
+		run -0 ctr containers start "s$k" "$BUNDLE"
+	done
+	for k in 1 2 3 4; do wait_for container_running "s$k"; done
+	s2_init=$(init_pid s2)
+	s3_init=$(init_pid s3)
+
+	# Up: s1's shim dies. Its exit file was never written: unknown, 255,
+	# and the log says why; the container does not run on unsupervised.
+	s1_init=$(init_pid s1)
+	kill -9 "$(shim_of s1)"
+	wait_exit s1 255
+	wait_for file_has "$T/daemon.log" "container s1 process init: exit status 255: the shim exited"
+	wait_for container_not_listed s1
+	wait_for pid_gone "$s1_init"
+
+	stop_daemon -KILL
+	# Down: s2's shim dies (its process runs on); s3's shim and process both.
+	kill -9 "$(shim_of s2)"
+	kill -9 "$(shim_of s3)"
+	kill -9 "$s3_init"
+	wait_for pid_gone "$s3_init"
+	start_daemon
+
+	# s3: nothing left to say how it ended: 255, explained.
+	wait_exit s3 255
+	assert_contains "$(cat "$T/daemon.log")" "container s3 process init: exit status 255: neither its shim nor an exit record"
+	wait_for container_not_listed s3
+	# s2 runs on without a shim: listed, and its end is noticed (status unknown).
+	assert_eq "$(ctr_status s2)" running "s2, whose shim died while the daemon was down"
+	assert_contains "$(cat "$T/daemon.log")" "container s2 process init: its shim is gone but the process runs"
+	assert_eq "$(ctr_status s4)" running "s4"
+	kill -9 "$s2_init"
+	wait_exit s2 255
+	wait_for file_has "$T/daemon.log" "container s2 process init: exit status 255: the process ended while no shim watched it"
+	wait_for container_not_listed s2
+	# No other status was made up on the way.
+	assert_eq "$(db "SELECT count(*) FROM events WHERE type = 'exit' AND status = 255")" 3 "255 exits"
+	assert_eq "$(event_count exit s4)" 0 "s4's exits"
+	wait_secs 20 settled || {
+		explain_unsettled
+		fail "not settled"
+	}
+	run "$STATE_BIN" --db "$DB" check
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "chaos: SIGTERM and restart during a create/kill load; nothing acknowledged is lost" {
+	local seed delay_ms acks driver id
+	seed=${CHAOS_SEED:-5}
+	RANDOM=$seed
+	delay_ms=$((1000 + RANDOM % 2000))
+	echo "# seed $seed: SIGTERM after ${delay_ms}ms"
+	new_round
+	acks=$T/acks
+	"$PY" "$CHAOS_PY" --address "$SOCK" load --bundle "$BUNDLE" --seconds 6 --threads 4 \
+		>"$acks" 2>"$T/driver.err" 3>&- &
+	driver=$!
+	BG_PIDS+=("$driver")
+	sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
+	stop_daemon -TERM
+	assert_eq "$DAEMON_STATUS" 0 "daemon exit status after SIGTERM"
+	start_daemon
+	wait "$driver" || fail "driver: $(cat "$T/driver.err")"
+	echo "# acked $(acked "$acks" create | wc -l) creates, $(acked "$acks" kill | wc -l) kills"
+	[ "$(acked "$acks" create | wc -l)" -gt 0 ] || fail "no create was acknowledged"
+
+	# Every acknowledged kill: its exit, 137, recorded.
+	for id in $(acked "$acks" kill); do
+		wait_exit "$id" 137
+	done
+	# Every acknowledged create: its row, and it runs or its exit is there.
+	for id in $(acked "$acks" create); do
+		assert_eq "$(db "SELECT count(*) FROM events WHERE type = 'start-container' AND container_id = '$id'")" 1 "start-container of $id"
+		if ! has_event exit "$id" init 137; then
+			assert_eq "$(ctr_status "$id")" running "acknowledged $id, never killed"
+		fi
+	done
+	wait_secs 30 settled || {
+		explain_unsettled
+		fail "not settled"
+	}
+	run "$STATE_BIN" --db "$DB" check
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
