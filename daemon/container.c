@@ -144,7 +144,14 @@ int
 event_record(const char *type, const char *id, const char *pid, uint32_t status, int64_t ts,
     struct err *e)
 {
-	if (store_event_append(D.store, ts, type, id, pid, status, e) < 0) {
+	return event_record_note(type, id, pid, status, ts, "", e);
+}
+
+int
+event_record_note(const char *type, const char *id, const char *pid, uint32_t status, int64_t ts,
+    const char *note, struct err *e)
+{
+	if (store_event_append_note(D.store, ts, type, id, pid, status, note, e) < 0) {
 		log_warnx("event %s %s %s lost: %s", type, id, pid, e->msg);
 		return -1;
 	}
@@ -273,7 +280,7 @@ process_exited(struct process *p, int status, int64_t exited_at, const char *why
 		log_info("container %s process %s exited with status %d", c->id, p->name, status);
 	if (store_process_exited(D.store, c->id, p->name, status, exited_at, &e) < 0)
 		log_warnx("container %s: %s", c->id, e.msg);
-	event_record("exit", c->id, p->name, (uint32_t)status, exited_at, &e);
+	event_record_note("exit", c->id, p->name, (uint32_t)status, exited_at, why, &e);
 	metrics_observe(METRIC_EXIT_PROCESS, mono_ns() - noticed);
 	if (!init) {
 		struct process *ip = process_find(c, "init");

@@ -132,6 +132,9 @@ void container_to_pb(struct container *c, Types__Container *out, Types__Process 
 /* Records an event in the current transaction, for the bus to push. */
 int event_record(const char *type, const char *id, const char *pid, uint32_t status,
     int64_t ts, struct err *e);
+/* With a note for the history (events.note), e.g. why a status is unknown. */
+int event_record_note(const char *type, const char *id, const char *pid, uint32_t status,
+    int64_t ts, const char *note, struct err *e);
 /* Reads <dir>/exit: 0 and the status/time, -1 when absent or unreadable. */
 int process_read_exit_file(const char *dir, int *status, int64_t *exited_at);
 /* /proc/<pid>/stat starttime, 0 if gone. */
@@ -203,6 +206,8 @@ struct shim_spec {
 };
 /* Spawns the shim for p; its "created"/"error" line ends in op_shim_reported(). */
 int shimctl_spawn(struct process *p, const struct shim_spec *spec, struct err *e);
+/* Makes the daemon a child subreaper and watches children no one else waits for. */
+void shimctl_init(void);
 /* Watches an existing shim (after a restart). -1 if it cannot be watched. */
 int shimctl_adopt(struct process *p);
 /* Watches a process with no shim: its exit status will be unknown. */

@@ -361,6 +361,7 @@ main(int argc, char **argv)
 	if (server_listen(D.cfg.listen, &e) < 0)
 		fatalx("%s", e.msg);
 	server_sync_start();
+	shimctl_init();
 	if (reconcile(&e) < 0)
 		fatalx("reconcile: %s", e.msg);
 	/* In the history, a restart is a fact too: exits recorded above

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -27,6 +28,7 @@ pidfd_open_(pid_t pid)
 }
 
 static int sync_drain(struct process *p);
+static int watch_pidfd(struct process *p, pid_t pid);
 
 /*
  * The process whose sync line a handler is working on. A handler may free
@@ -40,6 +42,83 @@ shimctl_process_freed(struct process *p)
 {
 	if (p == sync_current)
 		sync_current = NULL;
+}
+
+/*
+ * The daemon is a child subreaper (shimctl_init): when a shim dies while we
+ * run, the container process it supervised becomes our child, so its real
+ * exit status still reaches us. libev reaps every child; a watcher for any
+ * pid takes those no other watcher was waiting for. One that belongs to a
+ * process whose shim is gone is that process's exit; one that comes before
+ * we learned of the shim's death (waitpid's order is not ours) is kept for
+ * shim_gone to find.
+ */
+#define REAPED_KEPT 64
+static struct {
+	pid_t pid;
+	int status;
+	int64_t at;
+} reaped[REAPED_KEPT];
+static unsigned reaped_next;
+static ev_child any_child_w;
+
+static int
+wait_status(int ws)
+{
+	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+}
+
+static struct process *
+orphan_find(pid_t pid)
+{
+	for (struct container *c = D.containers; c != NULL; c = c->next)
+		for (struct process *p = c->procs; p != NULL; p = p->next)
+			if (p->orphan && p->system_pid == pid && p->state == PROCESS_RUNNING)
+				return p;
+	return NULL;
+}
+
+static void
+any_child_cb(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct process *p;
+
+	if (!WIFEXITED(w->rstatus) && !WIFSIGNALED(w->rstatus))
+		return;
+	if ((p = orphan_find(w->rpid)) != NULL) {
+		shimctl_stop_watching(p);
+		process_exited(p, wait_status(w->rstatus), now_ns(), NULL);
+		return;
+	}
+	reaped[reaped_next % REAPED_KEPT].pid = w->rpid;
+	reaped[reaped_next % REAPED_KEPT].status = wait_status(w->rstatus);
+	reaped[reaped_next % REAPED_KEPT].at = now_ns();
+	reaped_next++;
+}
+
+/* The kept exit of pid, taken out: 0, or -1 if none. */
+static int
+reaped_take(pid_t pid, int *status, int64_t *at)
+{
+	for (unsigned k = 0; k < REAPED_KEPT; k++) {
+		if (pid > 0 && reaped[k].pid == pid) {
+			*status = reaped[k].status;
+			*at = reaped[k].at;
+			reaped[k].pid = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void
+shimctl_init(void)
+{
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		log_warn("cannot become a child subreaper: a process whose shim dies will end"
+			 " with an unknown status");
+	ev_child_init(&any_child_w, any_child_cb, 0, 0);
+	ev_child_start(D.loop, &any_child_w);
 }
 
 static void
@@ -59,11 +138,31 @@ shim_gone(struct process *p)
 	}
 	if (p->state == PROCESS_EXITED)
 		return;
-	if (process_read_exit_file(p->dir, &status, &at) == 0)
+	if (process_read_exit_file(p->dir, &status, &at) == 0) {
 		process_exited(p, status, at, NULL);
-	else
-		process_exited(p, 255, now_ns(),
-		    "the shim exited without recording the exit status (killed?): unknown");
+		return;
+	}
+	/* The shim died (killed?) before its process: the process is ours
+	 * now, and its exit comes to any_child_cb, or came already. */
+	if (reaped_take(p->system_pid, &status, &at) == 0) {
+		log_warnx("container %s process %s: its shim died; the process's own exit"
+			  " status %d came to the daemon", p->ctr->id, p->name, status);
+		process_exited(p, status, at, NULL);
+		return;
+	}
+	if (p->system_pid > 0 && kill(p->system_pid, 0) == 0) {
+		log_warnx("container %s process %s: its shim died but the process runs; the"
+			  " daemon watches it itself", p->ctr->id, p->name);
+		p->orphan = true;
+		/* Our child only if we are a subreaper; the pidfd says when it
+		 * ends otherwise (then with an unknown status). */
+		if (watch_pidfd(p, p->system_pid) < 0)
+			log_warn("container %s process %s: pidfd", p->ctr->id, p->name);
+		return;
+	}
+	process_exited(p, 255, now_ns(),
+	    "the shim exited without recording the exit status, and the process is gone:"
+	    " unknown");
 }
 
 static void
@@ -184,8 +283,18 @@ pidfd_cb(struct ev_loop *loop, ev_io *w, int revents)
 	close(p->pidfd);
 	p->pidfd = -1;
 	if (p->orphan) {
-		process_exited(p, 255, now_ns(),
-		    "the process ended while no shim watched it: its status is unknown");
+		int ws, status;
+		int64_t at;
+
+		/* Our own child (its shim died while we ran): its real status. */
+		if (waitpid(p->system_pid, &ws, WNOHANG) == p->system_pid &&
+		    (WIFEXITED(ws) || WIFSIGNALED(ws)))
+			process_exited(p, wait_status(ws), now_ns(), NULL);
+		else if (reaped_take(p->system_pid, &status, &at) == 0)
+			process_exited(p, status, at, NULL);
+		else
+			process_exited(p, 255, now_ns(),
+			    "the process ended while no shim watched it: its status is unknown");
 		return;
 	}
 	shim_gone(p);

@@ -86,8 +86,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " :tcp, :unix_sockets, :shell, :empty_ns)",
 	[ST_CHECKPOINT_REMOVE] = "DELETE FROM checkpoints WHERE container_id = :cid AND name = :name",
 	[ST_EVENT_APPEND] =
-	    "INSERT INTO events (ts, type, container_id, pid, status)"
-	    " VALUES (:ts, :type, :cid, :pid, :status)",
+	    "INSERT INTO events (ts, type, container_id, pid, status, note)"
+	    " VALUES (:ts, :type, :cid, :pid, :status, :note)",
 	/* The last seq handed out, even if pruning removed its row. */
 	[ST_EVENT_LAST] = "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'),"
 			  " 0), coalesce((SELECT max(seq) FROM events), 0))",
@@ -643,6 +643,13 @@ int64_t
 store_event_append(struct store *s, int64_t ts, const char *type, const char *container_id,
     const char *pid, int64_t status, struct err *e)
 {
+	return store_event_append_note(s, ts, type, container_id, pid, status, "", e);
+}
+
+int64_t
+store_event_append_note(struct store *s, int64_t ts, const char *type, const char *container_id,
+    const char *pid, int64_t status, const char *note, struct err *e)
+{
 	sqlite3_stmt *st = stmt_get(s, ST_EVENT_APPEND);
 
 	bind_int(st, ":ts", ts);
@@ -650,6 +657,7 @@ store_event_append(struct store *s, int64_t ts, const char *type, const char *co
 	bind_text(st, ":cid", container_id);
 	bind_text(st, ":pid", pid);
 	bind_int(st, ":status", status);
+	bind_text(st, ":note", note ? note : "");
 	if (write_step(s, st, e, "record event") < 0)
 		return -1;
 	return sqlite3_last_insert_rowid(s->db);

@@ -118,6 +118,10 @@ int store_checkpoint_remove(struct store *s, const char *container_id, const cha
 /* Appends an event; returns its seq (> 0), or -1 with e. */
 int64_t store_event_append(struct store *s, int64_t ts, const char *type,
     const char *container_id, const char *pid, int64_t status, struct err *e);
+/* The same with a note: why the event's facts are what they are (e.g. why
+ * an exit status is unknown); "" for none. */
+int64_t store_event_append_note(struct store *s, int64_t ts, const char *type,
+    const char *container_id, const char *pid, int64_t status, const char *note, struct err *e);
 int64_t store_event_last_seq(struct store *s);
 
 /*

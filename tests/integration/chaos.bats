@@ -218,12 +218,15 @@ shim_of() {
 	s2_init=$(init_pid s2)
 	s3_init=$(init_pid s3)
 
-	# Up: s1's shim dies. Its exit file was never written: unknown, 255,
-	# and the log says why; the container does not run on unsupervised.
+	# Up: s1's shim dies. The daemon is a subreaper, so the container's
+	# process becomes its child: it stays listed, and its real exit status
+	# (137 here) is recorded when it ends, not an invented 255.
 	s1_init=$(init_pid s1)
 	kill -9 "$(shim_of s1)"
-	wait_exit s1 255
-	wait_for file_has "$T/daemon.log" "container s1 process init: exit status 255: the shim exited"
+	wait_for file_has "$T/daemon.log" "container s1 process init: its shim died but the process runs"
+	assert_eq "$(ctr_status s1)" running "s1, whose shim died while the daemon ran"
+	kill -9 "$s1_init"
+	wait_exit s1 137
 	wait_for container_not_listed s1
 	wait_for pid_gone "$s1_init"
 
@@ -247,8 +250,12 @@ shim_of() {
 	wait_exit s2 255
 	wait_for file_has "$T/daemon.log" "container s2 process init: exit status 255: the process ended while no shim watched it"
 	wait_for container_not_listed s2
+	# Each 255 says why in the history itself (events.note).
+	assert_contains "$(db "SELECT note FROM event_history WHERE type = 'exit' AND container_id = 's3'")" "neither its shim nor an exit record"
+	assert_contains "$(db "SELECT note FROM event_history WHERE type = 'exit' AND container_id = 's2'")" "ended while no shim watched it"
+	assert_eq "$(db "SELECT note FROM events WHERE type = 'exit' AND container_id = 's1'")" "" "s1's exit (a real status) note"
 	# No other status was made up on the way.
-	assert_eq "$(db "SELECT count(*) FROM events WHERE type = 'exit' AND status = 255")" 3 "255 exits"
+	assert_eq "$(db "SELECT count(*) FROM events WHERE type = 'exit' AND status = 255")" 2 "255 exits"
 	assert_eq "$(event_count exit s4)" 0 "s4's exits"
 	wait_secs 20 settled || {
 		explain_unsettled
