@@ -4,6 +4,7 @@
  * while attached never interleaves with the stream's reads.
  */
 #include "ctr.h"
+#include "pbcall.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -65,46 +66,15 @@ ctr_dial(struct ctr *c, struct err *e)
 	return cl;
 }
 
-static uint8_t *
-pack(const ProtobufCMessage *m, size_t *len, struct err *e)
-{
-	uint8_t *buf;
-
-	*len = protobuf_c_message_get_packed_size(m);
-	if ((buf = malloc(*len ? *len : 1)) == NULL) {
-		err_set(e, GRPC_INTERNAL, "out of memory");
-		return NULL;
-	}
-	protobuf_c_message_pack(m, buf);
-	return buf;
-}
-
 int
 ctr_call(struct ctr *c, const char *method, const ProtobufCMessage *req,
     const ProtobufCMessageDescriptor *rd, ProtobufCMessage **resp,
     struct err *e)
 {
-	char path[128];
-	uint8_t *buf, *out;
-	size_t len, out_len;
-	int rc;
-
 	*resp = NULL;
 	if (c->client == NULL && (c->client = ctr_dial(c, e)) == NULL)
 		return -1;
-	if ((buf = pack(req, &len, e)) == NULL)
-		return -1;
-	snprintf(path, sizeof(path), API_PREFIX "%s", method);
-	rc = grpc_client_unary(c->client, path, buf, len, &out, &out_len, 0, e);
-	free(buf);
-	if (rc < 0)
-		return -1;
-	*resp = protobuf_c_message_unpack(rd, NULL, out_len, out);
-	free(out);
-	if (*resp == NULL)
-		return err_set(e, GRPC_INTERNAL, "cannot decode the daemon's "
-		    "reply to %s", method);
-	return 0;
+	return pb_call(c->client, method, req, rd, resp, 0, e);
 }
 
 int
@@ -131,7 +101,7 @@ ctr_events_open(struct ctr *c, const Types__EventsRequest *req,
 	*clp = NULL;
 	if ((cl = ctr_dial(c, e)) == NULL)
 		return NULL;
-	if ((buf = pack(&req->base, &len, e)) == NULL) {
+	if ((buf = pb_pack(&req->base, &len, e)) == NULL) {
 		grpc_client_free(cl);
 		return NULL;
 	}

@@ -3,55 +3,17 @@
  * client: lib/grpc's client is blocking and not shared between threads.
  */
 #include "bench.h"
+#include "pbcall.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-
-#define API_PREFIX "/types.API/"
-
-static uint8_t *
-pack(const ProtobufCMessage *m, size_t *len, struct err *e)
-{
-	uint8_t *buf;
-
-	*len = protobuf_c_message_get_packed_size(m);
-	if ((buf = malloc(*len ? *len : 1)) == NULL) {
-		err_set(e, GRPC_INTERNAL, "out of memory");
-		return NULL;
-	}
-	protobuf_c_message_pack(m, buf);
-	return buf;
-}
 
 int
 bench_call(struct grpc_client *cl, const char *method,
     const ProtobufCMessage *req, const ProtobufCMessageDescriptor *rd,
     ProtobufCMessage **resp, int timeout_ms, struct err *e)
 {
-	char path[128];
-	uint8_t *buf, *out;
-	size_t len, out_len;
-	int rc;
-
-	if (resp != NULL)
-		*resp = NULL;
-	if ((buf = pack(req, &len, e)) == NULL)
-		return -1;
-	snprintf(path, sizeof(path), API_PREFIX "%s", method);
-	rc = grpc_client_unary(cl, path, buf, len, &out, &out_len, timeout_ms, e);
-	free(buf);
-	if (rc < 0)
-		return -1;
-	if (resp == NULL) {
-		free(out);
-		return 0;
-	}
-	*resp = protobuf_c_message_unpack(rd, NULL, out_len, out);
-	free(out);
-	if (*resp == NULL)
-		return err_set(e, GRPC_INTERNAL, "cannot decode the daemon's "
-		    "reply to %s", method);
-	return 0;
+	return pb_call(cl, method, req, rd, resp, timeout_ms, e);
 }
 
 int
@@ -103,9 +65,9 @@ bench_events_open(struct grpc_client *cl, int64_t since_ns, struct err *e)
 	ts.seconds = since_ns / 1000000000;
 	ts.nanos = (int32_t)(since_ns % 1000000000);
 	req.timestamp = &ts;
-	if ((buf = pack(&req.base, &len, e)) == NULL)
+	if ((buf = pb_pack(&req.base, &len, e)) == NULL)
 		return NULL;
-	st = grpc_client_stream(cl, API_PREFIX "Events", buf, len, e);
+	st = grpc_client_stream(cl, "/types.API/Events", buf, len, e);
 	free(buf);
 	return st;
 }
