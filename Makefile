@@ -154,7 +154,7 @@ bench: deps all
 FUZZ_CC      ?= clang-14
 FUZZ_FLAGS   := -std=c11 -g -O1 $(WARN) -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_TARGETS := grpc proto control validate
+FUZZ_TARGETS := grpc proto control validate shimjson
 FUZZ_BINS    := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_TIME    ?= 300
 
@@ -168,6 +168,10 @@ $(B)/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c $(GEN_C) $(GEN_H)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -Wno-shadow -o $@ $(filter %.c,$^) -lprotobuf-c
 
 $(B)/fuzz/fuzz_control: tests/fuzz/fuzz_control.c shim/control.c shim/control.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -D_GNU_SOURCE -Ishim $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
+
+$(B)/fuzz/fuzz_shimjson: tests/fuzz/fuzz_shimjson.c shim/json.c shim/json.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -D_GNU_SOURCE -Ishim $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
 
