@@ -68,7 +68,9 @@ struct process {
 	/* The shim's sync pipe: "created PID", "error MSG", "oom". */
 	int sync_fd;
 	ev_io sync_w;
-	char sync_buf[1024];
+	/* A line the pipe delivered only part of, until its end arrives
+	 * (owned; NULL nearly always: the shim writes a line at once). */
+	char *sync_part;
 	size_t sync_len;
 	/* Shim exit: ev_child for our own child, a pidfd for an adopted one. */
 	ev_child child_w;

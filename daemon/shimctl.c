@@ -196,40 +196,62 @@ handle_line(struct process *p, char *line)
 	}
 }
 
-/* Reads what the shim wrote; returns 1 at EOF, -1 if a handler freed p. */
+/* The longest report line; a longer one is dropped. */
+#define SYNC_LINE_MAX 1024
+
+/*
+ * Reads what the shim wrote; returns 1 at EOF, -1 if a handler freed p.
+ * Lines are split in a buffer on the stack, so a process holds none for
+ * its whole life (1 KB each, 1 MB with 1000 running): only a line cut
+ * short by the pipe is kept, on the heap, until the rest arrives.
+ */
 static int
 sync_read(struct process *p)
 {
+	char buf[SYNC_LINE_MAX];
+	size_t len = 0;
+
+	if (p->sync_part != NULL) {
+		len = p->sync_len;
+		memcpy(buf, p->sync_part, len);
+		free(p->sync_part);
+		p->sync_part = NULL;
+		p->sync_len = 0;
+	}
 	for (;;) {
-		ssize_t n = read(p->sync_fd, p->sync_buf + p->sync_len,
-		    sizeof(p->sync_buf) - 1 - p->sync_len);
-		char *nl;
+		ssize_t n = read(p->sync_fd, buf + len, sizeof(buf) - 1 - len);
+		char *line, *nl;
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
-			return 0;
+			break;
 		if (n <= 0)
 			return 1;
-		p->sync_len += (size_t)n;
-		p->sync_buf[p->sync_len] = '\0';
-		while ((nl = memchr(p->sync_buf, '\n', p->sync_len)) != NULL) {
-			size_t used = (size_t)(nl - p->sync_buf) + 1;
-
+		len += (size_t)n;
+		buf[len] = '\0';
+		line = buf;
+		while ((nl = memchr(line, '\n', len - (size_t)(line - buf))) != NULL) {
 			*nl = '\0';
 			sync_current = p;
-			handle_line(p, p->sync_buf);
+			handle_line(p, line);
 			if (sync_current == NULL)
 				return -1;
 			sync_current = NULL;
 			if (p->sync_fd < 0)
 				return 1; /* the handler let go of p's watchers */
-			memmove(p->sync_buf, p->sync_buf + used, p->sync_len - used);
-			p->sync_len -= used;
+			line = nl + 1;
 		}
-		if (p->sync_len == sizeof(p->sync_buf) - 1)
-			p->sync_len = 0; /* an over-long line: drop it */
+		len -= (size_t)(line - buf);
+		memmove(buf, line, len);
+		if (len == sizeof(buf) - 1)
+			len = 0; /* an over-long line: drop it */
 	}
+	if (len > 0 && (p->sync_part = malloc(len)) != NULL) {
+		memcpy(p->sync_part, buf, len);
+		p->sync_len = len;
+	}
+	return 0;
 }
 
 static void
@@ -240,6 +262,9 @@ sync_close(struct process *p)
 		close(p->sync_fd);
 		p->sync_fd = -1;
 	}
+	free(p->sync_part);
+	p->sync_part = NULL;
+	p->sync_len = 0;
 }
 
 /* Reads what is left before the shim's exit is handled; -1 if p was freed. */
@@ -414,7 +439,6 @@ shimctl_spawn(struct process *p, const struct shim_spec *spec, struct err *e)
 	p->shim_start_time = proc_start_time(pid);
 	fcntl(fds[0], F_SETFL, O_NONBLOCK);
 	p->sync_fd = fds[0];
-	p->sync_len = 0;
 	ev_io_init(&p->sync_w, sync_cb, fds[0], EV_READ);
 	p->sync_w.data = p;
 	ev_io_start(D.loop, &p->sync_w);
