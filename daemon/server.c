@@ -464,12 +464,14 @@ server_reply(uint64_t call_id, const ProtobufCMessage *msg)
 		return;
 	r->call_id = call_id;
 	r->len = protobuf_c_message_get_packed_size(msg);
-	r->data = malloc(r->len ? r->len : 1);
+	/* Packed behind room for the gRPC prefix: the buffer becomes the
+	 * call's output as it is (grpc_call_send_take). */
+	r->data = malloc(GRPC_PREFIX_LEN + r->len);
 	if (r->data == NULL) {
 		r->code = GRPC_RESOURCE_EXHAUSTED;
 		r->msg = strdup("out of memory");
 	} else {
-		protobuf_c_message_pack(msg, r->data);
+		protobuf_c_message_pack(msg, r->data + GRPC_PREFIX_LEN);
 	}
 	queue_reply(r);
 }
@@ -503,10 +505,16 @@ reply_send(struct reply *r, const struct err *lost)
 {
 	struct grpc_call *call = grpc_call_find(r->call_id);
 
-	if (call != NULL) {
-		if (lost != NULL && r->code == GRPC_OK)
-			grpc_call_finish(call, lost->code, lost->msg);
-		else if (r->code == GRPC_OK && grpc_call_send(call, r->data, r->len) == 0)
+	if (call != NULL && lost != NULL && r->code == GRPC_OK) {
+		grpc_call_finish(call, lost->code, lost->msg);
+	} else if (call != NULL) {
+		int rc = -1;
+
+		if (r->code == GRPC_OK) {
+			rc = grpc_call_send_take(call, r->data, r->len);
+			r->data = NULL; /* the call's now */
+		}
+		if (rc == 0)
 			grpc_call_finish(call, GRPC_OK, NULL);
 		else
 			grpc_call_finish(call, r->code ? r->code : GRPC_INTERNAL,

@@ -343,16 +343,40 @@ call_read_cb(nghttp2_session *ses, int32_t stream_id, uint8_t *buf,
 	return (ssize_t)n;
 }
 
-int
-grpc_call_send(struct grpc_call *call, const uint8_t *msg, size_t len)
+/* The bytes in call->out go out: response headers first, once, or the
+ * data provider resumes. */
+static int
+call_submit(struct grpc_call *call)
 {
-	uint8_t pfx[5];
-	size_t before;
 	nghttp2_data_provider prd;
 	const nghttp2_nv hdrs[] = {
 		NV(":status", "200"),
 		NV("content-type", "application/grpc"),
 	};
+
+	if (!call->responded) {
+		prd.source.ptr = call;
+		prd.read_callback = call_read_cb;
+		if (nghttp2_submit_response(call->conn->ses, call->stream_id,
+		    hdrs, 2, &prd) != 0)
+			return -1;
+		call->responded = true;
+	} else if (call->deferred) {
+		if (nghttp2_session_resume_data(call->conn->ses,
+		    call->stream_id) != 0)
+			return -1;
+		call->deferred = false;
+	}
+	if (gbuf_used(&call->out) > GRPC_LOW_WATER)
+		call->above_low = true;
+	return 0;
+}
+
+int
+grpc_call_send(struct grpc_call *call, const uint8_t *msg, size_t len)
+{
+	uint8_t pfx[5];
+	size_t before;
 
 	if (!call_usable(call) || len > UINT32_MAX)
 		return -1;
@@ -362,25 +386,36 @@ grpc_call_send(struct grpc_call *call, const uint8_t *msg, size_t len)
 	before = call->out.len;
 	gbuf_append(&call->out, pfx, sizeof(pfx));
 	gbuf_append(&call->out, msg, len);
-	if (!call->responded) {
-		prd.source.ptr = call;
-		prd.read_callback = call_read_cb;
-		if (nghttp2_submit_response(call->conn->ses, call->stream_id,
-		    hdrs, 2, &prd) != 0) {
-			call->out.len = before;
-			return -1;
-		}
-		call->responded = true;
-	} else if (call->deferred) {
-		if (nghttp2_session_resume_data(call->conn->ses,
-		    call->stream_id) != 0) {
-			call->out.len = before;
-			return -1;
-		}
-		call->deferred = false;
+	if (call_submit(call) < 0) {
+		call->out.len = before;
+		return -1;
 	}
-	if (gbuf_used(&call->out) > GRPC_LOW_WATER)
-		call->above_low = true;
+	return 0;
+}
+
+int
+grpc_call_send_take(struct grpc_call *call, uint8_t *buf, size_t len)
+{
+	int rc;
+
+	if (!call_usable(call) || len > UINT32_MAX) {
+		free(buf);
+		return -1;
+	}
+	if (gbuf_used(&call->out) > 0) {
+		/* Behind what is queued: copied after all. */
+		rc = grpc_call_send(call, buf + GRPC_PREFIX_LEN, len);
+		free(buf);
+		return rc;
+	}
+	grpc_prefix_put(buf, (uint32_t)len);
+	gbuf_free(&call->out);
+	call->out.p = buf;
+	call->out.len = call->out.cap = GRPC_PREFIX_LEN + len;
+	if (call_submit(call) < 0) {
+		call->out.len = 0; /* buf stays the call's, freed with it */
+		return -1;
+	}
 	return 0;
 }
 
@@ -721,6 +756,7 @@ grpc_conn_new(const struct grpc_server_cbs *cbs, void *ctx, size_t max_msg)
 {
 	struct grpc_conn *c;
 	nghttp2_session_callbacks *cb;
+	nghttp2_option *opt;
 	int rv;
 	const nghttp2_settings_entry settings[] = {
 		{ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, MAX_STREAMS },
@@ -747,7 +783,15 @@ grpc_conn_new(const struct grpc_server_cbs *cbs, void *ctx, size_t max_msg)
 	    conn_frame_send_cb);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb,
 	    conn_stream_close_cb);
-	rv = nghttp2_session_server_new(&c->ses, cb, c);
+	/* nghttp2 keeps closed streams for the RFC 7540 priority tree, up
+	 * to MAX_STREAMS per connection (10 calls on each of 100 connections
+	 * kept 270 kB): no client of ours sends priorities, so a stream is
+	 * freed once it closes. */
+	if ((rv = nghttp2_option_new(&opt)) == 0) {
+		nghttp2_option_set_no_closed_streams(opt, 1);
+		rv = nghttp2_session_server_new2(&c->ses, cb, c, opt);
+		nghttp2_option_del(opt);
+	}
 	nghttp2_session_callbacks_del(cb);
 	if (rv != 0) {
 		free(c);
@@ -880,6 +924,11 @@ void
 grpc_conn_consumed(struct grpc_conn *c, size_t n)
 {
 	gbuf_consume(&c->out, n);
+	/* A big reply grows the buffer to OUT_HIGH and more (256 kB): give
+	 * that back once written rather than keep it for the connection's
+	 * life; the usual replies fit in a few kB. */
+	if (gbuf_used(&c->out) == 0 && c->out.cap > (16u << 10))
+		gbuf_free(&c->out);
 }
 
 bool
