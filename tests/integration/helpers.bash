@@ -230,8 +230,9 @@ teardown_common() {
 			'SELECT shim_pid FROM processes WHERE shim_pid > 0' 2>/dev/null || true)"
 	fi
 	for p in $pids; do
-		# Only a shim: the recorded pid may have been reused by now.
-		if { tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null | grep -q containerd-shim; then
+		# Only a shim of this test (its --dir is under $T): the recorded
+		# pid may have been reused by now, even by another daemon's shim.
+		if { tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null | grep -q "containerd-shim.*$T/"; then
 			kill -9 "$p" 2>/dev/null || true
 		fi
 	done
