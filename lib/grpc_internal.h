@@ -25,7 +25,8 @@ gbuf_used(const struct gbuf *b)
 static inline const uint8_t *
 gbuf_data(const struct gbuf *b)
 {
-	return b->p + b->off;
+	/* A freed (or never used) buffer has no bytes, and NULL + 0 is UB. */
+	return b->p != NULL ? b->p + b->off : NULL;
 }
 
 /* Makes room for n more bytes; -1 when out of memory. */
