@@ -169,7 +169,7 @@ pack_process(struct pack *k, const Types__Process *src)
 		if (u != NULL) {
 			*u = *src->user;
 			u->additionalgids = g;
-			if (g != NULL)
+			if (g != NULL && src->user->n_additionalgids > 0)
 				memcpy(g, src->user->additionalgids,
 				    src->user->n_additionalgids * sizeof(uint32_t));
 		}

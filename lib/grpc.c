@@ -322,7 +322,8 @@ call_read_cb(nghttp2_session *ses, int32_t stream_id, uint8_t *buf,
 	n = gbuf_used(&call->out);
 	if (n > length)
 		n = length;
-	memcpy(buf, gbuf_data(&call->out), n);
+	if (n > 0)
+		memcpy(buf, gbuf_data(&call->out), n);
 	gbuf_consume(&call->out, n);
 	if (call->above_low && gbuf_used(&call->out) <= GRPC_LOW_WATER) {
 		call->above_low = false;
