@@ -151,6 +151,9 @@ void server_close(void);
  * NULL with e: an error reply. */
 void server_reply(uint64_t call_id, const ProtobufCMessage *msg);
 void server_reply_error(uint64_t call_id, const struct err *e);
+/* While on, queued replies changed nothing and go out at once, not after
+ * the sync of this iteration's commit (rpc_dispatch: read-only methods). */
+void server_replies_readonly(bool on);
 /* Before the loop sleeps: commit, send replies, push events, flush. */
 void server_before_sleep(void);
 /* Commits synced off the loop when the kernel can (store_sync_async). */

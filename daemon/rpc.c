@@ -227,29 +227,32 @@ struct method {
 	const char *path;
 	const ProtobufCMessageDescriptor *request;
 	void (*handler)(uint64_t call_id, const void *req);
+	/* Answers from memory (or the cgroup files) and changes nothing: its
+	 * reply never waits behind a sync of others' changes. */
+	bool readonly;
 };
 
 static const struct method methods[] = {
 	{ "/grpc.health.v1.Health/Check", &grpc__health__v1__health_check_request__descriptor,
-	    rpc_health },
+	    rpc_health, true },
 	{ "/types.API/GetServerVersion", &types__get_server_version_request__descriptor,
-	    rpc_version },
-	{ "/types.API/CreateContainer", &types__create_container_request__descriptor, rpc_create },
-	{ "/types.API/State", &types__state_request__descriptor, rpc_state },
-	{ "/types.API/Signal", &types__signal_request__descriptor, rpc_signal },
-	{ "/types.API/Events", &types__events_request__descriptor, rpc_events },
-	{ "/types.API/AddProcess", &types__add_process_request__descriptor, rpc_add_process },
+	    rpc_version, true },
+	{ "/types.API/CreateContainer", &types__create_container_request__descriptor, rpc_create, false },
+	{ "/types.API/State", &types__state_request__descriptor, rpc_state, true },
+	{ "/types.API/Signal", &types__signal_request__descriptor, rpc_signal, false },
+	{ "/types.API/Events", &types__events_request__descriptor, rpc_events, false },
+	{ "/types.API/AddProcess", &types__add_process_request__descriptor, rpc_add_process, false },
 	{ "/types.API/UpdateContainer", &types__update_container_request__descriptor,
-	    rpc_update_ctr },
+	    rpc_update_ctr, false },
 	{ "/types.API/CreateCheckpoint", &types__create_checkpoint_request__descriptor,
-	    rpc_ckpt_create },
+	    rpc_ckpt_create, false },
 	{ "/types.API/ListCheckpoint", &types__list_checkpoint_request__descriptor,
-	    rpc_ckpt_list },
+	    rpc_ckpt_list, true },
 	{ "/types.API/DeleteCheckpoint", &types__delete_checkpoint_request__descriptor,
-	    rpc_ckpt_delete },
-	{ "/types.API/Stats", &types__stats_request__descriptor, rpc_stats },
+	    rpc_ckpt_delete, false },
+	{ "/types.API/Stats", &types__stats_request__descriptor, rpc_stats, true },
 	{ "/types.API/UpdateProcess", &types__update_process_request__descriptor,
-	    rpc_update_proc },
+	    rpc_update_proc, false },
 };
 
 /* A base-128 varint at p[*i]; -1 when cut short or over 10 bytes. */
@@ -342,7 +345,9 @@ rpc_dispatch(uint64_t call_id, const char *path, const uint8_t *msg, size_t len)
 			server_reply_error(call_id, &e);
 			return;
 		}
+		server_replies_readonly(methods[i].readonly);
 		methods[i].handler(call_id, req);
+		server_replies_readonly(false);
 		protobuf_c_message_free_unpacked(req, NULL);
 		return;
 	}
