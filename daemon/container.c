@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -157,6 +158,12 @@ event_record_note(const char *type, const char *id, const char *pid, uint32_t st
 	}
 	metrics_event_recorded();
 	return 0;
+}
+
+int
+exit_status_of(int wstatus)
+{
+	return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
 }
 
 int

@@ -139,6 +139,9 @@ int event_record_note(const char *type, const char *id, const char *pid, uint32_
     int64_t ts, const char *note, struct err *e);
 /* Reads <dir>/exit: 0 and the status/time, -1 when absent or unreadable. */
 int process_read_exit_file(const char *dir, int *status, int64_t *exited_at);
+/* A wait(2) status as this daemon reports it: the exit code, or
+ * 128 + the signal. */
+int exit_status_of(int wstatus);
 /* /proc/<pid>/stat starttime, 0 if gone. */
 int64_t proc_start_time(pid_t pid);
 /* rm -r of the container's state dir. */

@@ -112,7 +112,7 @@ job_maybe_done(struct job *j)
 	if (!j->reaped || j->pipes_open > 0)
 		return;
 	running--;
-	status = WIFEXITED(j->status) ? WEXITSTATUS(j->status) : 128 + WTERMSIG(j->status);
+	status = exit_status_of(j->status);
 	runtime_message(j->errbuf, msg, sizeof(msg));
 	if (status != 0 && msg[0] == '\0')
 		snprintf(msg, sizeof(msg), "%s %s exited with status %d", j->argv[0],

@@ -62,12 +62,6 @@ static struct {
 static unsigned reaped_next;
 static ev_child any_child_w;
 
-static int
-wait_status(int ws)
-{
-	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-}
-
 static struct process *
 orphan_find(pid_t pid)
 {
@@ -87,11 +81,11 @@ any_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 		return;
 	if ((p = orphan_find(w->rpid)) != NULL) {
 		shimctl_stop_watching(p);
-		process_exited(p, wait_status(w->rstatus), now_ns(), NULL);
+		process_exited(p, exit_status_of(w->rstatus), now_ns(), NULL);
 		return;
 	}
 	reaped[reaped_next % REAPED_KEPT].pid = w->rpid;
-	reaped[reaped_next % REAPED_KEPT].status = wait_status(w->rstatus);
+	reaped[reaped_next % REAPED_KEPT].status = exit_status_of(w->rstatus);
 	reaped[reaped_next % REAPED_KEPT].at = now_ns();
 	reaped_next++;
 }
@@ -314,7 +308,7 @@ pidfd_cb(struct ev_loop *loop, ev_io *w, int revents)
 		/* Our own child (its shim died while we ran): its real status. */
 		if (waitpid(p->system_pid, &ws, WNOHANG) == p->system_pid &&
 		    (WIFEXITED(ws) || WIFSIGNALED(ws)))
-			process_exited(p, wait_status(ws), now_ns(), NULL);
+			process_exited(p, exit_status_of(ws), now_ns(), NULL);
 		else if (reaped_take(p->system_pid, &status, &at) == 0)
 			process_exited(p, status, at, NULL);
 		else
