@@ -33,7 +33,7 @@
 struct store_sync {
 	aio_context_t ctx;
 	int efd;		/* eventfd: a sync finished */
-	int wal_fd;		/* <db>-wal, opened when first needed */
+	int wal_fd;		/* <db>-wal, opened by store_sync_async */
 	bool in_flight;
 	uint64_t flight_gen;	/* commits the sync in flight covers */
 	int64_t flight_seq;
@@ -54,14 +54,22 @@ sync_free(struct store_sync *y)
 	free(y);
 }
 
+/* Blocks until the sync in flight, if any, is done (closing, stopping). */
+static void
+sync_wait(struct store_sync *y)
+{
+	struct io_event ev;
+
+	if (y->in_flight)
+		syscall(SYS_io_getevents, y->ctx, 1, 1, &ev, NULL);
+	y->in_flight = false;
+}
+
 void
 store_sync_close(struct store *s)
 {
-	if (s->sync != NULL && s->sync->in_flight) {
-		struct io_event ev;
-
-		syscall(SYS_io_getevents, s->sync->ctx, 1, 1, &ev, NULL);
-	}
+	if (s->sync != NULL)
+		sync_wait(s->sync);
 	sync_free(s->sync);
 	s->sync = NULL;
 }
@@ -78,19 +86,32 @@ wal_open(struct store *s)
 	return s->sync->wal_fd < 0 ? -1 : 0;
 }
 
+/* Queues an fdatasync of the WAL; notify: its completion signals the
+ * eventfd. 0, or -1 when the kernel would not take it. */
+static int
+sync_submit(struct store_sync *y, bool notify)
+{
+	struct iocb *list[1] = { &y->cb };
+
+	memset(&y->cb, 0, sizeof(y->cb));
+	y->cb.aio_fildes = (uint32_t)y->wal_fd;
+	y->cb.aio_lio_opcode = IOCB_CMD_FDSYNC;
+	if (notify) {
+		y->cb.aio_flags = IOCB_FLAG_RESFD;
+		y->cb.aio_resfd = (uint32_t)y->efd;
+	}
+	return syscall(SYS_io_submit, y->ctx, 1, list) == 1 ? 0 : -1;
+}
+
 /* Submits an fdatasync of the WAL and takes the completion back at once:
  * proves that this kernel and file system run it asynchronously. */
 static int
 sync_probe(struct store *s)
 {
-	struct iocb *list[1] = { &s->sync->cb };
 	struct io_event ev;
 	struct timespec limit = { 5, 0 };
 
-	memset(&s->sync->cb, 0, sizeof(s->sync->cb));
-	s->sync->cb.aio_fildes = (uint32_t)s->sync->wal_fd;
-	s->sync->cb.aio_lio_opcode = IOCB_CMD_FDSYNC;
-	if (syscall(SYS_io_submit, s->sync->ctx, 1, list) != 1)
+	if (sync_submit(s->sync, false) < 0)
 		return -1;
 	if (syscall(SYS_io_getevents, s->sync->ctx, 1, 1, &ev, &limit) != 1)
 		return -1;
@@ -161,19 +182,12 @@ void
 store_sync_kick(struct store *s)
 {
 	struct store_sync *y = s->sync;
-	struct iocb *list[1];
 
 	if (y == NULL || y->in_flight || s->durable == s->commits)
 		return;
 	y->flight_gen = s->commits;
 	y->flight_seq = store_event_last_seq(s);
-	memset(&y->cb, 0, sizeof(y->cb));
-	y->cb.aio_fildes = (uint32_t)y->wal_fd;
-	y->cb.aio_lio_opcode = IOCB_CMD_FDSYNC;
-	y->cb.aio_flags = IOCB_FLAG_RESFD;
-	y->cb.aio_resfd = (uint32_t)y->efd;
-	list[0] = &y->cb;
-	if (syscall(SYS_io_submit, y->ctx, 1, list) == 1) {
+	if (sync_submit(y, true) == 0) {
 		y->in_flight = true;
 		return;
 	}
@@ -212,12 +226,7 @@ store_sync_now(struct store *s)
 
 	if (y == NULL)
 		return;
-	if (y->in_flight) {
-		struct io_event ev;
-
-		syscall(SYS_io_getevents, y->ctx, 1, 1, &ev, NULL);
-		y->in_flight = false;
-	}
+	sync_wait(y);
 	if (s->durable != s->commits)
 		fdatasync(y->wal_fd);
 	s->durable = s->commits;
