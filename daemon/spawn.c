@@ -68,12 +68,12 @@ child_run(const struct spawn_req *r, const sigset_t *mask)
 
 		if (fd < 0 && (fd = open("/dev/null", i == 0 ? O_RDONLY : O_WRONLY)) < 0)
 			child_fail(r, "cannot open /dev/null for");
+		/* fd == i only for a /dev/null opened just now (no CLOEXEC);
+		 * dup2 clears CLOEXEC on the copies of the high ones. */
 		if (fd != i) {
 			if (dup2(fd, i) < 0)
 				child_fail(r, "cannot set up the descriptors of");
 			close(fd);
-		} else {
-			fcntl(fd, F_SETFD, 0);
 		}
 	}
 	{
