@@ -134,13 +134,14 @@ test: deps
 	@sh tests/run-all.sh
 
 # Chaos: the daemon SIGKILLed at CHAOS_SEEDS seeded moments of a burst of
-# 100 creates, plus the shim and SIGTERM rounds (make test runs 3 seeds).
+# 100 creates, plus the shim and SIGTERM rounds, and the rounds of every
+# other tests/integration/chaos*.bats file (make test runs 3 seeds).
 CHAOS_SEEDS ?= 20
 .PHONY: chaos
 chaos: deps
 	@$(MAKE) --no-print-directory all
 	BATS_TEST_TIMEOUT=$$(( $(CHAOS_SEEDS) * 40 + 120 )) CHAOS_SEEDS=$(CHAOS_SEEDS) \
-		bats tests/integration/chaos.bats
+		bats tests/integration/chaos*.bats
 
 # Start rate and density against raw runc (issue 6); BENCH_N, BENCH_W
 # override the 1000 containers and 100 clients. See BENCHMARKS.md.
