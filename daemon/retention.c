@@ -31,6 +31,13 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct err e;
 	int n = 0, more = 0;
 
+	/* Not while facts wait in memory: what it would find and remove is
+	 * not what the database will hold once they are written. */
+	if (store_stalled(D.store)) {
+		w->repeat = 1.0;
+		ev_timer_again(loop, w);
+		return;
+	}
 	if (D.cfg.retain_age_ns > 0) {
 		n = store_prune(D.store, now - D.cfg.retain_age_ns, delivered, 0, PRUNE_BATCH, &e);
 		if (n < 0)

@@ -105,7 +105,9 @@ events_subscribe(uint64_t call_id, const Types__EventsRequest *req)
 	}
 	s->call_id = call_id;
 	s->after_ts = ts;
-	s->scanned = ts > 0 ? 0 : committed_seq;
+	/* From a time: straight to the first event after it, by the ts index
+	 * (ts grows with seq), not a scan of the table from its start. */
+	s->scanned = ts > 0 ? store_event_seek_ts(D.store, ts) : committed_seq;
 	s->stored_only = req->storedonly;
 	s->end_seq = committed_seq;
 	s->next = subs;

@@ -63,6 +63,7 @@ struct reply {
 	size_t len;
 	bool readonly;		/* changed nothing: need not wait for a sync */
 	uint64_t commit;	/* store_commits() that must be durable first */
+	ev_tstamp since;	/* waiting since (loop time) */
 };
 
 static int listen_fd = -1;
@@ -79,6 +80,19 @@ static struct reply *waiting, **waiting_tail = &waiting;
 /* A read-only request is being dispatched: its reply can go at once. */
 static bool dispatching_read;
 static ev_io sync_w;
+/*
+ * A stalled store (see store_commit: the database locked by another
+ * process, a full disk, the file deleted) keeps every write in memory and
+ * is retried from this timer, 100 ms and then up to once a second. A
+ * reply waiting for a stalled commit waits at most STALL_REPLY_WAIT; then
+ * it is told UNAVAILABLE: the change is made and will be recorded.
+ */
+#define RETRY_MIN 0.1
+#define RETRY_MAX 1.0
+#define STALL_REPLY_WAIT 5.0
+static ev_timer retry_w;
+static ev_tstamp retry_delay = RETRY_MIN;
+static ev_tstamp stalled_since, stall_logged;
 static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
 static void conn_close(struct conn *c);
@@ -537,6 +551,54 @@ release_waiting(const struct err *failed)
 	}
 }
 
+/* A stalled store: the replies waiting past STALL_REPLY_WAIT for a commit
+ * not yet made are told so. Their change is made (in the model, and kept
+ * in the store's journal), so the answer says it will be recorded. */
+static void
+expire_waiting(const struct err *why)
+{
+	ev_tstamp now = ev_now(D.loop);
+	struct reply **pp = &waiting, *r;
+	struct err e;
+
+	err_set(&e, GRPC_UNAVAILABLE, "the change is made but not yet recorded: %s. It is kept"
+	    " in memory and recorded once the database can be written", why->msg);
+	while ((r = *pp) != NULL) {
+		if (r->commit <= store_commits(D.store) || now - r->since < STALL_REPLY_WAIT) {
+			pp = &r->next;
+			continue;
+		}
+		*pp = r->next;
+		reply_send(r, &e);
+	}
+	waiting_tail = &waiting;
+	while (*waiting_tail != NULL)
+		waiting_tail = &(*waiting_tail)->next;
+}
+
+static void
+retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct err e = { 0 };
+	int n = store_unwritten(D.store);
+
+	if (store_retry(D.store, &e) == 0) {
+		log_info("database: the %d change(s) kept in memory are recorded, %.1fs after the"
+			 " first failed commit", n, ev_now(loop) - stalled_since);
+		retry_delay = RETRY_MIN;
+		return; /* server_before_sleep, next, syncs and answers */
+	}
+	if (ev_now(loop) - stall_logged >= 10.0) {
+		log_errorx("database: still cannot record %d change(s) kept in memory: %s", n,
+		    e.msg);
+		stall_logged = ev_now(loop);
+	}
+	expire_waiting(&e);
+	retry_delay = retry_delay * 2 < RETRY_MAX ? retry_delay * 2 : RETRY_MAX;
+	ev_timer_set(w, retry_delay, 0.);
+	ev_timer_start(loop, w);
+}
+
 static void
 sync_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -554,6 +616,7 @@ server_sync_start(void)
 {
 	struct err e = { 0 };
 
+	ev_timer_init(&retry_w, retry_cb, RETRY_MIN, 0.);
 	if (store_sync_async(D.store, &e) < 0) {
 		log_info("database: synchronous=FULL (%s)", e.msg);
 		return;
@@ -567,28 +630,38 @@ void
 server_before_sleep(void)
 {
 	struct err e = { 0 };
-	bool lost = false;
 	uint64_t commit;
 
-	if (store_in_transaction(D.store) && store_commit(D.store, &e) < 0) {
-		/* Nothing of this iteration reached the disk: acknowledge none of it. */
-		log_errorx("commit failed: %s", e.msg);
-		lost = true;
+	/* A stall is noticed (and logged) once; retry_cb takes it from there. */
+	if ((store_in_transaction(D.store) ||
+		(store_stalled(D.store) && !ev_is_active(&retry_w))) &&
+	    store_commit(D.store, &e) < 0) {
+		/* Nothing is lost: the store keeps it and retry_cb writes it. */
+		log_errorx("commit failed: %s; %d change(s) kept in memory, retried until"
+			   " recorded", e.msg, store_unwritten(D.store));
+		stalled_since = stall_logged = ev_now(D.loop);
 	}
-	/* Every reply of this iteration waits for everything committed so
-	 * far (its own changes, and those it may have seen), except reads. */
-	commit = store_commits(D.store);
+	if (store_stalled(D.store) && !ev_is_active(&retry_w)) {
+		retry_delay = RETRY_MIN;
+		ev_timer_set(&retry_w, retry_delay, 0.);
+		ev_timer_start(D.loop, &retry_w);
+	}
+	/* Every reply of this iteration waits for everything written so far
+	 * (its own changes, and those it may have seen) to be committed and
+	 * durable, except reads; a stalled store's next commit holds them. */
+	commit = store_commit_target(D.store);
 	store_sync_kick(D.store);
 	while (replies != NULL) {
 		struct reply *r = replies;
 
 		if ((replies = r->next) == NULL)
 			replies_tail = &replies;
-		if (lost || r->readonly || r->code != GRPC_OK || commit <= store_durable(D.store)) {
-			reply_send(r, lost ? &e : NULL);
+		if (r->readonly || r->code != GRPC_OK || commit <= store_durable(D.store)) {
+			reply_send(r, NULL);
 			continue;
 		}
 		r->commit = commit;
+		r->since = ev_now(D.loop);
 		r->next = NULL;
 		*waiting_tail = r;
 		waiting_tail = &r->next;

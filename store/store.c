@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -33,6 +34,8 @@ enum stmt_id {
 	ST_CHECKPOINT_REMOVE,
 	ST_EVENT_APPEND,
 	ST_EVENT_LAST,
+	ST_EVENT_LAST_TS,
+	ST_EVENT_SEEK_TS,
 	ST_CONTAINERS_ALL,
 	ST_CONTAINERS_LIVE,
 	ST_PROCESSES_ONE,
@@ -85,12 +88,17 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " unix_sockets, shell, empty_ns) VALUES (:cid, :name, :path, :created_at, :exit,"
 	    " :tcp, :unix_sockets, :shell, :empty_ns)",
 	[ST_CHECKPOINT_REMOVE] = "DELETE FROM checkpoints WHERE container_id = :cid AND name = :name",
+	/* seq and ts are the store's (see store_event_append_note). */
 	[ST_EVENT_APPEND] =
-	    "INSERT INTO events (ts, type, container_id, pid, status, note)"
-	    " VALUES (:ts, :type, :cid, :pid, :status, :note)",
+	    "INSERT INTO events (seq, ts, type, container_id, pid, status, note, occurred_at)"
+	    " VALUES (:seq, :ts, :type, :cid, :pid, :status, :note, :occurred_at)",
 	/* The last seq handed out, even if pruning removed its row. */
 	[ST_EVENT_LAST] = "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'),"
 			  " 0), coalesce((SELECT max(seq) FROM events), 0))",
+	[ST_EVENT_LAST_TS] = "SELECT coalesce(max(ts), 0) FROM events",
+	/* ts grows with seq (schema 004): the first event after a time is
+	 * found by the ts index, not by a scan from the first seq. */
+	[ST_EVENT_SEEK_TS] = "SELECT seq FROM events WHERE ts > :ts ORDER BY ts LIMIT 1",
 #define CONTAINER_COLUMNS \
 	"id, bundle, runtime, runtime_args, status, created_at, updated_at, stdin, stdout," \
 	" stderr, no_pivot_root, checkpoint, checkpoint_dir"
@@ -165,6 +173,10 @@ sql_fail(struct store *s, struct err *e, const char *what)
 	if ((rc & 0xff) == SQLITE_FULL)
 		return err_set(e, GRPC_RESOURCE_EXHAUSTED,
 		    "%s: the disk holding %s is full; free some space and retry", what, s->path);
+	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+		return err_set(e, GRPC_UNAVAILABLE,
+		    "%s: %s is locked by another process (a write transaction held open);"
+		    " retry once it lets go", what, s->path);
 	return err_set(e, sql_code(rc), "%s: %s (database %s)", what, sqlite3_errmsg(s->db),
 	    s->path);
 }
@@ -367,6 +379,7 @@ store_open(const char *path, bool readonly, struct err *e)
 		    s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 		goto fail;
 	}
+	/* Tools wait for a writer; the daemon's migration too, below. */
 	sqlite3_busy_timeout(s->db, 5000);
 	/* 512 KiB of page cache, not SQLite's 2 MB: State is answered from
 	 * memory, so the cache serves only writes (a few pages each) and
@@ -403,12 +416,32 @@ store_open(const char *path, bool readonly, struct err *e)
 			goto fail;
 		}
 	}
-	s->durable_seq = store_event_last_seq(s);
+	s->durable_seq = s->commit_seq = s->last_seq = store_event_last_seq(s);
+	{
+		sqlite3_stmt *st = stmt_get(s, ST_EVENT_LAST_TS);
+
+		if (sqlite3_step(st) == SQLITE_ROW)
+			s->last_ts = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	}
+	if (!readonly) {
+		struct stat st;
+
+		/* The daemon's loop never waits for another process's lock: a
+		 * busy database stalls the store (its writes wait in memory). */
+		sqlite3_busy_timeout(s->db, 0);
+		if (stat(path, &st) == 0) {
+			s->dev = st.st_dev;
+			s->ino = st.st_ino;
+		}
+	}
 	return s;
 fail:
 	store_close(s);
 	return NULL;
 }
+
+static void journal_clear(struct store *s);
 
 void
 store_close(struct store *s)
@@ -416,6 +449,17 @@ store_close(struct store *s)
 	if (s == NULL)
 		return;
 	store_sync_close(s);
+	if (s->in_txn || s->stalled) {
+		struct err e;
+
+		/* The last chance for facts kept in memory: wait for a lock a while. */
+		sqlite3_busy_timeout(s->db, 2000);
+		if (store_commit(s, &e) < 0 || store_retry(s, &e) < 0)
+			log_errorx("database %s: %d change(s) kept in memory are lost: %s", s->path,
+			    s->n_journal, e.msg);
+	}
+	journal_clear(s);
+	free(s->journal);
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	if (s->in_txn)
@@ -424,59 +468,261 @@ store_close(struct store *s)
 	free(s);
 }
 
-/* Runs a write statement inside the iteration's transaction. */
+/* Failures that say the database cannot take writes now (locked, full,
+ * I/O, moved), not that a statement is wrong: its facts wait. */
+static bool
+transient(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_NOMEM:
+	case SQLITE_PROTOCOL:
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void
+step_reset(struct store *s, enum stmt_id id)
+{
+	sqlite3_stmt *st = stmt_get(s, id);
+
+	sqlite3_step(st);
+	sqlite3_reset(st);
+}
+
+static int
+journal_add(struct store *s, char *sql)
+{
+	if (s->n_journal == s->cap_journal) {
+		int cap = s->cap_journal ? 2 * s->cap_journal : 64;
+		char **j = realloc(s->journal, (size_t)cap * sizeof(*j));
+
+		if (j == NULL)
+			return -1;
+		s->journal = j;
+		s->cap_journal = cap;
+	}
+	s->journal[s->n_journal++] = sql;
+	return 0;
+}
+
+static void
+journal_clear(struct store *s)
+{
+	for (int i = 0; i < s->n_journal; i++)
+		sqlite3_free(s->journal[i]);
+	s->n_journal = 0;
+	if (s->cap_journal > 4096) { /* a long stall's array goes back */
+		free(s->journal);
+		s->journal = NULL;
+		s->cap_journal = 0;
+	}
+}
+
+/* The path still names the file we opened: an acknowledgement written
+ * into a deleted or replaced file would be lost at the next start. */
+static int
+check_same_file(struct store *s, struct err *e)
+{
+	struct stat st;
+
+	if (s->ino == 0 || (stat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino))
+		return 0;
+	return err_set(e, GRPC_FAILED_PRECONDITION,
+	    "%s was %s while the daemon ran: nothing more can be recorded, so changes are"
+	    " refused (the running containers are kept; what happens to them is held in"
+	    " memory and logged). Put the original file back, or stop the daemon and"
+	    " restore the state dir before starting it again", s->path,
+	    errno == ENOENT ? "deleted" : "replaced");
+}
+
+/* A commit or a write failed for a reason that passes: roll back, keep
+ * the journal; from now on writes are only journaled until store_retry. */
+static void
+stall(struct store *s, const char *what)
+{
+	if (what != NULL) /* NULL: commit_err already says why */
+		sql_fail(s, &s->commit_err, what);
+	if (!sqlite3_get_autocommit(s->db))
+		step_reset(s, ST_ROLLBACK);
+	s->in_txn = false;
+	s->stalled = true;
+}
+
+/* Runs a write statement inside the iteration's transaction, and journals
+ * it. While the store is stalled it is only journaled: it runs when the
+ * journal is re-applied. */
 static int
 write_step(struct store *s, sqlite3_stmt *st, struct err *e, const char *what)
 {
+	char *sql;
 	int rc;
 
 	if (s->readonly)
 		return err_set(e, GRPC_FAILED_PRECONDITION, "%s: the database is open read-only",
 		    what);
-	if (!s->in_txn) {
+	if ((sql = sqlite3_expanded_sql(st)) == NULL) {
+		sqlite3_reset(st);
+		return err_set(e, GRPC_RESOURCE_EXHAUSTED, "%s: out of memory", what);
+	}
+	if (!s->stalled && !s->in_txn) {
 		sqlite3_stmt *b = stmt_get(s, ST_BEGIN);
 
-		if (sqlite3_step(b) != SQLITE_DONE)
+		if ((rc = sqlite3_step(b)) == SQLITE_DONE)
+			s->in_txn = true;
+		else if (transient(rc))
+			stall(s, "begin transaction");
+		sqlite3_reset(b);
+		if (!s->in_txn && !s->stalled) {
+			sqlite3_free(sql);
+			sqlite3_reset(st);
 			return sql_fail(s, e, "begin transaction");
-		s->in_txn = true;
+		}
 	}
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return sql_fail(s, e, what);
+	if (!s->stalled) {
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE && transient(rc)) {
+			stall(s, what);
+		} else if (rc != SQLITE_DONE) {
+			/* This statement is wrong, not the database: it is
+			 * undone alone and the transaction goes on. */
+			sqlite3_free(sql);
+			return sql_fail(s, e, what);
+		}
+	} else {
+		sqlite3_reset(st);
+	}
+	if (journal_add(s, sql) < 0) {
+		sqlite3_free(sql);
+		return err_set(e, GRPC_RESOURCE_EXHAUSTED, "%s: out of memory", what);
+	}
 	s->pending++;
 	return 0;
+}
+
+static void
+committed(struct store *s)
+{
+	if (s->pending > 0)
+		s->commits++;
+	s->pending = 0;
+	s->commit_seq = s->last_seq;
+	journal_clear(s);
+	store_sync_committed(s);
 }
 
 int
 store_commit(struct store *s, struct err *e)
 {
 	sqlite3_stmt *st;
+	int rc;
 
+	if (s->stalled)
+		goto fail; /* the writes wait for store_retry */
 	if (!s->in_txn)
 		return 0;
-	st = stmt_get(s, ST_COMMIT);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		sql_fail(s, &s->commit_err, "commit");
-		if (e != NULL)
-			*e = s->commit_err;
-		sqlite3_reset(st);
-		if (!sqlite3_get_autocommit(s->db)) {
-			st = stmt_get(s, ST_ROLLBACK);
-			sqlite3_step(st);
-			sqlite3_reset(st);
-		}
-		s->in_txn = false;
-		s->pending = 0;
-		return -1;
+	if (check_same_file(s, &s->commit_err) < 0) {
+		stall(s, NULL);
+		goto fail;
 	}
+	st = stmt_get(s, ST_COMMIT);
+	rc = sqlite3_step(st);
 	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		stall(s, "commit");
+		goto fail;
+	}
 	s->in_txn = false;
-	if (s->pending > 0)
-		s->commits++;
-	s->pending = 0;
-	store_sync_committed(s);
+	committed(s);
 	return 0;
+fail:
+	if (e != NULL)
+		*e = s->commit_err;
+	return -1;
+}
+
+int
+store_retry(struct store *s, struct err *e)
+{
+	char *msg;
+	int rc, i;
+
+	if (!s->stalled)
+		return 0;
+	if (check_same_file(s, &s->commit_err) < 0)
+		goto fail;
+	if ((rc = sqlite3_step(stmt_get(s, ST_BEGIN))) != SQLITE_DONE) {
+		sqlite3_reset(s->stmt[ST_BEGIN]);
+		sql_fail(s, &s->commit_err, "begin transaction");
+		goto fail;
+	}
+	sqlite3_reset(s->stmt[ST_BEGIN]);
+	for (i = 0; i < s->n_journal; i++) {
+		msg = NULL;
+		rc = sqlite3_exec(s->db, s->journal[i], NULL, NULL, &msg);
+		if (rc == SQLITE_OK)
+			continue;
+		rc = sqlite3_extended_errcode(s->db);
+		if (transient(rc)) {
+			sqlite3_free(msg);
+			sql_fail(s, &s->commit_err, "record the changes kept in memory");
+			goto rollback;
+		}
+		/* A write that cannot ever apply must not hold back the others. */
+		log_errorx("database %s: a change kept in memory cannot be recorded and is"
+			   " dropped: %s: %s", s->path, s->journal[i], msg ? msg : "");
+		sqlite3_free(msg);
+		sqlite3_free(s->journal[i]);
+		memmove(&s->journal[i], &s->journal[i + 1],
+		    (size_t)(s->n_journal - i - 1) * sizeof(char *));
+		s->n_journal--;
+		i--;
+	}
+	if ((rc = sqlite3_step(stmt_get(s, ST_COMMIT))) != SQLITE_DONE) {
+		sqlite3_reset(s->stmt[ST_COMMIT]);
+		sql_fail(s, &s->commit_err, "commit");
+		goto rollback;
+	}
+	sqlite3_reset(s->stmt[ST_COMMIT]);
+	s->stalled = false;
+	s->pending = 1; /* the journal's writes: one commit */
+	committed(s);
+	return 0;
+rollback:
+	if (!sqlite3_get_autocommit(s->db))
+		step_reset(s, ST_ROLLBACK);
+fail:
+	if (e != NULL)
+		*e = s->commit_err;
+	return -1;
+}
+
+bool
+store_stalled(struct store *s)
+{
+	return s->stalled;
+}
+
+int
+store_unwritten(struct store *s)
+{
+	return s->n_journal;
+}
+
+uint64_t
+store_commit_target(struct store *s)
+{
+	return s->commits + (s->n_journal > 0 ? 1 : 0);
 }
 
 bool
@@ -657,8 +903,19 @@ store_event_append_note(struct store *s, int64_t ts, const char *type, const cha
     const char *pid, int64_t status, const char *note, struct err *e)
 {
 	sqlite3_stmt *st = stmt_get(s, ST_EVENT_APPEND);
+	struct timespec now;
+	int64_t rec;
 
-	bind_int(st, ":ts", ts);
+	/* The time of recording, strictly increasing in seq order (also across
+	 * restarts: last_ts starts at the table's), so that "every event after
+	 * T" is exact. The caller's time is the fact's own: occurred_at. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	rec = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	if (rec <= s->last_ts)
+		rec = s->last_ts + 1;
+	bind_int(st, ":seq", s->last_seq + 1);
+	bind_int(st, ":ts", rec);
+	bind_int(st, ":occurred_at", ts);
 	bind_text(st, ":type", type);
 	bind_text(st, ":cid", container_id);
 	bind_text(st, ":pid", pid);
@@ -666,7 +923,8 @@ store_event_append_note(struct store *s, int64_t ts, const char *type, const cha
 	bind_text(st, ":note", note ? note : "");
 	if (write_step(s, st, e, "record event") < 0)
 		return -1;
-	return sqlite3_last_insert_rowid(s->db);
+	s->last_ts = rec;
+	return ++s->last_seq;
 }
 
 int64_t
@@ -928,6 +1186,19 @@ sqlite3 *
 store_db(struct store *s)
 {
 	return s->db;
+}
+
+int64_t
+store_event_seek_ts(struct store *s, int64_t ts)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_EVENT_SEEK_TS);
+	int64_t v = s->commit_seq;
+
+	bind_int(st, ":ts", ts);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0) - 1;
+	sqlite3_reset(st);
+	return v < s->commit_seq ? v : s->commit_seq;
 }
 
 int64_t

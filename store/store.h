@@ -87,9 +87,28 @@ void store_close(struct store *s);
 int store_schema_version(struct store *s);
 int store_schema_latest(void);
 
-/* Commits the open write transaction, if any. On failure it rolls back,
- * returns -1 with e, and every write since the last commit is lost. */
+/*
+ * Commits the open write transaction, if any.
+ *
+ * Nothing written is lost when the database cannot take it (another
+ * process holds the write lock: the daemon's connection never waits for
+ * it; the disk is full; an I/O error; the file was deleted or replaced):
+ * every write since the last successful commit is also kept in order in a
+ * journal in memory. A failed commit rolls back, returns -1 with e, and
+ * stalls the store: later writes are only journaled (and succeed), until
+ * store_retry re-applies the whole journal in a fresh transaction and
+ * commits it. Event seqs and times are the store's, so an event keeps
+ * them across retries.
+ */
 int store_commit(struct store *s, struct err *e);
+/* Stalled: 0 once the journal is committed (or nothing waited), -1 with e
+ * while the database still cannot take it. */
+int store_retry(struct store *s, struct err *e);
+bool store_stalled(struct store *s);
+/* Writes kept in memory that no commit holds yet. */
+int store_unwritten(struct store *s);
+/* The store_commits() value once everything written so far is committed. */
+uint64_t store_commit_target(struct store *s);
 bool store_in_transaction(struct store *s);
 /* Writes made since the last commit, how many. */
 int store_pending_writes(struct store *s);
@@ -115,7 +134,9 @@ int store_checkpoint_insert(struct store *s, const struct store_checkpoint *c, s
 int store_checkpoint_remove(struct store *s, const char *container_id, const char *name,
     struct err *e);
 
-/* Appends an event; returns its seq (> 0), or -1 with e. */
+/* Appends an event; returns its seq (> 0), or -1 with e. Its ts is the
+ * time of recording, strictly increasing with seq; ts here is when the
+ * fact happened by its source (e.g. the shim's exit time): occurred_at. */
 int64_t store_event_append(struct store *s, int64_t ts, const char *type,
     const char *container_id, const char *pid, int64_t status, struct err *e);
 /* The same with a note: why the event's facts are what they are (e.g. why
@@ -123,6 +144,9 @@ int64_t store_event_append(struct store *s, int64_t ts, const char *type,
 int64_t store_event_append_note(struct store *s, int64_t ts, const char *type,
     const char *container_id, const char *pid, int64_t status, const char *note, struct err *e);
 int64_t store_event_last_seq(struct store *s);
+/* The seq after which the events with ts > the given time (ns) start,
+ * found by index; never past what is committed. */
+int64_t store_event_seek_ts(struct store *s, int64_t ts);
 
 /*
  * Durability (sync.c). By default every commit is synced inside
@@ -180,7 +204,7 @@ int store_container_known(struct store *s, const char *id, struct err *e);
  * far when no transaction is open; -1 on error. */
 int store_container_recorded(struct store *s, const char *id, const char *status,
     int64_t created_at, struct err *e);
-/* Why the last failed store_commit failed (code GRPC_OK: none has). */
+/* Why the last failed commit or retry failed (code GRPC_OK: none has). */
 const struct err *store_commit_error(struct store *s);
 /* Events with seq > after_seq and ts > after_ts (0: any), for container_id
  * (NULL or "": all), in seq order, at most limit (0: no limit). */

@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "store.h"
 
@@ -22,6 +23,21 @@ struct store {
 	struct store_sync *sync;	/* NULL: synchronous=FULL */
 	/* Why the last failed commit failed (code 0: none failed yet). */
 	struct err commit_err;
+	/* The journal: every write since the last successful commit, as its
+	 * SQL with the values bound, in order. A failed commit keeps it and
+	 * the store is stalled: later writes are only journaled, and
+	 * store_retry re-applies the whole journal in a fresh transaction. */
+	char **journal;
+	int n_journal, cap_journal;
+	bool stalled;
+	/* Events: seqs and times are handed out here, not by SQLite, so an
+	 * event keeps both across retries. ts strictly increases. */
+	int64_t last_seq;	/* the last seq handed out */
+	int64_t commit_seq;	/* the last seq of a successful commit */
+	int64_t last_ts;
+	/* The file opened, to notice it being deleted or replaced. */
+	dev_t dev;
+	ino_t ino;
 };
 
 /* sync.c */

@@ -174,7 +174,7 @@ store_sync_committed(struct store *s)
 {
 	if (s->sync == NULL) {
 		s->durable = s->commits;
-		s->durable_seq = store_event_last_seq(s);
+		s->durable_seq = s->commit_seq;
 	}
 }
 
@@ -186,7 +186,7 @@ store_sync_kick(struct store *s)
 	if (y == NULL || y->in_flight || s->durable == s->commits)
 		return;
 	y->flight_gen = s->commits;
-	y->flight_seq = store_event_last_seq(s);
+	y->flight_seq = s->commit_seq;
 	if (sync_submit(y, true) == 0) {
 		y->in_flight = true;
 		return;
@@ -230,5 +230,5 @@ store_sync_now(struct store *s)
 	if (s->durable != s->commits)
 		fdatasync(y->wal_fd);
 	s->durable = s->commits;
-	s->durable_seq = store_event_last_seq(s);
+	s->durable_seq = s->commit_seq;
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -108,8 +109,37 @@ main(void)
 	store_events_foreach(s, 0, 1000, NULL, 10, count_events, state, &e);
 	is_int(state[2], 10, "the limit is honoured");
 	memset(state, 0, sizeof(state));
-	store_events_foreach(s, 0, 1099 - 5, NULL, 0, count_events, state, &e);
-	is_int(state[2], 5, "a timestamp filter gives only newer events");
+	{
+		/* ts is the time of recording, strictly increasing with seq: the
+		 * events after the 6th newest's time are the 5 newest, found by
+		 * index from that time. */
+		sqlite3 *db;
+		sqlite3_stmt *q;
+		int64_t t = 0, prev = -1;
+		int bad = 0;
+
+		sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+		sqlite3_prepare_v2(db, "SELECT ts FROM events ORDER BY seq", -1, &q, NULL);
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			bad += sqlite3_column_int64(q, 0) <= prev;
+			prev = sqlite3_column_int64(q, 0);
+		}
+		sqlite3_finalize(q);
+		sqlite3_prepare_v2(db, "SELECT ts FROM events ORDER BY seq DESC LIMIT 1 OFFSET 5",
+		    -1, &q, NULL);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			t = sqlite3_column_int64(q, 0);
+		sqlite3_finalize(q);
+		sqlite3_close(db);
+		is_int(bad, 0, "event times strictly increase with seq (1000 in one instant)");
+		store_events_foreach(s, 0, t, NULL, 0, count_events, state, &e);
+		is_int(state[2], 5, "a timestamp filter gives only newer events");
+		memset(state, 0, sizeof(state));
+		store_events_foreach(s, store_event_seek_ts(s, t), t, NULL, 0, count_events, state,
+		    &e);
+		is_int(state[2], 5, "the same from the seq found by index for that time");
+		is_int(store_event_seek_ts(s, t), state[0] - 5, "seek: the seq before the first after T");
+	}
 
 	/* Status, removal. */
 	{
@@ -190,6 +220,63 @@ main(void)
 		    "sync: durable at the commit");
 	}
 	store_close(s);
+
+	/* Issue 10 item 3: another process holds the write lock. The commit
+	 * fails at once (no busy wait), nothing is lost: the writes wait in
+	 * memory, later writes too, and a retry once the lock is gone records
+	 * them all, in order, the events with the seqs they were given. */
+	s = store_open(path, false, &e);
+	if (s != NULL) {
+		sqlite3 *other;
+		struct timespec t0, t1;
+		int64_t seq1, seq2, before = raw_count("SELECT count(*) FROM events");
+		uint64_t commits = store_commits(s);
+		double ms;
+
+		sqlite3_open(path, &other);
+		ok(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK,
+		    "lock: another connection holds the write lock");
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		seq1 = store_event_append(s, 7, "exit", "locked", "init", 137, &e);
+		ok(seq1 > 0 && store_process_exited(s, "locked", "init", 137, 7, &e) == 0,
+		    "lock: the writes are taken");
+		ok(store_commit(s, &e) < 0 && store_stalled(s), "lock: the commit fails: %s", e.msg);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+		printf("# figure: a commit against a held lock failed in %.1f ms\n", ms);
+		ok(ms < 1000, "lock: without waiting for the busy timeout (%.1f ms)", ms);
+		is_int(e.code, 14, "lock: UNAVAILABLE");
+		seq2 = store_event_append(s, 8, "start-daemon", "", "", 0, &e);
+		ok(seq2 == seq1 + 1 && store_unwritten(s) == 3, "lock: later writes are kept too");
+		ok(store_retry(s, &e) < 0, "lock: a retry while it is held fails");
+		ok(store_commit_target(s) == commits + 1, "lock: the next commit holds them");
+		sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+		ok(store_retry(s, &e) == 0 && !store_stalled(s) && store_unwritten(s) == 0,
+		    "lock: released, the retry records them");
+		ok(store_commits(s) == commits + 1, "lock: as one commit");
+		is_int(raw_count("SELECT count(*) FROM events"), (int)before + 2,
+		    "lock: both events are in the table");
+		is_int(raw_count("SELECT max(seq) FROM events WHERE type = 'exit' AND"
+				 " container_id = 'locked'"), (int)seq1, "lock: with their seqs");
+		is_int(raw_count("SELECT occurred_at FROM events WHERE container_id = 'locked'"), 7,
+		    "lock: the exit's own time is occurred_at");
+
+		/* Item 18: the file deleted (or replaced) under the store. */
+		sqlite3_close(other);
+		{
+			char moved[300];
+
+			snprintf(moved, sizeof(moved), "%s.moved", path);
+			rename(path, moved);
+			ok(store_event_append(s, 9, "pause", "x", "", 0, &e) > 0 &&
+				store_commit(s, &e) < 0 && e.code == 9,
+			    "gone: a commit into a deleted file is refused: %s", e.msg);
+			ok(strstr(e.msg, "deleted") != NULL, "gone: and says so");
+			rename(moved, path);
+			ok(store_retry(s, &e) == 0, "gone: the file back, the retry records it");
+		}
+		store_close(s);
+	}
 
 	/* A newer schema is refused with a clear message. */
 	{
