@@ -276,10 +276,9 @@ process_exited(struct process *p, int status, int64_t exited_at, const char *why
 	}
 	shimctl_stop_watching(p);
 	p->state = PROCESS_EXITED;
-	/* A fast process can be reaped before its start was recorded: keep the
-	 * history in order. */
-	if (exited_at < p->started_at)
-		exited_at = p->started_at;
+	/* exited_at is the shim's time of the exit, kept as it is (the row's
+	 * exited_at, the event's occurred_at): the event's own ts, the time of
+	 * recording, is what orders the history. */
 	if (why != NULL)
 		log_warnx("container %s process %s: exit status %d: %s", c->id, p->name, status,
 		    why);
