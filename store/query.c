@@ -40,7 +40,9 @@ enum query_id {
 	" p.exit_status, p.started_at, p.exited_at"
 #define Q_CHECKPOINT_COLS \
 	"container_id, name, path, created_at, exit, tcp, unix_sockets, shell, empty_ns"
-#define Q_EVENT_COLS "seq, ts, type, container_id, pid, status"
+/* occurred_at (schema 004): a file from before it reads ts there (see
+ * store_query_open). */
+#define Q_EVENT_COLS "seq, ts, type, container_id, pid, status, occurred_at"
 
 static const char *const query_sql[Q_COUNT] = {
 	/* One read transaction per handle: every query sees the same moment. */
@@ -318,9 +320,19 @@ store_query_open(const char *path, struct err *e)
 		q->wal_pending = wal_has_data(path);
 	}
 	for (int i = 0; i < Q_COUNT; i++) {
-		if (sqlite3_prepare_v3(store_db(q->s), query_sql[i], -1,
+		const char *sql = query_sql[i];
+		char old[1024];
+
+		if ((i == Q_EVENTS || i == Q_EVENTS_ONE) && store_schema_version(q->s) < 4) {
+			const char *at = strstr(sql, "occurred_at");
+
+			snprintf(old, sizeof(old), "%.*sts AS occurred_at%s", (int)(at - sql), sql,
+			    at + strlen("occurred_at"));
+			sql = old;
+		}
+		if (sqlite3_prepare_v3(store_db(q->s), sql, -1,
 			SQLITE_PREPARE_PERSISTENT, &q->stmt[i], NULL) != SQLITE_OK) {
-			query_fail(q, e, query_sql[i]);
+			query_fail(q, e, sql);
 			store_query_close(q);
 			return NULL;
 		}

@@ -1005,6 +1005,8 @@ store_row_event(sqlite3_stmt *st, struct store_event *ev)
 	ev->container_id = store_col_text(st, 3);
 	ev->pid = store_col_text(st, 4);
 	ev->status = sqlite3_column_int64(st, 5);
+	/* The daemon's own reads leave it out: the time of recording then. */
+	ev->occurred_at = sqlite3_column_count(st) > 6 ? sqlite3_column_int64(st, 6) : ev->ts;
 }
 
 /* Steps a read statement, handing each row to fn; the shared loop of every foreach. */

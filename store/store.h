@@ -71,11 +71,12 @@ struct store_checkpoint {
 
 struct store_event {
 	int64_t seq;
-	int64_t ts;			/* ns since the epoch */
+	int64_t ts;			/* ns since the epoch: when it was recorded */
 	const char *type;
 	const char *container_id;
 	const char *pid;
 	int64_t status;
+	int64_t occurred_at;		/* when it happened, by its source (schema 004) */
 };
 
 /* Opens (creating if needed, mode 0600) and migrates; checks the file is

@@ -198,7 +198,9 @@ setup() {
 	run -0 cst events --json
 	assert_eq "${#lines[@]}" "$total" "JSON lines"
 	assert_eq "$(jq -s -c '[.[] | keys_unsorted] | unique' <<<"$output")" \
-		'[["seq","time","type","id","pid","status"]]' "keys"
+		'[["seq","time","type","id","pid","status","occurred"]]' "keys"
+	# time (recorded) strictly increases; an exit's occurred is its row's exitedAt.
+	assert_eq "$(jq -s -c '[.[].time] as $t | [range(1; $t | length) | select($t[.] <= $t[. - 1])] | length' <<<"$output")" 0 "times strictly increasing"
 	# In seq order, and each seq as in the table.
 	assert_eq "$(jq -s -c '[.[].seq] == ([.[].seq] | sort)' <<<"$output")" true "seq order"
 	assert_eq "$(jq -s -r '.[-1].seq' <<<"$output")" "$(db 'SELECT max(seq) FROM events')" "last seq"

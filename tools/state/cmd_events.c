@@ -58,13 +58,16 @@ static int
 event_line_cb(void *arg, const struct store_event *ev)
 {
 	struct events_opts *o = arg;
-	char when[STATE_TIME_LEN], status[24];
+	char when[STATE_TIME_LEN], occurred[STATE_TIME_LEN], status[24];
 
 	state_time_format(ev->ts, when);
 	if (o->json) {
-		json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I}", "seq", (json_int_t)ev->seq,
+		json_t *j;
+
+		state_time_format(ev->occurred_at, occurred);
+		j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:s}", "seq", (json_int_t)ev->seq,
 		    "time", when, "type", ev->type, "id", ev->container_id, "pid", ev->pid,
-		    "status", (json_int_t)ev->status);
+		    "status", (json_int_t)ev->status, "occurred", occurred);
 
 		if (j == NULL)
 			state_oom();
@@ -123,10 +126,17 @@ const struct state_cmd state_cmd_events = {
 	    "  --id ID          only this container's events\n"
 	    "  --type TYPE      only events of this type (start-container, start-process,\n"
 	    "                   exit, oom, pause, resume, create-checkpoint, ...)\n"
-	    "  --json           one JSON object a line: {seq, time, type, id, pid, status}\n",
+	    "  --json           one JSON object a line: {seq, time, type, id, pid, status,\n"
+	    "                   occurred}\n",
 	.help =
 	    "T is an RFC 3339 time (2024-05-01T10:00:00Z, 2024-05-01T12:00:00.5+02:00) or a\n"
 	    "duration meaning that long ago (30s, 10m, 1h30m). Times print in UTC with\n"
-	    "nanoseconds. The events come in the order they were recorded (seq).\n",
+	    "nanoseconds. The events come in the order they were recorded (seq).\n"
+	    "\n"
+	    "TIME is when the daemon recorded the event: it strictly increases with seq,\n"
+	    "so it is an exact resume point (ctr events --timestamp T: every event after\n"
+	    "T). \"occurred\" is when it happened by its source: for an exit, the shim's\n"
+	    "time of the exit (the process row's exitedAt), which can be earlier than\n"
+	    "events recorded before it.\n",
 	.run = events_run,
 };
