@@ -438,6 +438,15 @@ op_create_start(uint64_t call_id, const Types__CreateContainerRequest *req)
 
 	if (validate(req, &process, &e) < 0)
 		goto fail;
+	/* The store cannot commit (locked, disk full, file gone; tried again
+	 * now): refused at once, nothing written (recorded_cb catches a stall
+	 * that comes later). */
+	if (store_stalled(D.store) && store_retry(D.store, NULL) < 0) {
+		err_set(&e, store_commit_error(D.store)->code,
+		    "container %s not created: the database cannot record it now: %s", req->id,
+		    store_commit_error(D.store)->msg);
+		goto fail;
+	}
 	if ((op = calloc(1, sizeof(*op))) == NULL || (c = container_new(req->id)) == NULL) {
 		err_set(&e, GRPC_RESOURCE_EXHAUSTED, "out of memory");
 		goto fail;

@@ -226,6 +226,14 @@ op_exec_start(uint64_t call_id, const Types__AddProcessRequest *req)
 
 	if (validate(req, &c, &e) < 0)
 		goto refuse;
+	/* The store cannot commit (locked, disk full, file gone; tried again
+	 * now): no process may start whose row would not be on disk. */
+	if (store_stalled(D.store) && store_retry(D.store, NULL) < 0) {
+		err_set(&e, store_commit_error(D.store)->code,
+		    "process %s/%s not started: the database cannot record it now: %s", req->id,
+		    req->pid, store_commit_error(D.store)->msg);
+		goto refuse;
+	}
 	if ((op = calloc(1, sizeof(*op))) == NULL || (p = process_new(c, req->pid)) == NULL) {
 		err_set(&e, GRPC_RESOURCE_EXHAUSTED, "out of memory");
 		goto refuse;

@@ -582,9 +582,11 @@ retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct err e = { 0 };
 	int n = store_unwritten(D.store);
 
+	/* (A create or exec may have retried it already, successfully.) */
 	if (store_retry(D.store, &e) == 0) {
-		log_info("database: the %d change(s) kept in memory are recorded, %.1fs after the"
-			 " first failed commit", n, ev_now(loop) - stalled_since);
+		log_info("database: the change(s) kept in memory are recorded (%d left for this"
+			 " retry), %.1fs after the first failed commit", n,
+		    ev_now(loop) - stalled_since);
 		retry_delay = RETRY_MIN;
 		return; /* server_before_sleep, next, syncs and answers */
 	}

@@ -74,6 +74,12 @@ got_event() {
 	kill -9 "$pid"
 	# The exit is noticed (State answers from memory) but cannot be written.
 	wait_for container_not_listed lk1
+	# No exec starts whose row cannot be written.
+	run ctr containers exec --id lk2 --pid x1 -- sleep 100
+	echo "exec while locked: $output"
+	[ "$status" -ne 0 ]
+	assert_match "$output" 'locked by another process'
+	process_not_listed lk2 x1 || fail "the refused exec is listed"
 	# A change whose effect happens at once (a pause) waits for its commit,
 	# then is told it is made and will be recorded.
 	grpc_call UpdateContainer '{"id": "lk2", "status": "paused"}' >"$T/pause.out" 2>&1 3>&- &
