@@ -144,8 +144,27 @@ int process_read_exit_file(const char *dir, int *status, int64_t *exited_at);
 int exit_status_of(int wstatus);
 /* /proc/<pid>/stat starttime, 0 if gone. */
 int64_t proc_start_time(pid_t pid);
-/* rm -r of the container's state dir. */
+/* rm -r of the container's directory, if the daemon made it (its marker is
+ * there); else it is left and logged (layout.c). */
 void container_remove_dir(const char *id);
+
+/* layout.c: the state dir's layout (see there). */
+/* Makes the containers' area. */
+int layout_init(struct err *e);
+void layout_area_path(char *buf, size_t n);
+/* <state>/_containers/<id> */
+void layout_container_path(const char *id, char *buf, size_t n);
+/* Makes the container's directory and its marker; a directory already
+ * there is an error (FAILED_PRECONDITION): it is not this create's. */
+int layout_container_mkdir(const char *id, struct err *e);
+/* The directory is there with the daemon's marker. */
+bool layout_container_is_ours(const char *id);
+/* Moves the old layout's <state>/<id> of every container row into the area. */
+int layout_migrate(struct err *e);
+/* Logs each entry of the state dir that is not the daemon's (left alone). */
+void layout_log_foreign(void);
+/* A shim's --dir under the state dir, as it reads after layout_migrate. */
+void layout_translate_old_dir(const char *dir, char *out, size_t n);
 
 /* server.c: socket, connections, replies after commit. */
 int server_listen(const char *path, struct err *e);

@@ -472,16 +472,10 @@ op_create_start(uint64_t call_id, const Types__CreateContainerRequest *req)
 			goto fail;
 		}
 	}
-	{
-		char cdir[PATH_MAX_LEN + 64];
-
-		snprintf(cdir, sizeof(cdir), "%s/%s", D.cfg.state_dir, c->id);
-		if (mkdir(cdir, 0711) < 0 && errno != EEXIST) {
-			err_set(&e, errno == ENOSPC ? GRPC_RESOURCE_EXHAUSTED : GRPC_INTERNAL,
-			    "cannot create %s: %s", cdir, strerror(errno));
-			goto fail;
-		}
-	}
+	/* Only a directory made here is removed by the undo: one already
+	 * there is not this create's to clean up. */
+	if (layout_container_mkdir(c->id, &e) < 0)
+		goto fail;
 	if (record(c, req, process, now, &e) < 0)
 		goto fail_dir;
 	op->call_id = call_id;
