@@ -149,6 +149,9 @@ int64_t proc_start_time(pid_t pid);
 void container_remove_dir(const char *id);
 
 /* layout.c: the state dir's layout (see there). */
+/* Locks the state dir for this daemon's lifetime; -1 with e (naming the
+ * holder's pid) when another daemon holds it. Before anything else. */
+int layout_lock(struct err *e);
 /* Makes the containers' area. */
 int layout_init(struct err *e);
 void layout_area_path(char *buf, size_t n);

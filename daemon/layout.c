@@ -4,6 +4,7 @@
  *
  *   <state>/state.db, -wal, -shm   the database
  *   <state>/containerd.sock        the socket (unless --listen elsewhere)
+ *   <state>/_daemon.lock           flock()ed for the daemon's lifetime
  *   <state>/_containers/<id>/      one per container, made by a create, with
  *       .containerd                the marker: created O_EXCL with the dir
  *       <pid>/                     one per process: the shim's --dir
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +32,9 @@
 
 #define AREA "_containers"
 #define MARKER ".containerd"
+#define LOCK_NAME "_daemon.lock"
+
+static int lock_fd = -1;
 
 void
 layout_area_path(char *buf, size_t n)
@@ -41,6 +46,51 @@ void
 layout_container_path(const char *id, char *buf, size_t n)
 {
 	snprintf(buf, n, "%s/" AREA "/%s", D.cfg.state_dir, id);
+}
+
+int
+layout_lock(struct err *e)
+{
+	char path[PATH_MAX_LEN + 64], buf[32];
+	ssize_t k;
+
+	snprintf(path, sizeof(path), "%s/" LOCK_NAME, D.cfg.state_dir);
+	/* CLOEXEC: a shim or a runtime call must not hold it after we are gone. */
+	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (lock_fd < 0)
+		return err_set(e, GRPC_INTERNAL, "cannot open the lock file %s: %s", path,
+		    strerror(errno));
+	if (flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		int err = errno;
+		long pid = 0;
+
+		if (err == EWOULDBLOCK) {
+			k = pread(lock_fd, buf, sizeof(buf) - 1, 0);
+			if (k > 0) {
+				buf[k] = '\0';
+				pid = strtol(buf, NULL, 10);
+			}
+			close(lock_fd);
+			lock_fd = -1;
+			if (pid > 0)
+				return err_set(e, GRPC_FAILED_PRECONDITION,
+				    "another containerd (pid %ld) is using the state dir %s (it holds"
+				    " %s); two daemons on one state dir would undo each other's"
+				    " work: stop it or choose another --state-dir", pid,
+				    D.cfg.state_dir, path);
+			return err_set(e, GRPC_FAILED_PRECONDITION,
+			    "another containerd is using the state dir %s (it holds %s); stop it"
+			    " or choose another --state-dir", D.cfg.state_dir, path);
+		}
+		close(lock_fd);
+		lock_fd = -1;
+		return err_set(e, GRPC_INTERNAL, "cannot lock %s: %s", path, strerror(err));
+	}
+	/* Who holds it, for the message of the next one to try. */
+	k = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(lock_fd, 0) < 0 || pwrite(lock_fd, buf, (size_t)k, 0) != k)
+		log_warn("cannot write the pid into %s", path);
+	return 0;
 }
 
 int
@@ -195,7 +245,7 @@ static bool
 is_own_name(const char *name)
 {
 	static const char *const own[] = { "state.db", "state.db-wal", "state.db-shm",
-		"state.db-journal", AREA, NULL };
+		"state.db-journal", AREA, LOCK_NAME, NULL };
 	const char *slash = strrchr(D.cfg.listen, '/');
 	size_t plen = strlen(D.cfg.state_dir);
 

@@ -4,6 +4,7 @@
 #   - container dirs live in $STATE/_containers/<id>/, where no id can name
 #     the database or the socket; a create never removes what it did not make
 #   - the start-up sweep removes only directories with the daemon's marker
+#   - one daemon per state dir (a lock held for its lifetime)
 
 load helpers
 
@@ -28,6 +29,10 @@ hold_create() {
 		args: ["sh", "-c", "touch \"$0\"; while [ ! -e \"$0.go\" ]; do sleep 0.05; done", $f]}]}' \
 		"$1/config.json" >"$1/config.json.tmp"
 	mv "$1/config.json.tmp" "$1/config.json"
+}
+
+ms_since() {
+	echo $((($(date +%s%N) - $1) / 1000000))
 }
 
 @test "ids naming the daemon's files (state.db, -wal, -shm, containerd.sock) run without touching them; a dir already there is refused and left; all survive a restart" {
@@ -116,6 +121,39 @@ hold_create() {
 	assert_eq "$marked" yes "the leftover's directory had the daemon's marker"
 	wait_for eval '[ ! -e "$CDIR/leftover" ]'
 	echo "# figure: runc root, user's dir, unmarked dir kept; leftover (shim $shim, dir) removed" >&3
+}
+
+@test "a second daemon on the same state dir (another --listen) refuses at once, naming the first; the first's create succeeds; each exit recorded once" {
+	start_daemon
+	make_bundle held "${SLEEP_ARGS[@]}"
+	hold_create "$BUNDLE" "$T/hook-held"
+	ctr containers start held "$BUNDLE" >"$T/held.out" 2>&1 &
+	create=$!
+	BG_PIDS+=("$create")
+	wait_for test -e "$T/hook-held"
+
+	daemon_cmd
+	t0=$(date +%s%N)
+	run timeout 10 "$CONTAINERD" --state-dir "$STATE" --listen "$T/other.sock" \
+		--runtime-args "--root=$RUNC_ROOT" --shim "$SHIM"
+	ms=$(ms_since "$t0")
+	echo "# figure: the second daemon exited $status after $ms ms: $output" >&3
+	[ "$status" -ne 0 ] && [ "$status" -ne 124 ] || fail "second daemon: status $status"
+	assert_contains "$output" "another containerd (pid $DAEMON_PID) is using the state dir $STATE"
+	[ ! -S "$T/other.sock" ] || fail "the second daemon made its socket"
+
+	touch "$T/hook-held.go"
+	wait "$create" || fail "the held create failed: $(cat "$T/held.out")"
+	assert_eq "$(ctr_status held)" running "held"
+	ctr containers kill --signal KILL held
+	wait_exit held 137
+	start_container other "${SLEEP_ARGS[@]}"
+	ctr containers kill --signal KILL other
+	wait_exit other 137
+	run -0 grpc_call GetServerVersion
+	assert_eq "$(event_count exit held)" 1 "exit events of held"
+	assert_eq "$(event_count exit other)" 1 "exit events of other"
+	assert_eq "$(event_count start-container held)" 1 "start events of held"
 }
 
 @test "upgrade from the old layout (<state>/<id>/): a live container's dir moves into the area and its exit still arrives; an old-layout shim of a create in flight is found and killed" {
