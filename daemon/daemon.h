@@ -7,6 +7,7 @@
 #define DAEMON_DAEMON_H
 
 #include <ev.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -284,6 +285,13 @@ void metrics_event_recorded(void);
 
 /* retention.c */
 void retention_start(void);
+
+/* bundle.c: a bundle's config.json, read so that no path can block the
+ * loop: only a regular file of at most BUNDLE_CONFIG_MAX bytes, opened
+ * non-blocking. 0 and *out (a JSON object, the caller's), or -1 with e
+ * (INVALID_ARGUMENT naming the path and why). */
+#define BUNDLE_CONFIG_MAX (1024 * 1024)
+int bundle_config_load(const char *bundle, json_t **out, struct err *e);
 
 /* reconcile.c: after a restart. */
 int reconcile(struct err *e);

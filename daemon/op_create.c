@@ -323,9 +323,7 @@ strv_dup(char **v, size_t n)
 static int
 validate(const Types__CreateContainerRequest *req, json_t **process, struct err *e)
 {
-	char path[PATH_MAX_LEN + 32];
 	struct stat st;
-	json_error_t je;
 	json_t *cfg;
 
 	if (validate_id("container id", req->id, e) < 0 ||
@@ -349,10 +347,8 @@ validate(const Types__CreateContainerRequest *req, json_t **process, struct err 
 	if (!S_ISDIR(st.st_mode))
 		return err_set(e, GRPC_INVALID_ARGUMENT, "bundle %s: not a directory",
 		    req->bundlepath);
-	snprintf(path, sizeof(path), "%s/config.json", req->bundlepath);
-	if ((cfg = json_load_file(path, 0, &je)) == NULL)
-		return err_set(e, GRPC_INVALID_ARGUMENT, "bundle %s: cannot read config.json: %s",
-		    req->bundlepath, je.text);
+	if (bundle_config_load(req->bundlepath, &cfg, e) < 0)
+		return -1;
 	*process = json_incref(json_object_get(cfg, "process"));
 	json_decref(cfg);
 	if (!json_is_object(*process)) {

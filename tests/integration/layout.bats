@@ -5,6 +5,7 @@
 #     the database or the socket; a create never removes what it did not make
 #   - the start-up sweep removes only directories with the daemon's marker
 #   - one daemon per state dir (a lock held for its lifetime)
+#   - config.json that is a FIFO or huge is refused at once
 
 load helpers
 
@@ -33,6 +34,11 @@ hold_create() {
 
 ms_since() {
 	echo $((($(date +%s%N) - $1) / 1000000))
+}
+
+# vm_kb PID FIELD: VmHWM, VmRSS... of PID in kB.
+vm_kb() {
+	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
 }
 
 @test "ids naming the daemon's files (state.db, -wal, -shm, containerd.sock) run without touching them; a dir already there is refused and left; all survive a restart" {
@@ -154,6 +160,64 @@ ms_since() {
 	assert_eq "$(event_count exit held)" 1 "exit events of held"
 	assert_eq "$(event_count exit other)" 1 "exit events of other"
 	assert_eq "$(event_count start-container held)" 1 "start events of held"
+}
+
+@test "config.json a FIFO: CreateContainer and AddProcess answer INVALID_ARGUMENT at once, the daemon answers meanwhile, SIGTERM stops it" {
+	start_daemon
+	make_bundle fifo "${SLEEP_ARGS[@]}"
+	rm "$BUNDLE/config.json"
+	mkfifo "$BUNDLE/config.json"
+	t0=$(date +%s%N)
+	timeout -k 2 20 "$PY" "$GRPC_CALL" --address "$SOCK" CreateContainer \
+		"{\"id\": \"fifo\", \"bundlePath\": \"$BUNDLE\"}" >"$T/fifo.out" 2>&1 &
+	create=$!
+	BG_PIDS+=("$create")
+	t1=$(date +%s%N)
+	run -0 timeout 5 "$PY" "$GRPC_CALL" --address "$SOCK" --timeout 3 GetServerVersion
+	version_ms=$(ms_since "$t1")
+	wait "$create" && fail "the create succeeded: $(cat "$T/fifo.out")"
+	create_ms=$(ms_since "$t0")
+	cat "$T/fifo.out"
+	assert_contains "$(cat "$T/fifo.out")" INVALID_ARGUMENT
+	assert_contains "$(cat "$T/fifo.out")" "$BUNDLE/config.json is a FIFO"
+
+	# A running container whose config.json became a FIFO: an exec that
+	# names no capabilities reads it for the container's own.
+	start_container ex "${SLEEP_ARGS[@]}"
+	rm "$BUNDLE/config.json"
+	mkfifo "$BUNDLE/config.json"
+	t2=$(date +%s%N)
+	run timeout 20 "$PY" "$GRPC_CALL" --address "$SOCK" AddProcess \
+		"{\"id\": \"ex\", \"pid\": \"e1\", \"args\": [\"true\"]}"
+	exec_ms=$(ms_since "$t2")
+	echo "$output"
+	assert_contains "$output" INVALID_ARGUMENT
+	assert_contains "$output" "is a FIFO"
+
+	t3=$(date +%s%N)
+	stop_daemon -TERM
+	stop_ms=$(ms_since "$t3")
+	echo "# figure: FIFO config.json: CreateContainer answered in $create_ms ms, AddProcess in $exec_ms ms, GetServerVersion meanwhile in $version_ms ms, SIGTERM stopped the daemon (status $DAEMON_STATUS) in $stop_ms ms" >&3
+	assert_eq "$DAEMON_STATUS" 0 "the daemon's exit status after SIGTERM"
+	[ "$create_ms" -lt 5000 ] || fail "the create took $create_ms ms"
+}
+
+@test "config.json of 300 MB (sparse): refused at once, the daemon's peak memory barely moves" {
+	start_daemon
+	make_bundle big "${SLEEP_ARGS[@]}"
+	truncate -s 300M "$BUNDLE/config.json"
+	echo 5 >"/proc/$DAEMON_PID/clear_refs" # resets VmHWM to the current RSS
+	hwm0=$(vm_kb "$DAEMON_PID" VmHWM)
+	t0=$(date +%s%N)
+	run grpc_call CreateContainer "{\"id\": \"big\", \"bundlePath\": \"$BUNDLE\"}"
+	ms=$(ms_since "$t0")
+	hwm1=$(vm_kb "$DAEMON_PID" VmHWM)
+	echo "$output"
+	echo "# figure: 300 MB config.json refused in $ms ms (client included); VmHWM $hwm0 -> $hwm1 kB (+$((hwm1 - hwm0)) kB)" >&3
+	assert_contains "$output" INVALID_ARGUMENT
+	assert_contains "$output" "314572800 bytes; at most 1048576"
+	[ $((hwm1 - hwm0)) -lt 4096 ] || fail "peak memory grew by $((hwm1 - hwm0)) kB"
+	run -0 grpc_call GetServerVersion
 }
 
 @test "upgrade from the old layout (<state>/<id>/): a live container's dir moves into the area and its exit still arrives; an old-layout shim of a create in flight is found and killed" {
