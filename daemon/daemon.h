@@ -293,6 +293,11 @@ void retention_start(void);
 #define BUNDLE_CONFIG_MAX (1024 * 1024)
 int bundle_config_load(const char *bundle, json_t **out, struct err *e);
 
+/* cgroups.c: rmdir the container's empty cgroups in every hierarchy, where
+ * runc's cgroupfs driver puts them for cg_path (config.json's
+ * linux.cgroupsPath; "" or NULL: none). Non-empty ones are left, logged. */
+void cgroups_remove_empty(const char *id, const char *cg_path);
+
 /* reconcile.c: after a restart. */
 int reconcile(struct err *e);
 

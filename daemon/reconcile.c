@@ -190,16 +190,58 @@ kill_shims_under(const char *prefix)
 	}
 }
 
+struct undo {
+	char *id;
+	char *cg_path;	/* config.json's linux.cgroupsPath, "" for none */
+};
+
+static void
+undo_free(struct undo *u)
+{
+	if (u != NULL) {
+		free(u->id);
+		free(u->cg_path);
+		free(u);
+	}
+}
+
+/* The runtime's delete has ended: what it did not know of goes now. */
+static void
+undo_finish(struct undo *u)
+{
+	/* A runtime create killed mid-way leaves its cgroups: the runtime's
+	 * delete does not know the container. */
+	cgroups_remove_empty(u->id, u->cg_path);
+	container_remove_dir(u->id);
+	undo_free(u);
+}
+
 static void
 undo_done_cb(void *arg, int status, const char *out, const char *errmsg)
 {
-	char *id = arg;
+	struct undo *u = arg;
 
 	if (status != 0)
-		log_warnx("container %s: runtime delete of a half-created container: %s", id,
+		log_warnx("container %s: runtime delete of a half-created container: %s", u->id,
 		    errmsg);
-	container_remove_dir(id);
-	free(id);
+	undo_finish(u);
+}
+
+/* The bundle's linux.cgroupsPath ("" for none), or NULL if it cannot be read. */
+static char *
+bundle_cgroups_path(const struct container *c)
+{
+	json_t *cfg;
+	struct err e;
+	const char *p;
+	char *out;
+
+	if (c->bundle == NULL || bundle_config_load(c->bundle, &cfg, &e) < 0)
+		return NULL;
+	p = json_string_value(json_object_get(json_object_get(cfg, "linux"), "cgroupsPath"));
+	out = strdup(p != NULL ? p : "");
+	json_decref(cfg);
+	return out;
 }
 
 /* Never acknowledged: remove every trace. */
@@ -208,7 +250,7 @@ undo_creating(struct container *c)
 {
 	const char *args[] = { "delete", "--force", c->id, NULL };
 	struct err e;
-	char *id = strdup(c->id);
+	struct undo *u = calloc(1, sizeof(*u));
 
 	log_warnx("container %s was being created when the daemon stopped: removing it", c->id);
 	for (struct process *p = c->procs; p != NULL; p = p->next) {
@@ -225,10 +267,17 @@ undo_creating(struct container *c)
 	}
 	if (store_container_remove(D.store, c->id, &e) < 0)
 		log_warnx("container %s: %s", c->id, e.msg);
-	if (id == NULL || runtime_run(c, args, undo_done_cb, id) < 0) {
-		free(id);
-		container_remove_dir(c->id);
+	if (u != NULL && (u->id = strdup(c->id)) != NULL &&
+	    (u->cg_path = bundle_cgroups_path(c)) == NULL) {
+		log_warnx("container %s: its bundle's config.json cannot be read: its cgroups"
+			  " are looked for where runc puts them by default", c->id);
+		u->cg_path = strdup("");
 	}
+	if (u == NULL || u->id == NULL || u->cg_path == NULL) {
+		undo_free(u);
+		container_remove_dir(c->id);
+	} else if (runtime_run(c, args, undo_done_cb, u) < 0)
+		undo_finish(u);
 	container_free(c);
 }
 
@@ -295,9 +344,13 @@ sweep_done_cb(void *arg, int status, const char *out, const char *errmsg)
 {
 	char *id = arg;
 
-	/* The runtime may never have heard of it: that is fine. */
-	if (container_find(id) == NULL)
+	/* The runtime may never have heard of it: that is fine. A runtime
+	 * create cut short left its cgroups where runc puts them by default
+	 * (the bundle, with any other place, is not known without rows). */
+	if (container_find(id) == NULL) {
+		cgroups_remove_empty(id, "");
 		container_remove_dir(id);
+	}
 	free(id);
 }
 

@@ -6,6 +6,7 @@
 #   - the start-up sweep removes only directories with the daemon's marker
 #   - one daemon per state dir (a lock held for its lifetime)
 #   - config.json that is a FIFO or huge is refused at once
+#   - a create cut short inside `runc create` leaves no cgroup after a restart
 
 load helpers
 
@@ -30,6 +31,11 @@ hold_create() {
 		args: ["sh", "-c", "touch \"$0\"; while [ ! -e \"$0.go\" ]; do sleep 0.05; done", $f]}]}' \
 		"$1/config.json" >"$1/config.json.tmp"
 	mv "$1/config.json.tmp" "$1/config.json"
+}
+
+# cgroup_dirs ID: every cgroup directory named ID, in every hierarchy.
+cgroup_dirs() {
+	find /sys/fs/cgroup -mindepth 1 -maxdepth 6 -type d -name "$1" 2>/dev/null | sort
 }
 
 ms_since() {
@@ -220,6 +226,31 @@ vm_kb() {
 	run -0 grpc_call GetServerVersion
 }
 
+@test "a create killed inside runc create (daemon SIGKILLed): after the restart no cgroup of it is left in any hierarchy" {
+	[ -d /sys/fs/cgroup ] || skip "no /sys/fs/cgroup"
+	id=$(unique_id cgleft)
+	start_daemon
+	make_bundle "$id" "${SLEEP_ARGS[@]}"
+	hold_create "$BUNDLE" "$T/hook-cg"
+	ctr containers start "$id" "$BUNDLE" >/dev/null 2>&1 &
+	BG_PIDS+=($!)
+	wait_for test -e "$T/hook-cg"
+	stop_daemon -KILL
+	before=$(cgroup_dirs "$id" | wc -l)
+	[ "$before" -gt 0 ] || fail "runc made no cgroup for $id: nothing to test"
+
+	start_daemon
+	wait_for eval '[ "$(db "SELECT count(*) FROM containers WHERE id = '"'$id'"'")" = 0 ]'
+	wait_for eval '[ ! -e "$CDIR/$id" ]'
+	left() { [ -z "$(cgroup_dirs "$id")" ]; }
+	wait_for -t 10 left || true
+	after=$(cgroup_dirs "$id" | wc -l)
+	echo "# figure: cgroup dirs of $id: $before while the create was held, $after after the restart" >&3
+	cgroup_dirs "$id" | xargs -r rmdir 2>/dev/null || true
+	assert_eq "$after" 0 "cgroup dirs left: $(cgroup_dirs "$id")"
+	run -0 grep -F "removed its empty cgroup" "$T/daemon.log"
+}
+
 @test "upgrade from the old layout (<state>/<id>/): a live container's dir moves into the area and its exit still arrives; an old-layout shim of a create in flight is found and killed" {
 	start_daemon
 	start_container up1 "${SLEEP_ARGS[@]}"
@@ -259,4 +290,20 @@ vm_kb() {
 	assert_eq "$(db "SELECT exit_status FROM processes WHERE container_id = 'up1' AND pid = 'init'")" 137 "up1's exit status (from its shim's exit file)"
 	wait_for eval '[ ! -e "$CDIR/up1" ]'
 	echo "# figure: up1 moved and supervised (exit 137 recorded through the moved dir); old-layout shim $half_shim killed, $half undone" >&3
+}
+
+@test "a create cut by --start-timeout inside runc create: its error, and no cgroup of it is left" {
+	[ -d /sys/fs/cgroup ] || skip "no /sys/fs/cgroup"
+	id=$(unique_id cgtime)
+	start_daemon --start-timeout 2s
+	make_bundle "$id" "${SLEEP_ARGS[@]}"
+	hold_create "$BUNDLE" "$T/hook-cgt"
+	run grpc_call CreateContainer "{\"id\": \"$id\", \"bundlePath\": \"$BUNDLE\"}"
+	echo "$output"
+	assert_contains "$output" DEADLINE_EXCEEDED
+	after=$(cgroup_dirs "$id" | wc -l)
+	echo "# figure: cgroup dirs of $id after the timed-out create: $after" >&3
+	cgroup_dirs "$id" | xargs -r rmdir 2>/dev/null || true
+	assert_eq "$after" 0 "cgroup dirs left"
+	[ ! -e "$CDIR/$id" ] || fail "$CDIR/$id is left"
 }
