@@ -43,6 +43,12 @@ bundle_config_load(const char *bundle, json_t **out, struct err *e)
 
 	*out = NULL;
 	snprintf(path, sizeof(path), "%s/config.json", bundle);
+	/* Not even opened unless it is a regular file: opening a device can
+	 * do things (a tape rewinds). fstat below is the check that counts. */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return err_set(e, GRPC_INVALID_ARGUMENT,
+		    "bundle %s: %s is %s; it must be a regular file", bundle, path,
+		    kind_of(st.st_mode));
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return err_set(e, GRPC_INVALID_ARGUMENT, "bundle %s: cannot open %s: %s", bundle,
