@@ -163,6 +163,10 @@ void layout_container_path(const char *id, char *buf, size_t n);
 int layout_container_mkdir(const char *id, struct err *e);
 /* The directory is there with the daemon's marker. */
 bool layout_container_is_ours(const char *id);
+/* An entry of the area named as a directory being made or removed: a
+ * create or removal the daemon died in. Removed if marked or empty (else
+ * logged); true if name is such an entry. At start only. */
+bool layout_sweep_tmp(const char *name);
 /* Moves the old layout's <state>/<id> of every container row into the area. */
 int layout_migrate(struct err *e);
 /* Logs each entry of the state dir that is not the daemon's (left alone). */

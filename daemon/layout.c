@@ -6,8 +6,10 @@
  *   <state>/containerd.sock        the socket (unless --listen elsewhere)
  *   <state>/_daemon.lock           flock()ed for the daemon's lifetime
  *   <state>/_containers/<id>/      one per container, made by a create, with
- *       .containerd                the marker: created O_EXCL with the dir
+ *       .containerd                the marker, made (O_EXCL) before the
+ *                                  directory gets the id's name
  *       <pid>/                     one per process: the shim's --dir
+ *   <state>/_containers/.tmp-*     a container dir being made or removed
  *
  * No container id starts with '_', so no id can name the daemon's own files
  * or the area, and the area is never taken for an id by an older daemon. A
@@ -32,6 +34,7 @@
 
 #define AREA "_containers"
 #define MARKER ".containerd"
+#define TMP_PREFIX ".tmp-"
 #define LOCK_NAME "_daemon.lock"
 
 static int lock_fd = -1;
@@ -112,7 +115,7 @@ layout_init(struct err *e)
 static int
 write_marker(const char *dir, int excl)
 {
-	char path[PATH_MAX_LEN + 128];
+	char path[PATH_MAX_LEN + 512];
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/" MARKER, dir);
@@ -124,53 +127,29 @@ write_marker(const char *dir, int excl)
 	return 0;
 }
 
-int
-layout_container_mkdir(const char *id, struct err *e)
+/* A fresh name in the area that no id can take: a directory being made or
+ * being removed has it, so one cut short (a crash) never blocks an id and
+ * is recognised at the next start. */
+static void
+tmp_name(const char *id, char *buf, size_t n)
 {
-	char dir[PATH_MAX_LEN + 64];
-	int err;
+	static unsigned seq;
 
-	layout_container_path(id, dir, sizeof(dir));
-	if (mkdir(dir, 0711) < 0) {
-		err = errno;
-		if (err == EEXIST)
-			return err_set(e, GRPC_FAILED_PRECONDITION,
-			    "container %s: its directory %s is there already, and this create"
-			    " did not make it: left as it is (the daemon's own leftovers are"
-			    " removed at its next start; anything else is not the daemon's)",
-			    id, dir);
-		return err_set(e, err == ENOSPC ? GRPC_RESOURCE_EXHAUSTED : GRPC_INTERNAL,
-		    "cannot create %s: %s", dir, strerror(err));
-	}
-	if (write_marker(dir, 1) < 0) {
-		err = errno;
-		rmdir(dir);
-		return err_set(e, err == ENOSPC ? GRPC_RESOURCE_EXHAUSTED : GRPC_INTERNAL,
-		    "cannot create %s/%s: %s", dir, MARKER, strerror(err));
-	}
-	return 0;
+	snprintf(buf, n, "%s/" AREA "/" TMP_PREFIX "%s.%ld.%u", D.cfg.state_dir, id,
+	    (long)getpid(), seq++);
 }
 
 /* dir holds the marker, a regular file: the daemon made dir. */
 static bool
 has_marker(const char *dir)
 {
-	char path[PATH_MAX_LEN + 128];
+	char path[PATH_MAX_LEN + 512];
 	struct stat st;
 
 	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
 		return false;
 	snprintf(path, sizeof(path), "%s/" MARKER, dir);
 	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-bool
-layout_container_is_ours(const char *id)
-{
-	char dir[PATH_MAX_LEN + 64];
-
-	layout_container_path(id, dir, sizeof(dir));
-	return has_marker(dir);
 }
 
 static const char *rm_keep;	/* the marker: removed last */
@@ -185,10 +164,83 @@ rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 	return 0;
 }
 
+/* rm -r of a marked dir, the marker last: a removal cut short leaves a
+ * directory the next start still knows as the daemon's. */
+static void
+remove_marked(const char *dir)
+{
+	char marker[PATH_MAX_LEN + 400];
+
+	snprintf(marker, sizeof(marker), "%s/" MARKER, dir);
+	rm_keep = marker;
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rm_keep = NULL;
+	if (unlink(marker) < 0 || rmdir(dir) < 0)
+		log_warn("cannot remove %s", dir);
+}
+
+/* The directory appears in one step, marker inside: made under a
+ * temporary name, marked, then renamed to the id, never over anything. */
+int
+layout_container_mkdir(const char *id, struct err *e)
+{
+	char dir[PATH_MAX_LEN + 64], tmp[PATH_MAX_LEN + 400];
+	struct stat st;
+	int err, rc;
+
+	layout_container_path(id, dir, sizeof(dir));
+	if (lstat(dir, &st) == 0)
+		goto exists;
+	tmp_name(id, tmp, sizeof(tmp));
+	if (mkdir(tmp, 0711) < 0) {
+		err = errno;
+		return err_set(e, err == ENOSPC ? GRPC_RESOURCE_EXHAUSTED : GRPC_INTERNAL,
+		    "cannot create %s: %s", tmp, strerror(err));
+	}
+	if (write_marker(tmp, 1) < 0) {
+		err = errno;
+		rmdir(tmp);
+		return err_set(e, err == ENOSPC ? GRPC_RESOURCE_EXHAUSTED : GRPC_INTERNAL,
+		    "cannot create %s/%s: %s", tmp, MARKER, strerror(err));
+	}
+	rc = renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_NOREPLACE);
+	if (rc < 0 && (errno == EINVAL || errno == ENOSYS)) {
+		/* A filesystem without RENAME_NOREPLACE: only the daemon makes
+		 * directories here, and it looked just above. */
+		if (lstat(dir, &st) == 0)
+			errno = EEXIST;
+		else
+			rc = rename(tmp, dir);
+	}
+	if (rc < 0) {
+		err = errno;
+		remove_marked(tmp);
+		if (err == EEXIST || err == ENOTEMPTY)
+			goto exists;
+		return err_set(e, err == ENOSPC ? GRPC_RESOURCE_EXHAUSTED : GRPC_INTERNAL,
+		    "cannot create %s: %s", dir, strerror(err));
+	}
+	return 0;
+exists:
+	return err_set(e, GRPC_FAILED_PRECONDITION,
+	    "container %s: its directory %s is there already, and this create did not make"
+	    " it: left as it is (the daemon's own leftovers are removed at its next start;"
+	    " anything else is not the daemon's)", id, dir);
+}
+
+bool
+layout_container_is_ours(const char *id)
+{
+	char dir[PATH_MAX_LEN + 64];
+
+	layout_container_path(id, dir, sizeof(dir));
+	return has_marker(dir);
+}
+
 void
 container_remove_dir(const char *id)
 {
-	char dir[PATH_MAX_LEN + 64], marker[PATH_MAX_LEN + 128];
+	char dir[PATH_MAX_LEN + 64], gone[PATH_MAX_LEN + 400];
 
 	layout_container_path(id, dir, sizeof(dir));
 	if (!has_marker(dir)) {
@@ -197,14 +249,33 @@ container_remove_dir(const char *id)
 				  " make it", dir, MARKER);
 		return;
 	}
-	/* The marker goes last: a removal cut short leaves a directory the
-	 * next start still knows as its own. */
-	snprintf(marker, sizeof(marker), "%s/" MARKER, dir);
-	rm_keep = marker;
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	rm_keep = NULL;
-	if (unlink(marker) < 0 || rmdir(dir) < 0)
-		log_warn("cannot remove %s", dir);
+	/* Out of the id's way in one step first. */
+	tmp_name(id, gone, sizeof(gone));
+	if (rename(dir, gone) < 0) {
+		log_warn("cannot rename %s to %s", dir, gone);
+		remove_marked(dir);
+		return;
+	}
+	remove_marked(gone);
+}
+
+bool
+layout_sweep_tmp(const char *name)
+{
+	char path[PATH_MAX_LEN + 400];
+
+	if (strncmp(name, TMP_PREFIX, sizeof(TMP_PREFIX) - 1) != 0)
+		return false;
+	snprintf(path, sizeof(path), "%s/" AREA "/%s", D.cfg.state_dir, name);
+	if (has_marker(path)) {
+		log_info("%s: a create or a removal cut short: removing it", path);
+		remove_marked(path);
+	} else if (rmdir(path) == 0)
+		log_info("%s: an empty directory of a create cut short: removed", path);
+	else
+		log_warnx("%s: left as it is: not a directory the daemon made (no marker)",
+		    path);
+	return true;
 }
 
 /* A directory of the old layout, <state>/<id>, of a container the database

@@ -379,7 +379,7 @@ sweep_unknown(void)
 		char *id;
 
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
-		    container_find(de->d_name) != NULL)
+		    layout_sweep_tmp(de->d_name) || container_find(de->d_name) != NULL)
 			continue;
 		if (validate_id("container id", de->d_name, &e) < 0 ||
 		    !layout_container_is_ours(de->d_name)) {

@@ -119,6 +119,12 @@ vm_kb() {
 		DELETE FROM containers WHERE id = 'leftover'"
 	marked=no
 	[ ! -e "$CDIR/leftover/.containerd" ] || marked=yes
+	# What a create or a removal cut short between two steps leaves: a
+	# temporary dir, marked (removal) or empty (create); and one that is
+	# neither, which is not the daemon's.
+	mkdir -p "$CDIR/.tmp-cut.1.0/init" "$CDIR/.tmp-new.1.1" "$CDIR/.tmp-odd"
+	touch "$CDIR/.tmp-cut.1.0/.containerd" "$CDIR/.tmp-cut.1.0/init/shim.log"
+	echo mine >"$CDIR/.tmp-odd/file"
 
 	start_daemon
 	wait_for pid_gone "$shim"
@@ -130,6 +136,9 @@ vm_kb() {
 	run -0 grep -F "$STATE/runc: not the daemon's" "$T/daemon.log"
 	run -0 grep -F "$STATE/mydata: not the daemon's" "$T/daemon.log"
 	run -0 grep -F "$CDIR/nomark: left as it is" "$T/daemon.log"
+	[ ! -e "$CDIR/.tmp-cut.1.0" ] && [ ! -e "$CDIR/.tmp-new.1.1" ] || fail "cut-short temporary dirs left: $(ls -a "$CDIR")"
+	assert_eq "$(cat "$CDIR/.tmp-odd/file")" mine "the unmarked temporary-looking dir's file"
+	run -0 grep -F "$CDIR/.tmp-odd: left as it is" "$T/daemon.log"
 	assert_eq "$marked" yes "the leftover's directory had the daemon's marker"
 	wait_for eval '[ ! -e "$CDIR/leftover" ]'
 	echo "# figure: runc root, user's dir, unmarked dir kept; leftover (shim $shim, dir) removed" >&3
