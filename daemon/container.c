@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,14 +87,15 @@ process_new(struct container *c, const char *name)
 {
 	struct process *p = calloc(1, sizeof(*p));
 	struct process **tail;
+	char cdir[PATH_MAX_LEN + 64];
 
 	if (p == NULL)
 		return NULL;
 	p->ctr = c;
 	p->sync_fd = -1;
 	p->pidfd = -1;
-	if ((p->name = strdup(name)) == NULL ||
-	    asprintf(&p->dir, "%s/%s/%s", D.cfg.state_dir, c->id, name) < 0) {
+	layout_container_path(c->id, cdir, sizeof(cdir));
+	if ((p->name = strdup(name)) == NULL || asprintf(&p->dir, "%s/%s", cdir, name) < 0) {
 		free(p->name);
 		free(p);
 		return NULL;
@@ -213,22 +213,6 @@ proc_start_time(pid_t pid)
 			  " %*d %*d %llu", &start) != 1)
 		return 0;
 	return (int64_t)start;
-}
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	remove(path);
-	return 0;
-}
-
-void
-container_remove_dir(const char *id)
-{
-	char path[4200];
-
-	snprintf(path, sizeof(path), "%s/%s", D.cfg.state_dir, id);
-	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static void

@@ -7,6 +7,7 @@
 #define DAEMON_DAEMON_H
 
 #include <ev.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -144,8 +145,34 @@ int process_read_exit_file(const char *dir, int *status, int64_t *exited_at);
 int exit_status_of(int wstatus);
 /* /proc/<pid>/stat starttime, 0 if gone. */
 int64_t proc_start_time(pid_t pid);
-/* rm -r of the container's state dir. */
+/* rm -r of the container's directory, if the daemon made it (its marker is
+ * there); else it is left and logged (layout.c). */
 void container_remove_dir(const char *id);
+
+/* layout.c: the state dir's layout (see there). */
+/* Locks the state dir for this daemon's lifetime; -1 with e (naming the
+ * holder's pid) when another daemon holds it. Before anything else. */
+int layout_lock(struct err *e);
+/* Makes the containers' area. */
+int layout_init(struct err *e);
+void layout_area_path(char *buf, size_t n);
+/* <state>/_containers/<id> */
+void layout_container_path(const char *id, char *buf, size_t n);
+/* Makes the container's directory and its marker; a directory already
+ * there is an error (FAILED_PRECONDITION): it is not this create's. */
+int layout_container_mkdir(const char *id, struct err *e);
+/* The directory is there with the daemon's marker. */
+bool layout_container_is_ours(const char *id);
+/* An entry of the area named as a directory being made or removed: a
+ * create or removal the daemon died in. Removed if marked or empty (else
+ * logged); true if name is such an entry. At start only. */
+bool layout_sweep_tmp(const char *name);
+/* Moves the old layout's <state>/<id> of every container row into the area. */
+int layout_migrate(struct err *e);
+/* Logs each entry of the state dir that is not the daemon's (left alone). */
+void layout_log_foreign(void);
+/* A shim's --dir under the state dir, as it reads after layout_migrate. */
+void layout_translate_old_dir(const char *dir, char *out, size_t n);
 
 /* server.c: socket, connections, replies after commit. */
 int server_listen(const char *path, struct err *e);
@@ -262,6 +289,18 @@ void metrics_event_recorded(void);
 
 /* retention.c */
 void retention_start(void);
+
+/* bundle.c: a bundle's config.json, read so that no path can block the
+ * loop: only a regular file of at most BUNDLE_CONFIG_MAX bytes, opened
+ * non-blocking. 0 and *out (a JSON object, the caller's), or -1 with e
+ * (INVALID_ARGUMENT naming the path and why). */
+#define BUNDLE_CONFIG_MAX (1024 * 1024)
+int bundle_config_load(const char *bundle, json_t **out, struct err *e);
+
+/* cgroups.c: rmdir the container's empty cgroups in every hierarchy, where
+ * runc's cgroupfs driver puts them for cg_path (config.json's
+ * linux.cgroupsPath; "" or NULL: none). Non-empty ones are left, logged. */
+void cgroups_remove_empty(const char *id, const char *cg_path);
 
 /* reconcile.c: after a restart. */
 int reconcile(struct err *e);

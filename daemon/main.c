@@ -354,6 +354,10 @@ main(int argc, char **argv)
 	if (metrics_start(&e) < 0)
 		fatalx("%s", e.msg);
 	mkdir_p(D.cfg.state_dir, 0711);
+	/* Before the database is opened: a second daemon would kill the first
+	 * one's creates and record every exit twice. */
+	if (layout_lock(&e) < 0 || layout_init(&e) < 0)
+		fatalx("%s", e.msg);
 	snprintf(dbpath, sizeof(dbpath), "%s/state.db", D.cfg.state_dir);
 	if ((D.store = store_open(dbpath, false, &e)) == NULL)
 		fatalx("%s", e.msg);

@@ -58,6 +58,8 @@ struct op_create {
 	ev_timer recorded_w;	/* RECORD: fires after the iteration's commit */
 	struct shim_spec spec;	/* RECORD: what to spawn; strings owned below */
 	char *spec_strs[4];
+	char *cg_path;		/* config.json's linux.cgroupsPath, "" for none */
+	bool shim_started;	/* the runtime's create may have run, even in part */
 };
 
 static void advance(struct op_create *op);
@@ -77,6 +79,7 @@ op_free(struct op_create *op)
 	ev_timer_stop(D.loop, &op->recorded_w);
 	for (int i = 0; i < 4; i++)
 		free(op->spec_strs[i]);
+	free(op->cg_path);
 	op_unregister(&op->op);
 	free(op);
 }
@@ -254,6 +257,13 @@ finish_failed(struct op_create *op)
 		log_warnx("container %s: %s", c->id, e.msg);
 	if (op->init->shim_pid > 0 && !op->shim_gone)
 		kill(-op->init->shim_pid, SIGKILL);
+	/* A runtime create cut short (the timeout killed it, or its shim died)
+	 * leaves cgroups its delete does not know of; the undo's delete has
+	 * finished by now. A create the runtime refused cleaned up itself, and
+	 * the cgroups of a container the runtime already has under this id
+	 * are not this create's. */
+	if (op->shim_started && (op->err.code == GRPC_DEADLINE_EXCEEDED || op->shim_gone))
+		cgroups_remove_empty(c->id, op->cg_path);
 	container_remove_dir(c->id);
 	log_warnx("container %s not created: %s", c->id, op->err.msg);
 	server_reply_error(op->call_id, &op->err);
@@ -271,6 +281,7 @@ advance(struct op_create *op)
 		break; /* recorded_cb, after the commit */
 	case CR_SHIM:
 		op->shim_spawned = mono_ns();
+		op->shim_started = true;
 		if (shimctl_spawn(op->init, &op->spec, &op->err) < 0) {
 			enter_state(op, CR_UNDO);
 			advance(op);
@@ -319,14 +330,15 @@ strv_dup(char **v, size_t n)
 	return out;
 }
 
-/* Checks the request; loads config.json's process. -1 with e. */
+/* Checks the request; loads config.json's process and linux.cgroupsPath
+ * (*cg_path, owned by the caller). -1 with e. */
 static int
-validate(const Types__CreateContainerRequest *req, json_t **process, struct err *e)
+validate(const Types__CreateContainerRequest *req, json_t **process, char **cg_path,
+    struct err *e)
 {
-	char path[PATH_MAX_LEN + 32];
 	struct stat st;
-	json_error_t je;
 	json_t *cfg;
+	const char *cgp;
 
 	if (validate_id("container id", req->id, e) < 0 ||
 	    validate_path("bundle path", req->bundlepath, 0, e) < 0 ||
@@ -349,12 +361,16 @@ validate(const Types__CreateContainerRequest *req, json_t **process, struct err 
 	if (!S_ISDIR(st.st_mode))
 		return err_set(e, GRPC_INVALID_ARGUMENT, "bundle %s: not a directory",
 		    req->bundlepath);
-	snprintf(path, sizeof(path), "%s/config.json", req->bundlepath);
-	if ((cfg = json_load_file(path, 0, &je)) == NULL)
-		return err_set(e, GRPC_INVALID_ARGUMENT, "bundle %s: cannot read config.json: %s",
-		    req->bundlepath, je.text);
+	if (bundle_config_load(req->bundlepath, &cfg, e) < 0)
+		return -1;
 	*process = json_incref(json_object_get(cfg, "process"));
+	cgp = json_string_value(json_object_get(json_object_get(cfg, "linux"), "cgroupsPath"));
+	*cg_path = strdup(cgp != NULL ? cgp : "");
 	json_decref(cfg);
+	if (*cg_path == NULL) {
+		json_decref(*process);
+		return err_set(e, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+	}
 	if (!json_is_object(*process)) {
 		json_decref(*process);
 		return err_set(e, GRPC_INVALID_ARGUMENT,
@@ -426,6 +442,7 @@ op_create_start(uint64_t call_id, const Types__CreateContainerRequest *req)
 	struct op_create *op = NULL;
 	struct container *c = NULL;
 	json_t *process = NULL;
+	char *cg_path = NULL;
 	struct err e = { 0 };
 	int64_t now = now_ns();
 	char dir[PATH_MAX_LEN + 256];
@@ -436,7 +453,7 @@ op_create_start(uint64_t call_id, const Types__CreateContainerRequest *req)
 		.no_pivot = req->nopivotroot,
 	};
 
-	if (validate(req, &process, &e) < 0)
+	if (validate(req, &process, &cg_path, &e) < 0)
 		goto fail;
 	/* The store cannot commit (locked, disk full, file gone; tried again
 	 * now): refused at once, nothing written (recorded_cb catches a stall
@@ -481,22 +498,18 @@ op_create_start(uint64_t call_id, const Types__CreateContainerRequest *req)
 			goto fail;
 		}
 	}
-	{
-		char cdir[PATH_MAX_LEN + 64];
-
-		snprintf(cdir, sizeof(cdir), "%s/%s", D.cfg.state_dir, c->id);
-		if (mkdir(cdir, 0711) < 0 && errno != EEXIST) {
-			err_set(&e, errno == ENOSPC ? GRPC_RESOURCE_EXHAUSTED : GRPC_INTERNAL,
-			    "cannot create %s: %s", cdir, strerror(errno));
-			goto fail;
-		}
-	}
+	/* Only a directory made here is removed by the undo: one already
+	 * there is not this create's to clean up. */
+	if (layout_container_mkdir(c->id, &e) < 0)
+		goto fail;
 	if (record(c, req, process, now, &e) < 0)
 		goto fail_dir;
 	op->call_id = call_id;
 	op->c = c;
 	op->started = now;
 	op->state = CR_RECORD;
+	op->cg_path = cg_path;
+	cg_path = NULL;
 	op->restore = spec.checkpoint_dir != NULL;
 	op_register(&op->op, "create", op);
 	c->op_id = op->init->op_id = op->op.id;
@@ -530,6 +543,7 @@ fail_dir:
 	container_remove_dir(c->id);
 fail:
 	json_decref(process);
+	free(cg_path);
 	if (c != NULL)
 		container_free(c);
 	free(op);

@@ -35,23 +35,24 @@ strv_json(char **v, size_t n)
 	return a;
 }
 
-/* The container's own process capabilities, for an exec that names none. */
-static json_t *
-bundle_capabilities(const struct container *c)
+/* The container's own process capabilities (*caps, NULL: none named), for
+ * an exec that names none. config.json is read as a create reads it: a
+ * FIFO or a huge file put there since is refused, not waited for. */
+static int
+bundle_capabilities(const struct container *c, json_t **caps, struct err *e)
 {
-	char path[PATH_MAX_LEN + 32];
-	json_t *cfg, *caps;
+	json_t *cfg;
 
-	snprintf(path, sizeof(path), "%s/config.json", c->bundle);
-	if ((cfg = json_load_file(path, 0, NULL)) == NULL)
-		return NULL;
-	caps = json_incref(json_object_get(json_object_get(cfg, "process"), "capabilities"));
+	if (bundle_config_load(c->bundle, &cfg, e) < 0)
+		return -1;
+	*caps = json_incref(json_object_get(json_object_get(cfg, "process"), "capabilities"));
 	json_decref(cfg);
-	return caps;
+	return 0;
 }
 
+/* bcaps: the bundle's, taken (for an exec that names none). */
 static json_t *
-process_json(const struct container *c, const Types__AddProcessRequest *req)
+process_json(const Types__AddProcessRequest *req, json_t *bcaps)
 {
 	json_t *o = json_object(), *user = json_object(), *rl = json_array();
 
@@ -77,12 +78,11 @@ process_json(const struct container *c, const Types__AddProcessRequest *req)
 			json_object_set_new(caps, sets[i], strv_json(req->capabilities,
 			    req->n_capabilities));
 		json_object_set_new(o, "capabilities", caps);
-	} else {
-		json_t *caps = bundle_capabilities(c);
-
-		if (caps != NULL)
-			json_object_set_new(o, "capabilities", caps);
+	} else if (bcaps != NULL) {
+		json_object_set_new(o, "capabilities", bcaps);
+		bcaps = NULL;
 	}
+	json_decref(bcaps);
 	if (req->apparmorprofile[0])
 		json_object_set_new(o, "apparmorProfile", json_string(req->apparmorprofile));
 	if (req->selinuxlabel[0])
@@ -220,11 +220,12 @@ op_exec_start(uint64_t call_id, const Types__AddProcessRequest *req)
 	struct op_exec *op = NULL;
 	struct process *p = NULL;
 	struct err e = { 0 };
-	json_t *spec = NULL;
+	json_t *spec = NULL, *caps = NULL;
 	char path[PATH_MAX_LEN + 300];
 	char *args = NULL, *env = NULL, *spectext = NULL;
 
-	if (validate(req, &c, &e) < 0)
+	if (validate(req, &c, &e) < 0 ||
+	    (req->n_capabilities == 0 && bundle_capabilities(c, &caps, &e) < 0))
 		goto refuse;
 	/* The store cannot commit (locked, disk full, file gone; tried again
 	 * now): no process may start whose row would not be on disk. */
@@ -243,7 +244,8 @@ op_exec_start(uint64_t call_id, const Types__AddProcessRequest *req)
 	op->started = now_ns();
 	op_register(&op->op, "exec", op);
 	p->op_id = op->op.id;
-	spec = process_json(c, req);
+	spec = process_json(req, caps);
+	caps = NULL;
 	p->info = procinfo_from_oci(req->pid, spec, req->stdin, req->stdout, req->stderr);
 	snprintf(path, sizeof(path), "%s/process.json", p->dir);
 	if (mkdir(p->dir, 0700) < 0 && errno != EEXIST) {
@@ -301,6 +303,7 @@ fail:
 	fail(op, &e);
 	return;
 refuse:
+	json_decref(caps);
 	free(op);
 	log_info("AddProcess %s/%s refused: %s", req->id, req->pid, e.msg);
 	server_reply_error(call_id, &e);

@@ -103,7 +103,7 @@ load_container(void *arg, const struct store_container *sc)
  * create the daemon died in may not have recorded its shim's pid. */
 struct shim_seen {
 	pid_t pid;
-	char dir[PATH_MAX_LEN + 256];	/* its --dir */
+	char dir[PATH_MAX_LEN + 300];	/* its --dir */
 };
 
 static struct shim_seen *shims_seen;
@@ -156,9 +156,15 @@ scan_shims(void)
 
 			if (nv == NULL)
 				break;
+			char now_at[PATH_MAX_LEN + 256];
+
 			shims_seen = nv;
 			shims_seen[n_shims_seen].pid = pid;
-			snprintf(shims_seen[n_shims_seen].dir, sizeof(shims_seen[0].dir), "%s/", dir);
+			/* A shim of the old layout names <state>/<id>/<pid>; its
+			 * directory has moved into the area since (layout_migrate). */
+			layout_translate_old_dir(dir, now_at, sizeof(now_at));
+			snprintf(shims_seen[n_shims_seen].dir, sizeof(shims_seen[0].dir), "%s/",
+			    now_at);
 			n_shims_seen++;
 		}
 	}
@@ -184,16 +190,58 @@ kill_shims_under(const char *prefix)
 	}
 }
 
+struct undo {
+	char *id;
+	char *cg_path;	/* config.json's linux.cgroupsPath, "" for none */
+};
+
+static void
+undo_free(struct undo *u)
+{
+	if (u != NULL) {
+		free(u->id);
+		free(u->cg_path);
+		free(u);
+	}
+}
+
+/* The runtime's delete has ended: what it did not know of goes now. */
+static void
+undo_finish(struct undo *u)
+{
+	/* A runtime create killed mid-way leaves its cgroups: the runtime's
+	 * delete does not know the container. */
+	cgroups_remove_empty(u->id, u->cg_path);
+	container_remove_dir(u->id);
+	undo_free(u);
+}
+
 static void
 undo_done_cb(void *arg, int status, const char *out, const char *errmsg)
 {
-	char *id = arg;
+	struct undo *u = arg;
 
 	if (status != 0)
-		log_warnx("container %s: runtime delete of a half-created container: %s", id,
+		log_warnx("container %s: runtime delete of a half-created container: %s", u->id,
 		    errmsg);
-	container_remove_dir(id);
-	free(id);
+	undo_finish(u);
+}
+
+/* The bundle's linux.cgroupsPath ("" for none), or NULL if it cannot be read. */
+static char *
+bundle_cgroups_path(const struct container *c)
+{
+	json_t *cfg;
+	struct err e;
+	const char *p;
+	char *out;
+
+	if (c->bundle == NULL || bundle_config_load(c->bundle, &cfg, &e) < 0)
+		return NULL;
+	p = json_string_value(json_object_get(json_object_get(cfg, "linux"), "cgroupsPath"));
+	out = strdup(p != NULL ? p : "");
+	json_decref(cfg);
+	return out;
 }
 
 /* Never acknowledged: remove every trace. */
@@ -202,7 +250,7 @@ undo_creating(struct container *c)
 {
 	const char *args[] = { "delete", "--force", c->id, NULL };
 	struct err e;
-	char *id = strdup(c->id);
+	struct undo *u = calloc(1, sizeof(*u));
 
 	log_warnx("container %s was being created when the daemon stopped: removing it", c->id);
 	for (struct process *p = c->procs; p != NULL; p = p->next) {
@@ -213,15 +261,23 @@ undo_creating(struct container *c)
 	{
 		char prefix[PATH_MAX_LEN + 256];
 
-		snprintf(prefix, sizeof(prefix), "%s/%s/", D.cfg.state_dir, c->id);
+		layout_container_path(c->id, prefix, sizeof(prefix) - 1);
+		strcat(prefix, "/");
 		kill_shims_under(prefix);
 	}
 	if (store_container_remove(D.store, c->id, &e) < 0)
 		log_warnx("container %s: %s", c->id, e.msg);
-	if (id == NULL || runtime_run(c, args, undo_done_cb, id) < 0) {
-		free(id);
-		container_remove_dir(c->id);
+	if (u != NULL && (u->id = strdup(c->id)) != NULL &&
+	    (u->cg_path = bundle_cgroups_path(c)) == NULL) {
+		log_warnx("container %s: its bundle's config.json cannot be read: its cgroups"
+			  " are looked for where runc puts them by default", c->id);
+		u->cg_path = strdup("");
 	}
+	if (u == NULL || u->id == NULL || u->cg_path == NULL) {
+		undo_free(u);
+		container_remove_dir(c->id);
+	} else if (runtime_run(c, args, undo_done_cb, u) < 0)
+		undo_finish(u);
 	container_free(c);
 }
 
@@ -288,37 +344,53 @@ sweep_done_cb(void *arg, int status, const char *out, const char *errmsg)
 {
 	char *id = arg;
 
-	/* The runtime may never have heard of it: that is fine. */
-	if (container_find(id) == NULL)
+	/* The runtime may never have heard of it: that is fine. A runtime
+	 * create cut short left its cgroups where runc puts them by default
+	 * (the bundle, with any other place, is not known without rows). */
+	if (container_find(id) == NULL) {
+		cgroups_remove_empty(id, "");
 		container_remove_dir(id);
+	}
 	free(id);
 }
 
 /* What is left of containers the database does not know as live: a create
  * whose rows never reached the disk, or a stopped container whose runtime
  * delete the daemon died before. Its shims die, the runtime deletes it, its
- * directory goes. Runs once the live containers are loaded, before the
+ * directory goes. Only directories of the daemon's area that carry its
+ * marker: anything else is not provably the daemon's, and is left and
+ * logged. Runs once the live containers are loaded, before the
  * half-created ones among them are undone (they are not its business). */
 static void
 sweep_unknown(void)
 {
-	DIR *d = opendir(D.cfg.state_dir);
+	char area[PATH_MAX_LEN + 64];
+	DIR *d;
 	struct dirent *de;
 
-	if (d == NULL)
+	layout_area_path(area, sizeof(area));
+	if ((d = opendir(area)) == NULL) {
+		log_warn("cannot read %s", area);
 		return;
+	}
 	while ((de = readdir(d)) != NULL) {
 		char prefix[PATH_MAX_LEN + 256];
 		struct err e;
 		char *id;
 
-		if (de->d_type != DT_DIR || de->d_name[0] == '.' ||
-		    validate_id("container id", de->d_name, &e) < 0 ||
-		    container_find(de->d_name) != NULL)
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    layout_sweep_tmp(de->d_name) || container_find(de->d_name) != NULL)
 			continue;
+		if (validate_id("container id", de->d_name, &e) < 0 ||
+		    !layout_container_is_ours(de->d_name)) {
+			log_warnx("%s/%s: left as it is: not a directory the daemon made (no"
+				  " marker)", area, de->d_name);
+			continue;
+		}
 		log_warnx("container %s: not live in the database, yet its directory is there"
 			  " (a create or delete cut short): removing what is left", de->d_name);
-		snprintf(prefix, sizeof(prefix), "%s/%s/", D.cfg.state_dir, de->d_name);
+		layout_container_path(de->d_name, prefix, sizeof(prefix) - 1);
+		strcat(prefix, "/");
 		kill_shims_under(prefix);
 		if ((id = strdup(de->d_name)) == NULL)
 			continue;
@@ -333,28 +405,29 @@ sweep_unknown(void)
 	}
 	closedir(d);
 	/* A shim whose directory is gone already. */
-	{
-		for (int i = 0; i < n_shims_seen; i++) {
-			const char *rest;
-			char cid[256];
-			size_t k = 0;
+	for (int i = 0; i < n_shims_seen; i++) {
+		size_t alen = strlen(area);
+		const char *rest;
+		char cid[256];
+		size_t k = 0;
 
-			if (shims_seen[i].pid <= 0)
-				continue;
-			rest = shims_seen[i].dir + strlen(D.cfg.state_dir) + 1;
-			while (rest[k] != '\0' && rest[k] != '/' && k + 1 < sizeof(cid)) {
-				cid[k] = rest[k];
-				k++;
-			}
-			cid[k] = '\0';
-			if (container_find(cid) == NULL) {
-				char prefix[PATH_MAX_LEN + 256];
+		if (shims_seen[i].pid <= 0 || strncmp(shims_seen[i].dir, area, alen) != 0 ||
+		    shims_seen[i].dir[alen] != '/')
+			continue;
+		rest = shims_seen[i].dir + alen + 1;
+		while (rest[k] != '\0' && rest[k] != '/' && k + 1 < sizeof(cid)) {
+			cid[k] = rest[k];
+			k++;
+		}
+		cid[k] = '\0';
+		if (container_find(cid) == NULL) {
+			char prefix[PATH_MAX_LEN + 256];
 
-				snprintf(prefix, sizeof(prefix), "%s/%s/", D.cfg.state_dir, cid);
-				kill_shims_under(prefix);
-			}
+			snprintf(prefix, sizeof(prefix), "%s/%s/", area, cid);
+			kill_shims_under(prefix);
 		}
 	}
+	layout_log_foreign();
 }
 
 int
@@ -363,6 +436,8 @@ reconcile(struct err *e)
 	struct container *c, *next;
 	int n = 0;
 
+	if (layout_migrate(e) < 0)
+		return -1;
 	scan_shims();
 	if (store_containers_foreach(D.store, true, load_container, NULL, e) < 0)
 		return -1;

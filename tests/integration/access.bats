@@ -115,10 +115,11 @@ s.connect(sys.argv[1])' "$SOCK"
 	echo "$output"
 	[ "$status" -ne 0 ] && [ "$status" -ne 124 ] || fail "status $status"
 	assert_contains "$output" "another daemon is already listening on $SOCK"
+	# The same state dir: its lock answers first (layout.bats tests it).
 	run timeout 10 "$CONTAINERD" --state-dir "$STATE" --listen "$SOCK" --shim "$SHIM"
 	echo "$output"
 	[ "$status" -ne 0 ] && [ "$status" -ne 124 ] || fail "status $status"
-	assert_contains "$output" "another daemon is already listening"
+	assert_contains "$output" "another containerd (pid $first) is using the state dir $STATE"
 	pid_alive "$first"
 	[ -S "$SOCK" ] || fail "the refused daemon removed the live socket"
 	run -0 grpc_call GetServerVersion

@@ -147,11 +147,11 @@ assert_consistent() {
 		fi
 		assert_eq "$(db "SELECT count(*) FROM containers WHERE id = '$id'")" 0 "rows of half-made $id"
 		assert_eq "$(db "SELECT count(*) FROM events WHERE container_id = '$id'")" 0 "events of half-made $id"
-		[ ! -e "$STATE/$id" ] || fail "the state dir of half-made $id is left: $(find "$STATE/$id")"
+		[ ! -e "$CDIR/$id" ] || fail "the state dir of half-made $id is left: $(find "$CDIR/$id")"
 	done
 	# Every state dir belongs to a listed container.
-	for id in $(find "$STATE" -mindepth 1 -maxdepth 1 -type d -printf '%f\n'); do
-		grep -qxF -- "$id" <<<"$ids" || fail "state dir $STATE/$id of unlisted $id"
+	for id in $(find "$CDIR" -mindepth 1 -maxdepth 1 -type d -printf '%f\n'); do
+		grep -qxF -- "$id" <<<"$ids" || fail "state dir $CDIR/$id of unlisted $id"
 	done
 	run "$STATE_BIN" --db "$DB" check
 	echo "$output"

@@ -82,7 +82,7 @@ nothing_of() {
 	assert_eq "$(db "SELECT count(*) FROM containers WHERE id = '$1' AND status != 'stopped'")" 0 "live rows of $1"
 	assert_eq "$(db "SELECT count(*) FROM processes WHERE container_id = '$1' AND status != 'exited'")" 0 "process rows of $1"
 	runc_list | grep -qxF -- "$1" && fail "$1 is left in runc: $(runc_list)"
-	[ ! -e "$STATE/$1" ] || fail "$STATE/$1 is left: $(find "$STATE/$1")"
+	[ ! -e "$CDIR/$1" ] || fail "$CDIR/$1 is left: $(find "$CDIR/$1")"
 }
 
 # ---------------------------------------------------------------- the runtime fails
@@ -133,7 +133,7 @@ nothing_of() {
 	process_not_listed fe e1
 	assert_eq "$(db "SELECT count(*) FROM processes WHERE container_id = 'fe' AND pid = 'e1' AND status != 'exited'")" 0 "e1's rows"
 	assert_eq "$(event_count start-process fe e1)" 0 "start-process events"
-	[ ! -e "$STATE/fe/e1" ] || fail "$STATE/fe/e1 is left"
+	[ ! -e "$CDIR/fe/e1" ] || fail "$CDIR/fe/e1 is left"
 	assert_eq "$(ctr_status fe)" running "fe"
 }
 
@@ -193,7 +193,7 @@ nothing_of() {
 	stop_daemon -TERM
 	start_daemon --runtime "$FAIL_RUNC"
 	wait_for eval '! runc_list | grep -qx fd'
-	wait_for eval '[ ! -e "$STATE/fd" ]'
+	wait_for eval '[ ! -e "$CDIR/fd" ]'
 	nothing_of fd
 	run -0 "$STATE_BIN" --db "$DB" check
 }

@@ -168,8 +168,8 @@ check_shim_fds() {
 	pid_alive "$init_shim" || fail "init shim $init_shim not running"
 	pid_alive "$exec_shim" || fail "exec shim $exec_shim not running"
 
-	check_shim_fds "$init_shim" init "$STATE/fds1/init"
-	check_shim_fds "$exec_shim" exec "$STATE/fds1/sleeper"
+	check_shim_fds "$init_shim" init "$CDIR/fds1/init"
+	check_shim_fds "$exec_shim" exec "$CDIR/fds1/sleeper"
 	# Nothing of the daemon's own: the database, its log, its socket.
 	! fd_list "$init_shim" | grep -Eq 'state\.db|daemon\.log|socket:' ||
 		fail "the shim holds one of the daemon's files"

@@ -192,6 +192,8 @@ TRAP_ARGS=(sh -c 'trap "exit 143" TERM; touch /tmp/trapped; while true; do sleep
 setup_common() {
 	T=$(mktemp -d "${TMPDIR:-/tmp}/ctrd.XXXXXX")
 	STATE=$T/state
+	# The containers' directories: <id>/<pid>/ (daemon/layout.c).
+	CDIR=$STATE/_containers
 	SOCK=$STATE/containerd.sock
 	RUNC_ROOT=$T/runc
 	DB=$STATE/state.db
