@@ -16,6 +16,11 @@ int validate_id(const char *what, const char *id, struct err *e);
  * empty_ok: "" is accepted (means "none"). */
 int validate_path(const char *what, const char *path, int empty_ok, struct err *e);
 
+/* True when s[0..n) is well-formed UTF-8 (RFC 3629: no overlong forms,
+ * no surrogates, nothing past U+10FFFF), as protobuf requires of every
+ * `string` field. */
+int validate_utf8(const char *s, size_t n);
+
 /* Go-style durations: "30s", "5m0s", "1h2m3.5s", "250ms", "0". Returns 0 and
  * nanoseconds in *ns, or -1. */
 int duration_parse(const char *s, int64_t *ns);

@@ -1,0 +1,164 @@
+"""Bounds the daemon keeps against a client, and what it accepts:
+
+- strings that are not UTF-8, in every string field of every request, are
+  refused with INVALID_ARGUMENT naming the field (never dropped on the way
+  to JSON, never stored to break State for everyone);
+- connections that say nothing are closed after the handshake timeout, and
+  at the connection cap a new client still gets in;
+- many stalled Events streams, or many half-sent big messages, on one
+  connection cost bounded memory, and others are served meanwhile;
+- a runtime call that hangs is killed at its deadline, its caller answered
+  DEADLINE_EXCEEDED, its --concurrency slot freed;
+- labels are bounded per container, so State of many containers stays
+  readable by a default grpcio client (4 MiB).
+
+Run by run.py, which calls register(run) with itself; or alone:
+/usr/bin/python3 tests/grpc/test_bounds.py [NAME-PART...]
+"""
+
+import os
+import socket
+import stat
+import struct
+import sys
+import threading
+import time
+
+import grpc
+
+import ctrdtest
+from ctrdtest import wait_for
+import test_hostile as H
+
+R = None        # the run.py module, set by register()
+_TESTS = []
+
+
+def test(fn):
+    _TESTS.append(fn)
+    return fn
+
+
+def register(run):
+    global R
+    R = run
+    for fn in _TESTS:
+        run.test(fn)
+
+
+def shared():
+    return R.C.daemon, R.C.client
+
+
+def raw_call(cl, path, body, timeout=10):
+    call = cl.channel.unary_unary(path, request_serializer=lambda b: b,
+                                  response_deserializer=lambda b: b)
+    return call(body, timeout=timeout)
+
+
+# ---------------------------------------------------------------- protobuf by hand
+
+def varint(n):
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def ld_field(num, payload):
+    """A length-delimited field: a string, bytes or a nested message."""
+    return varint(num << 3 | 2) + varint(len(payload)) + payload
+
+
+def string_paths(desc, depth=0):
+    """Every string field reachable from message DESC: lists of field
+    descriptors from the top message down to the string."""
+    from google.protobuf.descriptor import FieldDescriptor as F
+    out = []
+    for f in desc.fields:
+        if f.type == F.TYPE_STRING:
+            out.append([f])
+        elif f.type == F.TYPE_MESSAGE and depth < 4 and not f.message_type.GetOptions().map_entry \
+                and f.message_type.full_name != "google.protobuf.Timestamp":
+            out += [[f] + rest for rest in string_paths(f.message_type, depth + 1)]
+    return out
+
+
+def bad_field(path, bad):
+    """The bytes of a message that sets PATH (field descriptors) to BAD."""
+    b = ld_field(path[-1].number, bad)
+    for f in reversed(path[:-1]):
+        b = ld_field(f.number, b)
+    return b
+
+
+# Not UTF-8: a lone continuation byte, an overlong '/', a surrogate, past U+10FFFF.
+BAD_UTF8 = [b"x\xff", b"\xc0\xaf", b"\xed\xa0\x80", b"\xf4\x90\x80\x80"]
+
+
+@test
+def strings_not_utf8():
+    """bounds: a string field that is not UTF-8, in every field of every request: INVALID_ARGUMENT naming it, nothing created, State still readable"""
+    d, cl = shared()
+    pb = cl.pb.api
+    cid = "utf8-ctr"
+    bundle, _ = R.create_sleeper(cid)
+    # Valid requests that would do something, so a dropped field would show.
+    new_bundle = d.bundle("utf8-new", R.C.sleep_args)
+    bases = {
+        "CreateContainer": pb.CreateContainerRequest(
+            id="utf8-new", bundlePath=new_bundle, labels=["a=1"]).SerializeToString(),
+        "AddProcess": pb.AddProcessRequest(
+            id=cid, pid="utf8-exec", args=["sleep", "1000"], cwd="/",
+            env=["PATH=/bin"]).SerializeToString(),
+    }
+    checked = 0
+    for m, (req, _, stream) in sorted(ctrdtest.API_METHODS.items()):
+        desc = getattr(pb, req).DESCRIPTOR
+        for path in string_paths(desc):
+            name = path[-1].name
+            for k, bad in enumerate(BAD_UTF8):
+                body = bases.get(m, b"") + bad_field(path, bad)
+                if stream:
+                    call = cl.channel.unary_stream("/types.API/" + m,
+                                                   request_serializer=lambda b: b,
+                                                   response_deserializer=lambda b: b)
+                    e = R.rpc_error(lambda: list(call(body, timeout=10)))
+                else:
+                    e = R.rpc_error(raw_call, cl, "/types.API/" + m, body)
+                what = "%s %s = %r" % (m, ".".join(f.name for f in path), bad)
+                R.expect_code(e, grpc.StatusCode.INVALID_ARGUMENT, what)
+                R.check(name in e.details() and "UTF-8" in e.details(),
+                        "%s: the message does not name the field: %r" % (what, e.details()))
+                if k == 0:
+                    checked += 1
+    R.eq(d.sql("SELECT count(*) FROM containers WHERE id = 'utf8-new'")[0][0], 0,
+         "rows of utf8-new")
+    R.eq(d.sql("SELECT count(*) FROM processes WHERE pid = 'utf8-exec'")[0][0], 0,
+         "rows of the exec utf8-exec")
+    R.check("utf8-new" not in d.runc_list(), "utf8-new is in runc")
+    st = cl.state()
+    R.check(cid in [c.id for c in st.containers], "State lost %s" % cid)
+    procs = [p.pid for c in st.containers if c.id == cid for p in c.processes]
+    R.eq(procs, ["init"], "processes of %s" % cid)
+    R.diag("%d string fields checked (%d bad byte sequences each): all INVALID_ARGUMENT"
+           % (checked, len(BAD_UTF8)))
+    R.check(checked >= 40, "only %d string fields found" % checked)
+    # Good UTF-8 beyond ASCII is fine.
+    cl.call("AddProcess", id=cid, pid="utf8-ok", args=["sh", "-c", "echo h\u00e9llo \u2603"],
+            cwd="/", env=["PATH=/bin", "X=\U0001f600"])
+    cl.signal(cid, 9)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import run
+    del run.TESTS[:]
+    register(run)
+    if sys.argv[1:]:
+        run.TESTS[:] = [fn for fn in run.TESTS if any(a in fn.__name__ for a in sys.argv[1:])]
+    sys.exit(run.main())
