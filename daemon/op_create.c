@@ -337,10 +337,8 @@ validate(const Types__CreateContainerRequest *req, json_t **process, struct err 
 		return -1;
 	if (req->checkpoint[0] != '\0' && validate_id("checkpoint name", req->checkpoint, e) < 0)
 		return -1;
-	for (size_t i = 0; i < req->n_labels; i++) {
-		if (strlen(req->labels[i]) > 4096)
-			return err_set(e, GRPC_INVALID_ARGUMENT, "label %zu is over 4096 bytes", i);
-	}
+	if (validate_labels(req->labels, req->n_labels, e) < 0)
+		return -1;
 	if (container_find(req->id) != NULL)
 		return err_set(e, GRPC_ALREADY_EXISTS, "container %s already exists", req->id);
 	if (stat(req->bundlepath, &st) < 0)

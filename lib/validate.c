@@ -29,6 +29,30 @@ validate_id(const char *what, const char *id, struct err *e)
 }
 
 int
+validate_labels(char *const *labels, size_t n, struct err *e)
+{
+	size_t total = 0;
+
+	if (n > LABELS_MAX)
+		return err_set(e, GRPC_INVALID_ARGUMENT,
+		    "%zu labels; at most %d are allowed per container", n, LABELS_MAX);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(labels[i]);
+
+		if (len > LABEL_MAX_LEN)
+			return err_set(e, GRPC_INVALID_ARGUMENT,
+			    "label %zu is %zu bytes; at most %d are allowed per label", i, len,
+			    LABEL_MAX_LEN);
+		total += len;
+	}
+	if (total > LABELS_MAX_BYTES)
+		return err_set(e, GRPC_INVALID_ARGUMENT,
+		    "the labels are %zu bytes in all; at most %d are allowed per container",
+		    total, LABELS_MAX_BYTES);
+	return 0;
+}
+
+int
 validate_utf8(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;

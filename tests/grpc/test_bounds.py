@@ -154,6 +154,63 @@ def strings_not_utf8():
     cl.signal(cid, 9)
 
 
+LABELS_MAX, LABEL_MAX_LEN, LABELS_MAX_BYTES = 64, 4096, 16 << 10   # lib/validate.h
+
+
+def max_labels(tag):
+    """LABELS_MAX labels of LABELS_MAX_BYTES in all: the most a container may have."""
+    each = LABELS_MAX_BYTES // LABELS_MAX
+    return [("%s-%02d=" % (tag, k)).ljust(each, "v") for k in range(LABELS_MAX)]
+
+
+@test
+def labels_bounded():
+    """bounds: labels over 64, one over 4 KiB, over 16 KiB in all: INVALID_ARGUMENT naming the bound, nothing left; State of containers at the maximum under 4 MiB for a default grpcio client"""
+    d, cl = shared()
+    bundle = d.bundle("lbl-over", R.C.sleep_args)
+    dirs = sorted(os.listdir(d.state))
+    cases = [
+        ("65 labels", ["k%d=v" % k for k in range(LABELS_MAX + 1)], "at most 64"),
+        ("a label of 4097 bytes", ["k=" + "v" * (LABEL_MAX_LEN - 1)], "at most 4096"),
+        ("5 labels of 4000 bytes", ["k%d=" % k + "v" * 3997 for k in range(5)],
+         "at most 16384"),
+    ]
+    for what, labels, bound in cases:
+        e = R.rpc_error(cl.create, "lbl-over", bundle, labels=labels)
+        R.expect_code(e, grpc.StatusCode.INVALID_ARGUMENT, what)
+        R.check(bound in e.details(), "%s: the message does not name the bound: %r"
+                % (what, e.details()))
+        R.eq(d.sql("SELECT count(*) FROM containers WHERE id = 'lbl-over'")[0][0], 0,
+             "rows after %s" % what)
+        R.eq(d.sql("SELECT count(*) FROM labels WHERE container_id = 'lbl-over'")[0][0], 0,
+             "label rows after %s" % what)
+    R.eq(sorted(os.listdir(d.state)), dirs, "state dir entries")
+    R.check("lbl-over" not in d.runc_list(), "lbl-over is in runc")
+    # At the maximum: accepted, and State measured.
+    n = 20
+    ids = ["lbl-max-%02d" % k for k in range(n)]
+    try:
+        for cid in ids:
+            R.create_sleeper(cid, labels=max_labels(cid))
+        one = len(cl.state(ids[0]).SerializeToString())
+        st = cl.state()     # a default grpcio client: 4 MiB at most
+        whole = len(st.SerializeToString())
+        got = [c for c in st.containers if c.id in ids]
+        R.eq(len(got), n, "containers at the label maximum in State")
+        R.eq(sorted(got[0].labels), sorted(max_labels(got[0].id)), "labels of %s" % got[0].id)
+        est = 100 * one
+        R.diag("State: %d bytes for one container at the label maximum, %d for all %d listed;"
+               " 100 such containers: %.2f MiB (default client limit 4 MiB)"
+               % (one, whole, len(st.containers), est / (1 << 20)))
+        R.check(est < 4 << 20, "100 containers at the label maximum would be %d bytes" % est)
+    finally:
+        for cid in ids:
+            try:
+                cl.signal(cid, 9)
+            except grpc.RpcError:
+                pass
+
+
 if __name__ == "__main__":
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import run
