@@ -20,6 +20,7 @@ import os
 import socket
 import stat
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -209,6 +210,118 @@ def labels_bounded():
                 cl.signal(cid, 9)
             except grpc.RpcError:
                 pass
+
+
+# ---------------------------------------------------------------- runtime deadlines
+
+HANG_MARK = "100007"    # `sleep 100007`: the hung runtime, found by pgrep
+
+
+class HangDaemon(H.PrivateDaemon):
+    """A daemon whose runtime is runc, except that it hangs (sleeps) for
+    the verbs listed in ROOT/hang: a real runc cannot be made to hang."""
+
+    def __init__(self):
+        super().__init__()
+        self.hang = os.path.join(self.root, "hang")
+        self.fake = os.path.join(self.root, "hang-runtime")
+        with open(self.fake, "w") as f:
+            f.write("#!/bin/sh\n"
+                    "for a in \"$@\"; do\n"
+                    "  if grep -qxF -- \"$a\" %s 2>/dev/null; then exec sleep %s; fi\n"
+                    "done\n"
+                    "exec %s \"$@\"\n" % (self.hang, HANG_MARK, ctrdtest.RUNC))
+        os.chmod(self.fake, 0o755)
+        self.hang_verbs()
+
+    def hang_verbs(self, *verbs):
+        with open(self.hang, "w") as f:
+            f.write("".join(v + "\n" for v in verbs))
+
+    def argv(self, *extra):
+        return super().argv("--runtime", self.fake, *extra)
+
+
+def hung_runtimes():
+    res = subprocess.run(["pgrep", "-f", "^sleep " + HANG_MARK], stdout=subprocess.PIPE,
+                         universal_newlines=True)
+    return res.stdout.split()
+
+
+@test
+def runtime_deadlines():
+    """bounds: hung runtime calls (pause, start, delete) are killed at their deadline: DEADLINE_EXCEEDED naming verb and deadline, slots freed, a start past --start-timeout answered, nothing left running"""
+    d = HangDaemon()
+    try:
+        # Two slots, runtime calls of 2 s at most.
+        d.start("--concurrency", "2", "--runtime-timeout", "2s", "--start-timeout", "20s")
+        H.up(d)
+        cl = ctrdtest.Client(d.sock)
+        try:
+            for cid in ("dl-a", "dl-b"):
+                cl.create(cid, d.bundle(cid, R.C.sleep_args))
+            d.hang_verbs("pause")
+            t0 = time.monotonic()
+            pauses = [cl._method("UpdateContainer").future(
+                cl.request("UpdateContainer", id=cid, status="paused"), timeout=30)
+                for cid in ("dl-a", "dl-b")]
+            wait_for(lambda: len(hung_runtimes()) >= 2, timeout=10,
+                     what="two hung pauses holding both slots")
+            d.hang_verbs()
+            # Both slots are held: this create's start waits for one.
+            r = cl.create("dl-c", d.bundle("dl-c", R.C.sleep_args))
+            t_create = time.monotonic() - t0
+            R.eq(r.container.status, "running", "dl-c")
+            for f in pauses:
+                e = f.exception()
+                R.check(e is not None, "a hung pause succeeded")
+                R.expect_code(e, grpc.StatusCode.DEADLINE_EXCEEDED, "a hung pause")
+                R.check("pause" in e.details() and "2.0s" in e.details(),
+                        "the message names neither verb nor deadline: %r" % e.details())
+            t_pause = time.monotonic() - t0
+            R.check(t_create < 2 + 8, "the create answered after %.1fs" % t_create)
+            R.eq(hung_runtimes(), [], "hung runtimes left")
+            states = {c.id: c.status for c in cl.state().containers}
+            R.eq(states.get("dl-a"), "running", "dl-a after its pause was killed")
+            R.diag("runtime deadline 2s, --concurrency 2, two hung pauses: pauses answered"
+                   " DEADLINE_EXCEEDED by %.1fs, a create behind them answered in %.1fs"
+                   % (t_pause, t_create))
+        finally:
+            cl.close()
+        d.stop(ctrdtest.signal.SIGTERM)
+
+        # A start and its undo's delete that both hang: answered at
+        # --start-timeout plus the undo's share (half of it, 1 s here).
+        d.start("--runtime-timeout", "30s", "--start-timeout", "2s")
+        H.up(d)
+        cl = ctrdtest.Client(d.sock)
+        try:
+            d.hang_verbs("start", "delete")
+            bundle = d.bundle("dl-s", R.C.sleep_args)
+            t0 = time.monotonic()
+            e = R.rpc_error(cl.create, "dl-s", bundle)
+            dt = time.monotonic() - t0
+            R.expect_code(e, grpc.StatusCode.DEADLINE_EXCEEDED, "a create whose start hangs")
+            R.check("start-timeout" in e.details(), "message: %r" % e.details())
+            R.check(dt < 2 + 1 + 3, "the create answered after %.1fs (--start-timeout 2s)" % dt)
+            wait_for(lambda: not hung_runtimes(), timeout=5, what="the hung runtimes killed")
+            R.eq(d.sql("SELECT count(*) FROM containers WHERE id = 'dl-s'")[0][0], 0, "rows")
+            R.check("dl-s" not in [c.id for c in cl.state().containers], "dl-s in State")
+            st = d.runc_state("dl-s")
+            R.check(st is None or not R.pid_alive(st.get("pid", 0)),
+                    "the init of dl-s still runs: %s" % st)
+            R.diag("--start-timeout 2s, start and delete hung: DEADLINE_EXCEEDED after %.1fs"
+                   % dt)
+            # Once the runtime works again, so does everything.
+            d.hang_verbs()
+            cl.create("dl-t", d.bundle("dl-t", R.C.sleep_args))
+        finally:
+            cl.close()
+    finally:
+        d.hang_verbs()
+        d.cleanup()
+        for p in hung_runtimes():
+            subprocess.run(["kill", "-9", p])
 
 
 if __name__ == "__main__":
