@@ -932,6 +932,25 @@ grpc_conn_consumed(struct grpc_conn *c, size_t n)
 		gbuf_free(&c->out);
 }
 
+size_t
+grpc_conn_active_calls(const struct grpc_conn *c)
+{
+	size_t n = 0;
+
+	for (const struct grpc_call *call = c->calls; call != NULL; call = call->next)
+		n += call->state == CALL_DELIVERED;
+	return n;
+}
+
+void
+grpc_conn_shutdown(struct grpc_conn *c)
+{
+	if (c->failed || c->ses == NULL)
+		return;
+	c->failed = true;
+	nghttp2_session_terminate_session(c->ses, NGHTTP2_NO_ERROR);
+}
+
 bool
 grpc_conn_done(struct grpc_conn *c)
 {

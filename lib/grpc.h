@@ -63,6 +63,13 @@ void grpc_conn_consumed(struct grpc_conn *c, size_t n);
  * output was written: the owner closes the socket. */
 bool grpc_conn_done(struct grpc_conn *c);
 
+/* Calls handed to cbs->request and not yet closed (a reply or a stream
+ * under way): a connection with none and no traffic is idle. */
+size_t grpc_conn_active_calls(const struct grpc_conn *c);
+/* Says goodbye (GOAWAY, NO_ERROR) and reads no more: the owner flushes
+ * and closes, as after grpc_conn_recv's -1. */
+void grpc_conn_shutdown(struct grpc_conn *c);
+
 /* Call ids are unique for the life of the process, never 0. */
 uint64_t grpc_call_id(const struct grpc_call *call);
 struct grpc_call *grpc_call_find(uint64_t id);

@@ -212,6 +212,91 @@ def labels_bounded():
                 pass
 
 
+# ---------------------------------------------------------------- idle connections
+
+class EnvDaemon(H.PrivateDaemon):
+    """A private daemon with environment variables (and an fd limit)."""
+
+    def __init__(self, env, nofile=None):
+        super().__init__(nofile=nofile)
+        self.env = env
+
+    def argv(self, *extra):
+        return ["env"] + ["%s=%s" % kv for kv in self.env] + super().argv(*extra)
+
+
+def closed_now(s):
+    try:
+        return s.recv(1, socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+@test
+def silent_connections_at_the_cap():
+    """bounds: the connection cap filled with silent connections: a new client is served at once, the silent ones closed after the handshake timeout, idle ones after the idle timeout, an Events stream kept"""
+    hs, idle_t = 2.0, 3.0
+    d = EnvDaemon([("CONTAINERD_HANDSHAKE_TIMEOUT", "2s"), ("CONTAINERD_IDLE_TIMEOUT", "3s")],
+                  nofile=64)
+    socks = []
+    try:
+        d.start()
+        H.up(d)
+        pid = d.proc.pid
+        lines = H.log_lines(d, "connections at most")
+        cap = int(lines[-1].split(" connections at most")[0].split()[-1])
+        pb = ctrdtest.load_protos().api
+        # A subscriber (never idle) and a client that made one call (idle).
+        ev = H.Raw(d.sock)
+        ev.request(1, b"/types.API/Events", pb.EventsRequest().SerializeToString())
+        ev.pump(lambda: ev._stream(1).headers is not None or ev.eof, 5)
+        idle = H.Raw(d.sock)
+        H.version_call(idle, 1)
+        t_idle = time.monotonic()
+        t0 = time.monotonic()
+        for _ in range(cap):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(d.sock)
+            socks.append(s)
+        t_full = time.monotonic()
+        dt = H.answers(d, None, within=1.5, what="the cap filled with silent connections")
+        # Every silent one goes: the oldest at once (to admit others), the
+        # rest at the handshake timeout.
+        closed_at = {}
+        deadline = time.monotonic() + hs + 10
+        while len(closed_at) < len(socks) and time.monotonic() < deadline:
+            for k, s in enumerate(socks):
+                if k not in closed_at and closed_now(s):
+                    closed_at[k] = time.monotonic() - t0
+            time.sleep(0.05)
+        R.eq(len(closed_at), len(socks), "silent connections closed")
+        late = sorted(t for t in closed_at.values() if t > 1.0)
+        R.check(late and late[0] >= hs - 0.5, "silent connections closed after %.1fs, before"
+                " the handshake timeout of %.0fs" % (late[0] if late else 0, hs))
+        R.check(late[-1] < hs + (t_full - t0) + 3, "the last silent connection closed after"
+                " %.1fs (handshake timeout %.0fs)" % (late[-1], hs))
+        # The idle client went with a GOAWAY; the subscriber stays.
+        R.check(idle.wait_closed(timeout=idle_t + 5), "the idle connection is still open")
+        t_idle = time.monotonic() - t_idle
+        R.eq(idle.goaway, 0, "GOAWAY error code for the idle connection")
+        R.check(t_idle >= idle_t - 0.5, "the idle connection closed after %.1fs" % t_idle)
+        ev.pump(lambda: ev.eof, 0.5)
+        R.check(not ev.eof, "the Events subscriber was closed as idle")
+        R.diag("cap %d, %d silent connections: GetServerVersion answered in %.0f ms; %d closed"
+               " at once to admit others, the other %d after %.1f-%.1fs (handshake timeout"
+               " %.0fs); an idle client closed after %.1fs (idle timeout %.0fs), the Events"
+               " subscriber kept" % (cap, len(socks), dt * 1000, len(closed_at) - len(late),
+                                     len(late), late[0], late[-1], hs, t_idle, idle_t))
+        ev.close()
+        idle.close()
+    finally:
+        for s in socks:
+            s.close()
+        d.cleanup()
+
+
 # ---------------------------------------------------------------- runtime deadlines
 
 HANG_MARK = "100007"    # `sleep 100007`: the hung runtime, found by pgrep
