@@ -136,10 +136,24 @@ grpc_closed_cb(void *ctx, struct grpc_call *call)
 	events_call_closed(grpc_call_id(call));
 }
 
+/* A drained subscriber is caught up by the next events_push, in the next
+ * iteration's server_before_sleep: make sure there is one soon, even when
+ * nothing else wakes the loop. */
+static ev_timer push_soon_w;
+
+static void
+push_soon_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+}
+
 static void
 grpc_drained_cb(void *ctx, struct grpc_call *call)
 {
 	events_call_drained(grpc_call_id(call));
+	if (!ev_is_active(&push_soon_w)) {
+		ev_timer_init(&push_soon_w, push_soon_cb, 0., 0.);
+		ev_timer_start(D.loop, &push_soon_w);
+	}
 }
 
 static const struct grpc_server_cbs cbs = {
@@ -527,6 +541,7 @@ server_close(void)
 		if (conns != NULL)
 			conn_close(conns);
 	}
+	ev_timer_stop(D.loop, &push_soon_w);
 	if (listen_fd >= 0) {
 		ev_io_stop(D.loop, &listen_w);
 		ev_timer_stop(D.loop, &accept_resume_w);

@@ -87,6 +87,10 @@ int grpc_call_send_take(struct grpc_call *call, uint8_t *buf, size_t len);
 /* Queues the trailers (grpc-status, and grpc-message percent-encoded when
  * not OK); nothing may be sent after. The call closes once they are out. */
 int grpc_call_finish(struct grpc_call *call, int code, const char *message);
+/* Whether a stream should be fed another message now: false while the
+ * call, its connection or all connections hold their share of unsent
+ * output; `drained` follows once there is room (see grpc.c). */
+bool grpc_call_writable(struct grpc_call *call);
 /* Response bytes queued on this call and not yet handed to
  * grpc_conn_pending (flow control or unflushed). */
 size_t grpc_call_queued(const struct grpc_call *call);

@@ -297,6 +297,169 @@ def silent_connections_at_the_cap():
         d.cleanup()
 
 
+# ---------------------------------------------------------------- buffering
+
+WINDOW_UPDATE, SETTINGS, RST_STREAM = H.WINDOW_UPDATE, H.SETTINGS, H.RST_STREAM
+
+
+class FlowRaw(H.Raw):
+    """A raw connection that keeps to HTTP/2 flow control as it sends (a
+    client that did not would just be closed), and sees RST_STREAM."""
+
+    def __init__(self, path, **kw):
+        self.conn_win = 65535
+        self.init_win = 65535
+        self.win = {}
+        self.reset_ids = set()
+        self.got_settings = False
+        super().__init__(path, **kw)
+
+    def _process(self, f):
+        ftype, flags, sid, p = f
+        if ftype == WINDOW_UPDATE:
+            inc = struct.unpack(">I", p[:4])[0] & 0x7FFFFFFF
+            if sid == 0:
+                self.conn_win += inc
+            else:
+                self.win[sid] = self.win.get(sid, self.init_win) + inc
+        elif ftype == SETTINGS and not flags & H.ACK:
+            for k in range(0, len(p) - 5, 6):
+                ident, val = struct.unpack(">HI", p[k:k + 6])
+                if ident == H.SETTINGS_INITIAL_WINDOW_SIZE:
+                    for sid_ in self.win:
+                        self.win[sid_] += val - self.init_win
+                    self.init_win = val
+            self.got_settings = True
+        elif ftype == RST_STREAM:
+            self.reset_ids.add(sid)
+        super()._process(f)
+
+    def read_some(self, timeout):
+        """Processes what arrives within TIMEOUT; False at EOF."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                f = self._read_frame(deadline)
+            except (socket.timeout, BlockingIOError):
+                return True
+            if f is None:
+                return False
+            self._process(f)
+
+    def send_data(self, sid, left, chunk=16384):
+        """Sends what the windows allow of LEFT bytes on SID; returns the count."""
+        n = min(left, chunk, self.conn_win, self.win.setdefault(sid, self.init_win))
+        if n <= 0 or sid in self.reset_ids:
+            return 0
+        self.send(H.frame(H.DATA, 0, sid, b"m" * n))
+        self.conn_win -= n
+        self.win[sid] -= n
+        return n
+
+
+def peak_growth_mb(pid, before):
+    return (H.peak_kb(pid) - before) / 1024.0
+
+
+@test
+def buffering_bounded():
+    """bounds: 1,000 stalled Events streams on one connection, and 128 streams each sending most of a 15 MiB message: peak memory bounded, other clients served meanwhile"""
+    d = H.PrivateDaemon()
+    conns = []
+    try:
+        d.start("--retain-count", "0")
+        H.up(d)
+        d.stop(ctrdtest.signal.SIGTERM)
+        H.insert_events(d.db, 5000)
+        d.start("--retain-count", "0")
+        H.up(d)
+        pid = d.proc.pid
+        pb = ctrdtest.load_protos().api
+        H.answers(d, None, within=2.0)
+        # 1. 1,000 Events streams replaying 5,000 events each (1.5 MB), on
+        # one connection with the widest windows, and nothing read.
+        H.reset_peak(pid)
+        before = H.peak_kb(pid)
+        c = H.Raw(d.sock, settings=[(H.SETTINGS_INITIAL_WINDOW_SIZE, 0x7FFFFFFF)],
+                  window=0x7FFFFFFF - 65535)
+        conns.append(c)
+        c.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        hdr = H.hpack(H.grpc_headers(b"/types.API/Events"))
+        req = H.grpc_msg(pb.EventsRequest(legacyTimestamp=1).SerializeToString())
+        out = b"".join(H.frame(H.HEADERS, H.END_HEADERS, 1 + 2 * k, hdr) +
+                       H.frame(H.DATA, H.END_STREAM, 1 + 2 * k, req) for k in range(1000))
+        H.send_quietly(c, out)
+        # Until the daemon has pushed what it will.
+        last = -1
+        for _ in range(50):
+            t = H.cpu_s(pid)
+            if t == last:
+                break
+            last = t
+            time.sleep(0.2)
+        dt1 = H.answers(d, None, within=1.0, what="1,000 stalled Events streams")
+        grew1 = peak_growth_mb(pid, before)
+        R.diag("1,000 stalled Events streams on one connection: peak RSS +%.1f MB,"
+               " GetServerVersion in %.0f ms" % (grew1, dt1 * 1000))
+        R.check(grew1 < 32, "peak RSS grew by %.1f MB" % grew1)
+        c.close()
+        conns.remove(c)
+
+        # 2. 128 streams each sending a 15 MiB message, all but its end.
+        H.reset_peak(pid)
+        before = H.peak_kb(pid)
+        c = FlowRaw(d.sock)
+        conns.append(c)
+        # All 128 at once, before the daemon's SETTINGS (MAX_CONCURRENT_STREAMS)
+        # are acknowledged: those past the limit are refused.
+        hdr = H.hpack(H.grpc_headers(b"/types.API/CreateContainer"))
+        size = 15 << 20
+        left = {}
+        for k in range(128):
+            sid = 1 + 2 * k
+            c.send(H.frame(H.HEADERS, H.END_HEADERS, sid, hdr) +
+                   H.frame(H.DATA, 0, sid, struct.pack(">BI", 0, size)))
+            c.win[sid] = c.init_win - 5
+            c.conn_win -= 5
+            left[sid] = size - 4096
+        sent, idle_since, t0 = 0, time.monotonic(), time.monotonic()
+        lat = []
+        while time.monotonic() - idle_since < 1.5 and time.monotonic() - t0 < 60:
+            if not c.read_some(0.02):
+                break
+            moved = 0
+            for sid in left:
+                n = c.send_data(sid, left[sid])
+                left[sid] -= n
+                moved += n
+            sent += moved
+            if moved:
+                idle_since = time.monotonic()
+            if peak_growth_mb(pid, before) > 256:
+                break       # the old daemon: stop before it takes gigabytes
+            if len(lat) < 5 and sent > len(lat) * (4 << 20):
+                lat.append(H.answers(d, None, within=2.0, what="128 big partial messages"))
+        dt2 = H.answers(d, None, within=1.0, what="128 big partial messages")
+        grew2 = peak_growth_mb(pid, before)
+        refused = len(c.reset_ids)
+        R.diag("128 streams sending 15 MiB messages: %d refused (100 at most at once),"
+               " %.1f MB taken before the daemon stopped granting window; peak RSS +%.1f MB,"
+               " GetServerVersion in %.0f ms meanwhile (worst %.0f ms)"
+               % (refused, sent / 1e6, grew2, dt2 * 1000, max(lat + [dt2]) * 1000))
+        R.check(grew2 < 64, "peak RSS grew by %.1f MB" % grew2)
+        R.check(not c.eof, "the daemon closed a client that kept to flow control")
+        # The connection still works for small calls, once one of its 100
+        # streams is given up.
+        c.send(H.frame(RST_STREAM, 0, 1, struct.pack(">I", H.CANCEL)))
+        c.request(1001, b"/types.API/GetServerVersion", b"")
+        r = c.response(1001)
+        R.eq(r.status(), 0, "GetServerVersion on the loaded connection (%s)" % r.message())
+    finally:
+        for c in conns:
+            c.close()
+        d.cleanup()
+
+
 # ---------------------------------------------------------------- runtime deadlines
 
 HANG_MARK = "100007"    # `sleep 100007`: the hung runtime, found by pgrep
