@@ -31,6 +31,7 @@ struct config {
 	const char *shim;		/* path of containerd-shim */
 	int concurrency;		/* runtime calls in flight */
 	int64_t start_timeout_ns;
+	int64_t runtime_timeout_ns;	/* a runtime call's deadline; 0: none */
 	int64_t metrics_interval_ns;
 	const char *graphite_address;	/* host:port, NULL: none */
 	int64_t retain_count;		/* events kept; 0: all */
@@ -211,6 +212,21 @@ typedef void (*runtime_done_cb)(void *arg, int status, const char *out, const ch
  * error message (from stderr / its JSON log). */
 int runtime_run(const struct container *c, const char *const *args, runtime_done_cb cb,
     void *arg);
+/* The same with a deadline of timeout_ns from its start (0: none):
+ * past it the call is killed and cb gets RUNTIME_TIMED_OUT. Returns the
+ * job's id, 0 when it cannot run (out of memory). */
+#define RUNTIME_TIMED_OUT (-2)
+uint64_t runtime_run_within(const struct container *c, const char *const *args,
+    int64_t timeout_ns, runtime_done_cb cb, void *arg);
+/* A verb's deadline: --runtime-timeout (checkpoint and restore 10 times
+ * it; start no more than --start-timeout). */
+int64_t runtime_timeout_for(const char *verb);
+/* Kills a job (or drops it from the queue): its callback never runs. */
+void runtime_cancel(uint64_t job_id);
+/* The gRPC code for a failed call's status: DEADLINE_EXCEEDED past the
+ * deadline, else UNKNOWN (the runtime's own failure). */
+#define runtime_error_code(status) \
+	((status) == RUNTIME_TIMED_OUT ? GRPC_DEADLINE_EXCEEDED : GRPC_UNKNOWN)
 void runtime_jobs_init(void);
 /* Runtime calls running or queued now. */
 int runtime_jobs_pending(void);
@@ -224,6 +240,7 @@ struct spawn_req {
 	int nfds;
 	bool default_signals;		/* every signal to its default, none blocked */
 	int report_fd;			/* the child's fd for an exec failure, -1: none */
+	bool new_pgroup;		/* its own process group, killed as one */
 	const char *report_prefix;	/* put before that message */
 };
 /* 0 and *pid, or an errno when fork failed. A failed exec is written by

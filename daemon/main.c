@@ -37,6 +37,8 @@ usage(FILE *f)
 	    "  --shim PATH              containerd-shim binary (default: beside containerd)\n"
 	    "  --concurrency N          runtime calls in flight at once (default 10)\n"
 	    "  --start-timeout DUR      how long a container may take to start (default 30s)\n"
+	    "  --runtime-timeout DUR    how long one runtime call may take before it is killed\n"
+	    "                           (default 1m0s; checkpoint and restore 10 times it; 0 = none)\n"
 	    "  --metrics-interval DUR   metrics print interval, 0 = off (default 5m0s)\n"
 	    "  --graphite-address HOST:PORT\n"
 	    "                           also send the metrics there each interval, in\n"
@@ -193,7 +195,7 @@ prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 enum {
 	OPT_STATE_DIR = 256, OPT_RUNTIME_ARGS, OPT_SHIM, OPT_DEBUG, OPT_LOG_LEVEL,
 	OPT_CONCURRENCY, OPT_START_TIMEOUT, OPT_METRICS, OPT_RETAIN, OPT_RETAIN_AGE, OPT_ID,
-	OPT_GROUP, OPT_GRAPHITE,
+	OPT_GROUP, OPT_GRAPHITE, OPT_RUNTIME_TIMEOUT,
 };
 
 static void
@@ -209,6 +211,7 @@ parse_flags(int argc, char **argv)
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 		{ "concurrency", required_argument, NULL, OPT_CONCURRENCY },
 		{ "start-timeout", required_argument, NULL, OPT_START_TIMEOUT },
+		{ "runtime-timeout", required_argument, NULL, OPT_RUNTIME_TIMEOUT },
 		{ "metrics-interval", required_argument, NULL, OPT_METRICS },
 		{ "graphite-address", required_argument, NULL, OPT_GRAPHITE },
 		{ "retain-count", required_argument, NULL, OPT_RETAIN },
@@ -225,6 +228,7 @@ parse_flags(int argc, char **argv)
 	D.cfg.runtime = "runc";
 	D.cfg.concurrency = 10;
 	D.cfg.start_timeout_ns = 30 * 1000000000LL;
+	D.cfg.runtime_timeout_ns = 60 * 1000000000LL;
 	D.cfg.metrics_interval_ns = 300 * 1000000000LL;
 	D.cfg.retain_count = 100000;
 	D.cfg.group = (gid_t)-1;
@@ -259,6 +263,9 @@ parse_flags(int argc, char **argv)
 			break;
 		case OPT_START_TIMEOUT:
 			D.cfg.start_timeout_ns = parse_duration_flag("start-timeout", optarg);
+			break;
+		case OPT_RUNTIME_TIMEOUT:
+			D.cfg.runtime_timeout_ns = parse_duration_flag("runtime-timeout", optarg);
 			break;
 		case OPT_METRICS:
 			D.cfg.metrics_interval_ns = parse_duration_flag("metrics-interval", optarg);

@@ -55,6 +55,7 @@ struct op_create {
 	int64_t started;	/* when the request arrived, ns */
 	int64_t shim_spawned;	/* mono ns, for container-create-time */
 	ev_timer timeout;
+	uint64_t start_job;	/* START: the runtime start in flight */
 	ev_timer recorded_w;	/* RECORD: fires after the iteration's commit */
 	struct shim_spec spec;	/* RECORD: what to spawn; strings owned below */
 	char *spec_strs[4];
@@ -63,6 +64,16 @@ struct op_create {
 };
 
 static void advance(struct op_create *op);
+
+/* How long the undo of a create past --start-timeout may take: half of
+ * it, between 1 and 5 s (a `runtime delete` takes a fraction of a second). */
+static int64_t
+undo_late_ns(void)
+{
+	int64_t t = D.cfg.start_timeout_ns / 2;
+
+	return t < 1000000000LL ? 1000000000LL : t > 5000000000LL ? 5000000000LL : t;
+}
 
 static void
 enter_state(struct op_create *op, enum create_state next)
@@ -98,10 +109,12 @@ start_done_cb(void *arg, int status, const char *out, const char *errmsg)
 {
 	struct op_create *op = op_find((uint64_t)(uintptr_t)arg, "create");
 
-	if (op == NULL)
+	if (op == NULL || op->state != CR_START)
 		return;
+	op->start_job = 0;
 	if (status != 0) {
-		fail(op, GRPC_UNKNOWN, "container %s: the runtime could not start it: %s", errmsg);
+		fail(op, runtime_error_code(status),
+		    "container %s: the runtime could not start it: %s", errmsg);
 		return;
 	}
 	enter_state(op, CR_DONE);
@@ -115,9 +128,15 @@ undo_done_cb(void *arg, int status, const char *out, const char *errmsg)
 
 	if (op == NULL)
 		return;
-	if (status != 0)
-		log_warnx("op %llu create ctr=%s: runtime delete during undo: %s",
-		    (unsigned long long)op->op.id, op->c->id, errmsg);
+	if (status != 0) {
+		log_warnx("op %llu create ctr=%s: runtime delete during undo: %s%s",
+		    (unsigned long long)op->op.id, op->c->id, errmsg,
+		    status == RUNTIME_TIMED_OUT ? "; its process killed, the runtime's record of"
+		    " it left" : "");
+		/* Its init waits in the runtime's create: nothing of it may run on. */
+		if (status == RUNTIME_TIMED_OUT && op->init->system_pid > 0)
+			kill(op->init->system_pid, SIGKILL);
+	}
 	op->in_runtime = false;
 	advance(op);
 }
@@ -131,6 +150,9 @@ timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (op->state != CR_RECORD && op->state != CR_SHIM && op->state != CR_START)
 		return;
 	snprintf(detail, sizeof(detail), "%.1fs", (double)D.cfg.start_timeout_ns / 1e9);
+	/* A start still running (or queued) never answers now: its slot goes. */
+	runtime_cancel(op->start_job);
+	op->start_job = 0;
 	if (op->init->shim_pid > 0)
 		kill(-op->init->shim_pid, SIGKILL); /* the shim's session: it and the runtime */
 	op->in_runtime = true;			    /* the runtime may have got that far */
@@ -290,7 +312,11 @@ advance(struct op_create *op)
 	case CR_START: {
 		const char *args[] = { "start", op->c->id, NULL };
 
-		if (runtime_run(op->c, args, start_done_cb, (void *)id) < 0)
+		/* Its deadline (at most --start-timeout from now) is a backstop:
+		 * timeout_cb, earlier, cancels it. */
+		op->start_job = runtime_run_within(op->c, args, runtime_timeout_for("start"),
+		    start_done_cb, (void *)id);
+		if (op->start_job == 0)
 			fail(op, GRPC_RESOURCE_EXHAUSTED, "container %s: %s",
 			    "cannot run the runtime (out of memory)");
 		break;
@@ -301,9 +327,14 @@ advance(struct op_create *op)
 	case CR_UNDO:
 		if (op->in_runtime) {
 			const char *args[] = { "delete", "--force", op->c->id, NULL };
+			int64_t t = runtime_timeout_for("delete");
 
+			/* Past --start-timeout the answer is due: the undo gets a
+			 * few seconds more, not a whole runtime deadline. */
+			if (op->err.code == GRPC_DEADLINE_EXCEEDED && (t == 0 || t > undo_late_ns()))
+				t = undo_late_ns();
 			op->in_runtime = false;
-			if (runtime_run(op->c, args, undo_done_cb, (void *)id) == 0)
+			if (runtime_run_within(op->c, args, t, undo_done_cb, (void *)id) != 0)
 				break;
 		}
 		enter_state(op, CR_FAILED);
@@ -349,10 +380,8 @@ validate(const Types__CreateContainerRequest *req, json_t **process, char **cg_p
 		return -1;
 	if (req->checkpoint[0] != '\0' && validate_id("checkpoint name", req->checkpoint, e) < 0)
 		return -1;
-	for (size_t i = 0; i < req->n_labels; i++) {
-		if (strlen(req->labels[i]) > 4096)
-			return err_set(e, GRPC_INVALID_ARGUMENT, "label %zu is over 4096 bytes", i);
-	}
+	if (validate_labels(req->labels, req->n_labels, e) < 0)
+		return -1;
 	if (container_find(req->id) != NULL)
 		return err_set(e, GRPC_ALREADY_EXISTS, "container %s already exists", req->id);
 	if (stat(req->bundlepath, &st) < 0)

@@ -82,7 +82,8 @@ create_done_cb(void *arg, int status, const char *out, const char *errmsg)
 		/* The log runc points at goes with the directory: keep its gist. */
 		criu_error(k->path, criu, sizeof(criu));
 		rm_tree(k->path);
-		err_set(&e, GRPC_UNKNOWN, "container %s: checkpoint %s failed: %s%s%s", k->id,
+		err_set(&e, runtime_error_code(status),
+		    "container %s: checkpoint %s failed: %s%s%s", k->id,
 		    k->name, errmsg, criu[0] ? "; criu: " : "", criu);
 		log_warnx("%s", e.msg);
 		server_reply_error(k->call_id, &e);

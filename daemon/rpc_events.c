@@ -14,7 +14,6 @@
 #include "grpc.h"
 #include "log.h"
 
-#define SUB_HIGH_WATER (256u << 10)	/* stop pushing above this much queued */
 #define SUB_BATCH 256
 
 struct sub {
@@ -170,7 +169,8 @@ push_one(void *arg, const struct store_event *ev)
 	}
 	pc->s->scanned = ev->seq;
 	pc->sent++;
-	if (grpc_call_queued(pc->call) > SUB_HIGH_WATER) {
+	/* Room on the call, its connection and overall (lib/grpc.c). */
+	if (!grpc_call_writable(pc->call)) {
 		pc->s->blocked = true;
 		return 1;
 	}

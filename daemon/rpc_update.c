@@ -25,8 +25,8 @@ update_done_cb(void *arg, int status, const char *out, const char *errmsg)
 	struct err e;
 
 	if (status != 0) {
-		err_set(&e, GRPC_UNKNOWN, "container %s: the runtime refused the update: %s", u->id,
-		    errmsg);
+		err_set(&e, runtime_error_code(status),
+		    "container %s: the runtime refused the update: %s", u->id, errmsg);
 		server_reply_error(u->call_id, &e);
 	} else {
 		if (u->status != NULL && c != NULL && c->status != CONTAINER_STOPPED) {

@@ -38,14 +38,29 @@
 #define ACCEPT_PAUSE 0.5
 /* Seconds a connection being closed may take to read its last output. */
 #define CLOSE_LINGER 5.0
+/*
+ * A connection that has not sent a whole request this long after connect
+ * is closed (a peer that connects and says nothing holds an fd and a slot
+ * under the cap); one with no call under way and no traffic for the idle
+ * time is told GOAWAY and closed. A client waiting on an Events stream, or
+ * for a reply, is never idle. At the cap the longest-waiting silent
+ * connection, or else the longest-idle one, makes room for a new client.
+ * CONTAINERD_HANDSHAKE_TIMEOUT and CONTAINERD_IDLE_TIMEOUT (durations) set
+ * them, for tests.
+ */
+#define HANDSHAKE_TIMEOUT 10.0
+#define IDLE_TIMEOUT 300.0
 
 struct conn {
 	struct conn *next, *prev;
 	int fd;
 	ev_io rw, ww;
 	ev_timer linger_w;
+	ev_timer idle_w;	/* the handshake, then the idle timeout */
+	ev_tstamp accepted, last_active;
 	struct grpc_conn *g;
 	bool closing;
+	bool handshaken;	/* a whole request came */
 	/* Not root nor in --group: every call is answered PERMISSION_DENIED
 	 * and the connection goes after CLOSE_LINGER. */
 	bool denied;
@@ -71,6 +86,7 @@ static ev_io listen_w;
 static struct conn *conns;
 static int n_conns;
 static int max_conns = MAX_CONNECTIONS;
+static double handshake_timeout = HANDSHAKE_TIMEOUT, idle_timeout = IDLE_TIMEOUT;
 static ev_timer accept_resume_w;
 static ev_tstamp refusal_logged;
 static unsigned refusals_unlogged;
@@ -101,8 +117,15 @@ static void
 grpc_request_cb(void *ctx, struct grpc_call *call, const char *path, const uint8_t *msg,
     size_t len)
 {
-	const struct conn *c = ctx;
+	struct conn *c = ctx;
 
+	if (!c->handshaken && !c->denied) {
+		c->handshaken = true;
+		ev_timer_stop(D.loop, &c->idle_w);
+		ev_timer_set(&c->idle_w, idle_timeout, 0.);
+		if (idle_timeout > 0)
+			ev_timer_start(D.loop, &c->idle_w);
+	}
 	if (c->denied) {
 		struct err e;
 
@@ -127,10 +150,24 @@ grpc_closed_cb(void *ctx, struct grpc_call *call)
 	events_call_closed(grpc_call_id(call));
 }
 
+/* A drained subscriber is caught up by the next events_push, in the next
+ * iteration's server_before_sleep: make sure there is one soon, even when
+ * nothing else wakes the loop. */
+static ev_timer push_soon_w;
+
+static void
+push_soon_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+}
+
 static void
 grpc_drained_cb(void *ctx, struct grpc_call *call)
 {
 	events_call_drained(grpc_call_id(call));
+	if (!ev_is_active(&push_soon_w)) {
+		ev_timer_init(&push_soon_w, push_soon_cb, 0., 0.);
+		ev_timer_start(D.loop, &push_soon_w);
+	}
 }
 
 static const struct grpc_server_cbs cbs = {
@@ -165,6 +202,7 @@ conn_flush(struct conn *c)
 			break;
 		}
 		grpc_conn_consumed(c->g, (size_t)w);
+		c->last_active = ev_now(D.loop);
 	}
 	if (ev_is_active(&c->ww))
 		ev_io_stop(D.loop, &c->ww);
@@ -186,6 +224,7 @@ conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		ev_io_stop(loop, &c->rw);
 		return; /* closed at the flush, after this iteration's replies */
 	}
+	c->last_active = ev_now(loop);
 	if (grpc_conn_recv(c->g, buf, (size_t)n) < 0) {
 		log_warnx("connection from pid %d: protocol error; closing it", (int)c->pid);
 		c->closing = true;
@@ -218,6 +257,7 @@ conn_close(struct conn *c)
 	ev_io_stop(D.loop, &c->rw);
 	ev_io_stop(D.loop, &c->ww);
 	ev_timer_stop(D.loop, &c->linger_w);
+	ev_timer_stop(D.loop, &c->idle_w);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -253,6 +293,61 @@ refusal(const char *fmt, ...)
 		log_warnx("%s", msg);
 	refusal_logged = ev_now(D.loop);
 	refusals_unlogged = 0;
+}
+
+static void
+conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct conn *c = w->data;
+	ev_tstamp left;
+
+	if (c->closing)
+		return;
+	if (!c->handshaken) {
+		refusal("connection from pid %d: no request within %.1fs of connecting; closing it",
+		    (int)c->pid, handshake_timeout);
+		conn_close(c);
+		return;
+	}
+	left = grpc_conn_active_calls(c->g) > 0 ? idle_timeout :
+	    c->last_active + idle_timeout - ev_now(loop);
+	if (left > 0.001) {
+		ev_timer_set(w, left, 0.);
+		ev_timer_start(loop, w);
+		return;
+	}
+	log_debug("connection from pid %d: idle for %.1fs; closing it", (int)c->pid, idle_timeout);
+	grpc_conn_shutdown(c->g);
+	c->closing = true;
+	ev_io_stop(loop, &c->rw);
+	conn_flush(c); /* the GOAWAY, then closed */
+}
+
+/* At the cap: closes the connection that waited longest without a request,
+ * or else the one idle longest, to admit a new client. False when every
+ * connection has a call under way. */
+static bool
+conn_evict(void)
+{
+	struct conn *silent = NULL, *idle = NULL;
+
+	for (struct conn *c = conns; c != NULL; c = c->next) {
+		if (!c->handshaken) {
+			if (silent == NULL || c->accepted <= silent->accepted)
+				silent = c;
+		} else if (grpc_conn_active_calls(c->g) == 0 &&
+		    (idle == NULL || c->last_active <= idle->last_active)) {
+			idle = c;
+		}
+	}
+	if (silent == NULL && idle == NULL)
+		return false;
+	refusal("%d connections, the most allowed: closed the %s connection from pid %d "
+		"(%.1fs) to admit a new one", n_conns, silent ? "silent" : "idle",
+	    (int)(silent ? silent : idle)->pid,
+	    ev_now(D.loop) - (silent ? silent->accepted : idle->last_active));
+	conn_close(silent ? silent : idle);
+	return true;
 }
 
 static void
@@ -321,7 +416,7 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		if (denied)
 			refusal("refused a connection from uid %d gid %d pid %d: not root nor"
 			    " in the --group", (int)cred.uid, (int)cred.gid, (int)cred.pid);
-		if (n_conns >= max_conns) {
+		if (n_conns >= max_conns && !conn_evict()) {
 			refusal("refused a connection from pid %d: %d connections already, the"
 			    " most allowed", (int)cred.pid, n_conns);
 			close(fd);
@@ -341,8 +436,12 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		ev_io_init(&c->rw, conn_read_cb, fd, EV_READ);
 		ev_io_init(&c->ww, conn_write_cb, fd, EV_WRITE);
 		ev_timer_init(&c->linger_w, conn_linger_cb, CLOSE_LINGER, 0.);
-		c->rw.data = c->ww.data = c->linger_w.data = c;
+		ev_timer_init(&c->idle_w, conn_idle_cb, handshake_timeout, 0.);
+		c->rw.data = c->ww.data = c->linger_w.data = c->idle_w.data = c;
+		c->accepted = c->last_active = ev_now(D.loop);
 		ev_io_start(D.loop, &c->rw);
+		if (handshake_timeout > 0)
+			ev_timer_start(D.loop, &c->idle_w);
 		if (denied)
 			ev_timer_start(D.loop, &c->linger_w);
 		c->next = conns;
@@ -432,6 +531,19 @@ server_listen(const char *path, struct err *e)
 		log_info("clients: %d connections at most (RLIMIT_NOFILE %llu)", max_conns,
 		    (unsigned long long)rl.rlim_cur);
 	}
+	{
+		const char *h = getenv("CONTAINERD_HANDSHAKE_TIMEOUT");
+		const char *i = getenv("CONTAINERD_IDLE_TIMEOUT");
+		int64_t ns;
+
+		if (h != NULL && duration_parse(h, &ns) == 0)
+			handshake_timeout = (double)ns / 1e9;
+		if (i != NULL && duration_parse(i, &ns) == 0)
+			idle_timeout = (double)ns / 1e9;
+		if (h != NULL || i != NULL)
+			log_info("clients: a request within %.1fs of connecting, idle for %.1fs at most",
+			    handshake_timeout, idle_timeout);
+	}
 	return 0;
 }
 
@@ -443,6 +555,7 @@ server_close(void)
 		if (conns != NULL)
 			conn_close(conns);
 	}
+	ev_timer_stop(D.loop, &push_soon_w);
 	if (listen_fd >= 0) {
 		ev_io_stop(D.loop, &listen_w);
 		ev_timer_stop(D.loop, &accept_resume_w);

@@ -76,6 +76,8 @@ child_run(const struct spawn_req *r, const sigset_t *mask)
 			close(fd);
 		}
 	}
+	if (r->new_pgroup)
+		setpgid(0, 0);
 	{
 		sigset_t none;
 

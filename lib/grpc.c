@@ -17,9 +17,30 @@
 /* Stop pulling frames out of nghttp2 while this much output is unwritten:
  * what is left stays queued on its call, where grpc_call_queued sees it. */
 #define OUT_HIGH (128u << 10)
-#define WINDOW (1u << 20)
-#define MAX_STREAMS 1000
 #define MAX_PATH_LEN 1024
+
+/*
+ * Memory a client can make the daemon hold is bounded:
+ * - MAX_STREAMS calls at once per connection (clients queue the others;
+ *   dockerd uses one connection for an Events stream and its calls);
+ * - input: a stream may send STREAM_WINDOW bytes ahead of what was read;
+ *   window is given back as its message is buffered only while the
+ *   connection holds at most max_msg + IN_SLACK bytes of partial messages
+ *   and all connections IN_TOTAL. Past that the stream waits, and gets
+ *   its window once another message is delivered (the connection-level
+ *   window is always given back, so other calls go on);
+ * - output: grpc_call_writable() says no while a call has CALL_OUT_HIGH
+ *   queued, its connection CONN_OUT_HIGH or all of them OUT_TOTAL, and
+ *   `drained` follows once there is room again.
+ */
+#define MAX_STREAMS 100
+#define STREAM_WINDOW (64u << 10)
+#define CONN_WINDOW (1u << 20)
+#define IN_SLACK (1u << 20)
+#define IN_TOTAL (64u << 20)
+#define CALL_OUT_HIGH (256u << 10)
+#define CONN_OUT_HIGH (1u << 20)
+#define OUT_TOTAL (32u << 20)
 
 enum call_state {
 	CALL_RECV,	/* reading the request */
@@ -54,6 +75,16 @@ struct grpc_call {
 	bool deferred;		/* data provider waits for grpc_call_send */
 	bool above_low;
 	struct gbuf out;
+	/* What this call counts in its connection's and the global totals. */
+	size_t in_counted, out_counted;
+	/* Stream window held back (input over budget), and the list of calls
+	 * owed some; calls refused by grpc_call_writable for want of room on
+	 * the connection or overall. */
+	size_t owed;
+	struct grpc_call *owed_prev, *owed_next;
+	bool owed_listed;
+	struct grpc_call *room_prev, *room_next;
+	bool room_listed;
 	char status[16];
 	char *message;		/* percent-encoded, NULL when OK */
 };
@@ -64,6 +95,8 @@ struct grpc_conn {
 	void *ctx;
 	size_t max_msg;
 	struct grpc_call *calls;
+	size_t in_bytes;	/* partial request messages buffered */
+	size_t out_queued;	/* response bytes queued on the calls */
 	struct gbuf out;
 	bool failed;		/* fatal error: no more input */
 	bool dead;		/* nghttp2 cannot produce output either */
@@ -83,6 +116,15 @@ static struct {
 	size_t nb, n;
 } calls_tab;
 static uint64_t calls_next_id;
+
+/* Over every connection. */
+static size_t total_in, total_out;
+static struct grpc_call *owed_head, *room_head;
+
+static void owed_unlist(struct grpc_call *call);
+static void room_unlist(struct grpc_call *call);
+static void call_in_sync(struct grpc_call *call);
+static void call_out_sync(struct grpc_call *call);
 
 static size_t
 tab_slot(uint64_t id, size_t nb)
@@ -234,11 +276,15 @@ call_close(struct grpc_call *call)
 		call->next->prev = call->prev;
 	if (call->state == CALL_DELIVERED && c->cbs.closed != NULL)
 		c->cbs.closed(c->ctx, call);
+	owed_unlist(call);
+	room_unlist(call);
 	free(call->path);
 	free(call->content_type);
 	free(call->message);
 	gbuf_free(&call->in);
+	call_in_sync(call);
 	gbuf_free(&call->out);
+	call_out_sync(call);
 	free(call);
 }
 
@@ -297,6 +343,152 @@ drain_note(struct grpc_conn *c, uint64_t id)
 	c->drain[c->ndrain++] = id;
 }
 
+/* ---- budgets (see the top of this file) ---- */
+
+static void
+owed_unlist(struct grpc_call *call)
+{
+	if (!call->owed_listed)
+		return;
+	if (call->owed_prev != NULL)
+		call->owed_prev->owed_next = call->owed_next;
+	else
+		owed_head = call->owed_next;
+	if (call->owed_next != NULL)
+		call->owed_next->owed_prev = call->owed_prev;
+	call->owed_prev = call->owed_next = NULL;
+	call->owed_listed = false;
+}
+
+static void
+owed_list(struct grpc_call *call)
+{
+	if (call->owed_listed)
+		return;
+	call->owed_prev = NULL;
+	call->owed_next = owed_head;
+	if (owed_head != NULL)
+		owed_head->owed_prev = call;
+	owed_head = call;
+	call->owed_listed = true;
+}
+
+static void
+room_unlist(struct grpc_call *call)
+{
+	if (!call->room_listed)
+		return;
+	if (call->room_prev != NULL)
+		call->room_prev->room_next = call->room_next;
+	else
+		room_head = call->room_next;
+	if (call->room_next != NULL)
+		call->room_next->room_prev = call->room_prev;
+	call->room_prev = call->room_next = NULL;
+	call->room_listed = false;
+}
+
+static void
+room_list(struct grpc_call *call)
+{
+	if (call->room_listed)
+		return;
+	call->room_prev = NULL;
+	call->room_next = room_head;
+	if (room_head != NULL)
+		room_head->room_prev = call;
+	room_head = call;
+	call->room_listed = true;
+}
+
+static bool
+in_room(const struct grpc_conn *c)
+{
+	return c->in_bytes <= c->max_msg + IN_SLACK && total_in <= IN_TOTAL;
+}
+
+/* Gives held-back stream windows back where the budgets allow now (the
+ * WINDOW_UPDATE goes out with the connection's next output). */
+static void
+in_repay(void)
+{
+	struct grpc_call *call, *next;
+
+	for (call = owed_head; call != NULL; call = next) {
+		next = call->owed_next;
+		if (!in_room(call->conn))
+			continue;
+		if (call->conn->ses != NULL && !call->closed)
+			nghttp2_session_consume_stream(call->conn->ses, call->stream_id,
+			    call->owed);
+		call->owed = 0;
+		owed_unlist(call);
+	}
+}
+
+/* call->in changed size: the totals follow. */
+static void
+call_in_sync(struct grpc_call *call)
+{
+	struct grpc_conn *c = call->conn;
+	size_t now = gbuf_used(&call->in), was = call->in_counted;
+
+	c->in_bytes = c->in_bytes - was + now;
+	total_in = total_in - was + now;
+	call->in_counted = now;
+	if (now < was && owed_head != NULL)
+		in_repay();
+}
+
+/* Calls refused for want of room hear `drained` once their connection
+ * and the whole are down to half their budgets. */
+static void
+out_wake(void)
+{
+	struct grpc_call *call, *next;
+
+	if (total_out > OUT_TOTAL / 2)
+		return;
+	for (call = room_head; call != NULL; call = next) {
+		next = call->room_next;
+		if (call->conn->out_queued > CONN_OUT_HIGH / 2)
+			continue;
+		room_unlist(call);
+		if (!call->closed)
+			drain_note(call->conn, call->id);
+	}
+}
+
+/* call->out changed size: the totals follow. */
+static void
+call_out_sync(struct grpc_call *call)
+{
+	struct grpc_conn *c = call->conn;
+	size_t now = gbuf_used(&call->out), was = call->out_counted;
+
+	c->out_queued = c->out_queued - was + now;
+	total_out = total_out - was + now;
+	call->out_counted = now;
+	if (now < was && room_head != NULL)
+		out_wake();
+}
+
+bool
+grpc_call_writable(struct grpc_call *call)
+{
+	const struct grpc_conn *c = call->conn;
+
+	if (gbuf_used(&call->out) > CALL_OUT_HIGH) {
+		call->above_low = true; /* `drained` below GRPC_LOW_WATER */
+		return false;
+	}
+	if (c->out_queued > CONN_OUT_HIGH || total_out > OUT_TOTAL) {
+		room_list(call);
+		return false;
+	}
+	return true;
+}
+
 #define NV(n, v) { (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), \
 	NGHTTP2_NV_FLAG_NONE }
 
@@ -325,6 +517,7 @@ call_read_cb(nghttp2_session *ses, int32_t stream_id, uint8_t *buf,
 	if (n > 0)
 		memcpy(buf, gbuf_data(&call->out), n);
 	gbuf_consume(&call->out, n);
+	call_out_sync(call);
 	if (call->above_low && gbuf_used(&call->out) <= GRPC_LOW_WATER) {
 		call->above_low = false;
 		drain_note(call->conn, call->id);
@@ -389,8 +582,10 @@ grpc_call_send(struct grpc_call *call, const uint8_t *msg, size_t len)
 	gbuf_append(&call->out, msg, len);
 	if (call_submit(call) < 0) {
 		call->out.len = before;
+		call_out_sync(call);
 		return -1;
 	}
+	call_out_sync(call);
 	return 0;
 }
 
@@ -413,10 +608,13 @@ grpc_call_send_take(struct grpc_call *call, uint8_t *buf, size_t len)
 	gbuf_free(&call->out);
 	call->out.p = buf;
 	call->out.len = call->out.cap = GRPC_PREFIX_LEN + len;
+	call->out.off = 0;
 	if (call_submit(call) < 0) {
 		call->out.len = 0; /* buf stays the call's, freed with it */
+		call_out_sync(call);
 		return -1;
 	}
+	call_out_sync(call);
 	return 0;
 }
 
@@ -493,6 +691,7 @@ call_reject_http(struct grpc_call *call, int code, const char *http_status,
 		return;
 	call->state = CALL_REJECTED;
 	gbuf_free(&call->in);
+	call_in_sync(call);
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -598,6 +797,7 @@ call_end_request(struct grpc_call *call)
 	c->cbs.request(c->ctx, call, call->path,
 	    call->in.p ? gbuf_data(&call->in) : empty, gbuf_used(&call->in));
 	gbuf_free(&call->in);
+	call_in_sync(call);
 }
 
 static bool
@@ -707,10 +907,21 @@ static int
 conn_data_chunk_cb(nghttp2_session *ses, uint8_t flags, int32_t stream_id,
     const uint8_t *data, size_t len, void *user)
 {
-	struct grpc_call *call;
+	struct grpc_call *call = stream_call(ses, stream_id);
 
-	if ((call = stream_call(ses, stream_id)) != NULL)
+	/* The connection's window always: the other calls go on. */
+	nghttp2_session_consume_connection(ses, len);
+	if (call != NULL) {
 		call_feed(call, data, len);
+		call_in_sync(call);
+	}
+	/* The stream's only while its message fits the budgets. */
+	if (call != NULL && call->state == CALL_RECV && !in_room(call->conn)) {
+		call->owed += len;
+		owed_list(call);
+	} else {
+		nghttp2_session_consume_stream(ses, stream_id, len);
+	}
 	return 0;
 }
 
@@ -761,7 +972,7 @@ grpc_conn_new(const struct grpc_server_cbs *cbs, void *ctx, size_t max_msg)
 	int rv;
 	const nghttp2_settings_entry settings[] = {
 		{ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, MAX_STREAMS },
-		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, WINDOW },
+		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, STREAM_WINDOW },
 	};
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
@@ -790,6 +1001,7 @@ grpc_conn_new(const struct grpc_server_cbs *cbs, void *ctx, size_t max_msg)
 	 * freed once it closes. */
 	if ((rv = nghttp2_option_new(&opt)) == 0) {
 		nghttp2_option_set_no_closed_streams(opt, 1);
+		nghttp2_option_set_no_auto_window_update(opt, 1);
 		rv = nghttp2_session_server_new2(&c->ses, cb, c, opt);
 		nghttp2_option_del(opt);
 	}
@@ -800,7 +1012,7 @@ grpc_conn_new(const struct grpc_server_cbs *cbs, void *ctx, size_t max_msg)
 	}
 	if (nghttp2_submit_settings(c->ses, NGHTTP2_FLAG_NONE, settings, 2) != 0 ||
 	    nghttp2_session_set_local_window_size(c->ses, NGHTTP2_FLAG_NONE, 0,
-	    WINDOW) != 0) {
+	    CONN_WINDOW) != 0) {
 		nghttp2_session_del(c->ses);
 		free(c);
 		return NULL;
@@ -930,6 +1142,25 @@ grpc_conn_consumed(struct grpc_conn *c, size_t n)
 	 * life; the usual replies fit in a few kB. */
 	if (gbuf_used(&c->out) == 0 && c->out.cap > (16u << 10))
 		gbuf_free(&c->out);
+}
+
+size_t
+grpc_conn_active_calls(const struct grpc_conn *c)
+{
+	size_t n = 0;
+
+	for (const struct grpc_call *call = c->calls; call != NULL; call = call->next)
+		n += call->state == CALL_DELIVERED;
+	return n;
+}
+
+void
+grpc_conn_shutdown(struct grpc_conn *c)
+{
+	if (c->failed || c->ses == NULL)
+		return;
+	c->failed = true;
+	nghttp2_session_terminate_session(c->ses, NGHTTP2_NO_ERROR);
 }
 
 bool

@@ -63,6 +63,13 @@ void grpc_conn_consumed(struct grpc_conn *c, size_t n);
  * output was written: the owner closes the socket. */
 bool grpc_conn_done(struct grpc_conn *c);
 
+/* Calls handed to cbs->request and not yet closed (a reply or a stream
+ * under way): a connection with none and no traffic is idle. */
+size_t grpc_conn_active_calls(const struct grpc_conn *c);
+/* Says goodbye (GOAWAY, NO_ERROR) and reads no more: the owner flushes
+ * and closes, as after grpc_conn_recv's -1. */
+void grpc_conn_shutdown(struct grpc_conn *c);
+
 /* Call ids are unique for the life of the process, never 0. */
 uint64_t grpc_call_id(const struct grpc_call *call);
 struct grpc_call *grpc_call_find(uint64_t id);
@@ -80,6 +87,10 @@ int grpc_call_send_take(struct grpc_call *call, uint8_t *buf, size_t len);
 /* Queues the trailers (grpc-status, and grpc-message percent-encoded when
  * not OK); nothing may be sent after. The call closes once they are out. */
 int grpc_call_finish(struct grpc_call *call, int code, const char *message);
+/* Whether a stream should be fed another message now: false while the
+ * call, its connection or all connections hold their share of unsent
+ * output; `drained` follows once there is room (see grpc.c). */
+bool grpc_call_writable(struct grpc_call *call);
 /* Response bytes queued on this call and not yet handed to
  * grpc_conn_pending (flow control or unflushed). */
 size_t grpc_call_queued(const struct grpc_call *call);

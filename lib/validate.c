@@ -29,6 +29,70 @@ validate_id(const char *what, const char *id, struct err *e)
 }
 
 int
+validate_labels(char *const *labels, size_t n, struct err *e)
+{
+	size_t total = 0;
+
+	if (n > LABELS_MAX)
+		return err_set(e, GRPC_INVALID_ARGUMENT,
+		    "%zu labels; at most %d are allowed per container", n, LABELS_MAX);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(labels[i]);
+
+		if (len > LABEL_MAX_LEN)
+			return err_set(e, GRPC_INVALID_ARGUMENT,
+			    "label %zu is %zu bytes; at most %d are allowed per label", i, len,
+			    LABEL_MAX_LEN);
+		total += len;
+	}
+	if (total > LABELS_MAX_BYTES)
+		return err_set(e, GRPC_INVALID_ARGUMENT,
+		    "the labels are %zu bytes in all; at most %d are allowed per container",
+		    total, LABELS_MAX_BYTES);
+	return 0;
+}
+
+int
+validate_utf8(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+
+	while (p < end) {
+		unsigned char c = *p;
+		size_t k;
+		unsigned char lo = 0x80, hi = 0xBF; /* the second byte's range */
+
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF)
+			k = 1;
+		else if (c >= 0xE0 && c <= 0xEF)
+			k = 2;
+		else if (c >= 0xF0 && c <= 0xF4)
+			k = 3;
+		else
+			return 0; /* a continuation byte, C0/C1 (overlong), F5-FF */
+		if (c == 0xE0)
+			lo = 0xA0;	/* overlong */
+		else if (c == 0xED)
+			hi = 0x9F;	/* surrogates */
+		else if (c == 0xF0)
+			lo = 0x90;	/* overlong */
+		else if (c == 0xF4)
+			hi = 0x8F;	/* past U+10FFFF */
+		if ((size_t)(end - p) <= k || p[1] < lo || p[1] > hi)
+			return 0;
+		for (size_t i = 2; i <= k; i++)
+			if ((p[i] & 0xC0) != 0x80)
+				return 0;
+		p += k + 1;
+	}
+	return 1;
+}
+
+int
 validate_path(const char *what, const char *path, int empty_ok, struct err *e)
 {
 	size_t n = path ? strlen(path) : 0;

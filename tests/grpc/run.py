@@ -506,6 +506,11 @@ if IMPORT_ERROR is None:
     import test_hostile
     test_hostile.register(sys.modules[__name__])
 
+# Bounds: UTF-8, idle connections, buffering, runtime deadlines, labels.
+if IMPORT_ERROR is None:
+    import test_bounds
+    test_bounds.register(sys.modules[__name__])
+
 
 # ---------------------------------------------------------------- runner
 

@@ -1015,7 +1015,8 @@ def connection_cap_and_fd_limit():
                     closed += 1
             R.check(closed >= 10 - 1, "%d of %d connections past the cap of %d were closed"
                     % (closed, len(socks), cap))
-            R.check(log_lines(d, "connections already"), "no log line for the refused connections")
+            # Past the cap the oldest silent connections make room (test_bounds.py).
+            R.check(log_lines(d, "the most allowed"), "no log line for the connections past the cap")
             t0 = cpu_s(pid)
             time.sleep(1.0)
             R.check(cpu_s(pid) - t0 < 0.3, "the daemon spins at the cap: %.2fs CPU in 1s"
