@@ -62,6 +62,9 @@ struct process {
 	pid_t system_pid;
 	pid_t shim_pid;
 	int64_t shim_start_time;
+	/* system_pid's own /proc starttime, read when the shim reported it;
+	 * 0: unknown (see shimctl_pid_is). */
+	int64_t start_time;
 	int64_t started_at;
 	/* What State reports. */
 	Types__Process *info;		/* owned: built with proc_info_* */
@@ -221,6 +224,14 @@ int shimctl_adopt(struct process *p);
 /* Watches a process with no shim: its exit status will be unknown. */
 int shimctl_watch_orphan(struct process *p);
 void shimctl_stop_watching(struct process *p);
+/* Whether p's process still holds its system_pid: the pid's start time is
+ * the one recorded (or, unknown, it started before p's start was
+ * recorded). A pid that fails this was reused: p's process has exited. */
+bool shimctl_pid_is(const struct process *p);
+/* A pidfd for p's process once it is checked by shimctl_pid_is (so a
+ * signal through it cannot reach a stranger), or -1 with errno (ESRCH:
+ * not p's any more). */
+int shimctl_pidfd(const struct process *p);
 /* process_free calls it: p is going away, a sync reader must let go of it. */
 void shimctl_process_freed(struct process *p);
 

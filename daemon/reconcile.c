@@ -71,6 +71,12 @@ load_process(void *arg, const struct store_process *sp)
 	p->shim_pid = (pid_t)sp->shim_pid;
 	p->shim_start_time = sp->shim_start_time;
 	p->started_at = sp->started_at;
+	{
+		struct err e;
+
+		if (store_process_start_time(D.store, c->id, sp->pid, &p->start_time, &e) < 0)
+			log_warnx("container %s process %s: %s", c->id, sp->pid, e.msg);
+	}
 	spec = json_loads(sp->spec, 0, NULL);
 	p->info = procinfo_from_oci(sp->pid, spec, sp->stdin_path, sp->stdout_path,
 	    sp->stderr_path);
@@ -273,11 +279,22 @@ reconcile_process(struct process *p)
 		process_exited(p, status, at, NULL);
 		return;
 	}
-	if (p->system_pid > 0 && kill(p->system_pid, 0) == 0 && !pid_is_zombie(p->system_pid) &&
-	    shimctl_watch_orphan(p) == 0) {
-		log_warnx("container %s process %s: its shim is gone but the process runs;"
-			  " its exit status will be unknown", p->ctr->id, p->name);
-		return;
+	if (p->system_pid > 0 && kill(p->system_pid, 0) == 0 && !pid_is_zombie(p->system_pid)) {
+		if (shimctl_watch_orphan(p) == 0) {
+			log_warnx("container %s process %s: its shim is gone but the process runs;"
+				  " its exit status will be unknown", p->ctr->id, p->name);
+			return;
+		}
+		if (!shimctl_pid_is(p)) {
+			/* Not ours: never adopted, never signalled. */
+			log_warnx("container %s process %s: pid %d now belongs to another process"
+				  " (start time %lld, recorded %lld): not adopted",
+			    p->ctr->id, p->name, (int)p->system_pid,
+			    (long long)proc_start_time(p->system_pid), (long long)p->start_time);
+			process_exited(p, 255, now_ns(), "its shim and exit record are gone and its"
+			    " pid was reused by another process: the status is unknown");
+			return;
+		}
 	}
 	process_exited(p, 255, now_ns(),
 	    "neither its shim nor an exit record is left: the status is unknown");

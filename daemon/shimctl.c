@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -27,8 +28,67 @@ pidfd_open_(pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
+/*
+ * Pid reuse. A pid the daemon keeps names its process only while that
+ * process lives: after it exits (while the daemon is down, say) another may
+ * get the same number. Its start time (/proc/<pid>/stat starttime, clock
+ * ticks since boot) tells them apart. A row from before schema 005 has no
+ * start time: then the pid is taken only if its process started before
+ * the row's start was recorded (a stranger that reused it started after
+ * the recorded process exited, so after that).
+ */
+static int64_t
+ticks_to_ns(int64_t ticks)
+{
+	static long hz;
+
+	if (hz <= 0 && (hz = sysconf(_SC_CLK_TCK)) <= 0)
+		hz = 100;
+	return ticks * (1000000000 / hz);
+}
+
+bool
+shimctl_pid_is(const struct process *p)
+{
+	int64_t st;
+	struct timespec boot;
+
+	if (p->system_pid <= 0 || (st = proc_start_time(p->system_pid)) == 0)
+		return false;
+	if (p->start_time != 0)
+		return st == p->start_time;
+	if (p->started_at <= 0 || clock_gettime(CLOCK_BOOTTIME, &boot) < 0)
+		return false;
+	/* Its start on the wall clock: now less its age. Ticks are 10 ms. */
+	{
+		int64_t age = (int64_t)boot.tv_sec * 1000000000 + boot.tv_nsec - ticks_to_ns(st);
+
+		return now_ns() - age <= p->started_at + ticks_to_ns(2);
+	}
+}
+
+int
+shimctl_pidfd(const struct process *p)
+{
+	int fd;
+
+	if (p->system_pid <= 0) {
+		errno = ESRCH;
+		return -1;
+	}
+	if ((fd = pidfd_open_(p->system_pid)) < 0)
+		return -1;
+	/* Checked after the open: the pidfd holds that very process. */
+	if (!shimctl_pid_is(p)) {
+		close(fd);
+		errno = ESRCH;
+		return -1;
+	}
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+}
+
 static int sync_drain(struct process *p);
-static int watch_pidfd(struct process *p, pid_t pid);
 
 /*
  * The process whose sync line a handler is working on. A handler may free
@@ -144,14 +204,9 @@ shim_gone(struct process *p)
 		process_exited(p, status, at, NULL);
 		return;
 	}
-	if (p->system_pid > 0 && kill(p->system_pid, 0) == 0) {
+	if (p->system_pid > 0 && shimctl_watch_orphan(p) == 0) {
 		log_warnx("container %s process %s: its shim died but the process runs; the"
 			  " daemon watches it itself", p->ctr->id, p->name);
-		p->orphan = true;
-		/* Our child only if we are a subreaper; the pidfd says when it
-		 * ends otherwise (then with an unknown status). */
-		if (watch_pidfd(p, p->system_pid) < 0)
-			log_warn("container %s process %s: pidfd", p->ctr->id, p->name);
 		return;
 	}
 	process_exited(p, 255, now_ns(),
@@ -173,9 +228,16 @@ handle_line(struct process *p, char *line)
 {
 	if (strncmp(line, "created ", 8) == 0) {
 		long pid = strtol(line + 8, NULL, 10);
+		struct err e;
 
-		if (p->state == PROCESS_CREATING)
-			shim_reported(p, (pid_t)pid, NULL);
+		if (p->state != PROCESS_CREATING || pid <= 0)
+			return;
+		/* Read at once: the pid is checked against it for ever after. */
+		p->start_time = proc_start_time((pid_t)pid);
+		if (store_process_set_start_time(D.store, p->ctr->id, p->name, p->start_time,
+			&e) < 0)
+			log_warnx("container %s process %s: %s", p->ctr->id, p->name, e.msg);
+		shim_reported(p, (pid_t)pid, NULL);
 	} else if (strncmp(line, "error ", 6) == 0) {
 		if (p->state == PROCESS_CREATING)
 			shim_reported(p, 0, line + 6);
@@ -333,13 +395,8 @@ shimctl_stop_watching(struct process *p)
 }
 
 static int
-watch_pidfd(struct process *p, pid_t pid)
+watch_fd(struct process *p, int fd)
 {
-	int fd = pidfd_open_(pid);
-
-	if (fd < 0)
-		return -1;
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	p->pidfd = fd;
 	ev_io_init(&p->pidfd_w, pidfd_cb, fd, EV_READ);
 	p->pidfd_w.data = p;
@@ -350,15 +407,30 @@ watch_pidfd(struct process *p, pid_t pid)
 int
 shimctl_adopt(struct process *p)
 {
+	int fd = pidfd_open_(p->shim_pid);
+
+	if (fd < 0)
+		return -1;
+	/* After the open: the pidfd holds the shim that was recorded. */
+	if (proc_start_time(p->shim_pid) != p->shim_start_time || p->shim_start_time == 0) {
+		close(fd);
+		return -1;
+	}
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	p->orphan = false;
-	return watch_pidfd(p, p->shim_pid);
+	return watch_fd(p, fd);
 }
 
+/* Only p's own process: a pid reused by a stranger is refused (-1). */
 int
 shimctl_watch_orphan(struct process *p)
 {
+	int fd = shimctl_pidfd(p);
+
+	if (fd < 0)
+		return -1;
 	p->orphan = true;
-	return watch_pidfd(p, p->system_pid);
+	return watch_fd(p, fd);
 }
 
 int
