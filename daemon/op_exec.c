@@ -126,6 +126,14 @@ validate(const Types__AddProcessRequest *req, struct container **cp, struct err 
 	if (c->status != CONTAINER_RUNNING)
 		return err_set(e, GRPC_FAILED_PRECONDITION, "container %s is %s, not running",
 		    req->id, container_status_name(c->status));
+	{
+		struct process *init = process_find(c, "init");
+
+		/* Its exit waits for the execs: no new one may join them. */
+		if (init == NULL || init->exit_pending)
+			return err_set(e, GRPC_FAILED_PRECONDITION, "container %s is stopping:"
+			    " its init has exited", req->id);
+	}
 	if (process_find(c, req->pid) != NULL)
 		return err_set(e, GRPC_ALREADY_EXISTS, "container %s already has a process %s",
 		    req->id, req->pid);
@@ -140,10 +148,26 @@ op_end(struct op_exec *op)
 	free(op);
 }
 
+/* The init's exit waited for the execs being started: once the last of
+ * them is settled (this one failed), it is recorded. */
+static void
+init_exit_resume(struct container *c)
+{
+	struct process *ip = process_find(c, "init");
+
+	if (ip == NULL || !ip->exit_pending)
+		return;
+	for (struct process *x = c->procs; x != NULL; x = x->next)
+		if (x != ip && x->state != PROCESS_EXITED)
+			return;
+	process_exited(ip, ip->pending_status, ip->pending_at, NULL);
+}
+
 static void
 fail(struct op_exec *op, const struct err *e)
 {
 	struct process *p = op->p;
+	struct container *c = p->ctr;
 	struct err e2;
 
 	log_warnx("exec %s in container %s failed: %s", p->name, p->ctr->id, e->msg);
@@ -165,6 +189,7 @@ fail(struct op_exec *op, const struct err *e)
 	server_reply_error(op->call_id, e);
 	process_free(p);
 	op_end(op);
+	init_exit_resume(c);
 }
 
 void

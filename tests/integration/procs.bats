@@ -73,3 +73,61 @@ spawn_at() {
 	pid_alive "$STRANGER" || fail "the stranger (pid $STRANGER) was killed"
 	echo "# figure: stranger $STRANGER alive after Signal: yes" >&3
 }
+
+# count_lines FILE ERE: how many lines of FILE match.
+count_lines() {
+	local n
+	n=$(grep -c -- "$2" "$1" 2>/dev/null) || true
+	echo "${n:-0}"
+}
+
+# acked_at_least FILE N: FILE has N "ack" lines or more.
+acked_at_least() {
+	[ "$(count_lines "$1" '^ack')" -ge "$2" ]
+}
+
+# slow_exec_runtime: a runtime that is runc, its exec a second late (so
+# that execs are still being started when the init's exit and the
+# runtime delete are done: the window of the race, made wide).
+slow_exec_runtime() {
+	cat >"$T/slow-exec" <<-EOS
+	#!/bin/sh
+	for a; do [ "\$a" = exec ] && { sleep 1; break; }; done
+	exec $(command -v "$RUNC") "\$@"
+	EOS
+	chmod +x "$T/slow-exec"
+}
+
+@test "AddProcess racing the init's exit: every call answered, no 'creating' row left" {
+	requires grpcio
+	slow_exec_runtime
+	start_daemon --runtime "$T/slow-exec"
+	start_container racy "${SLEEP_ARGS[@]}"
+	pid=$(init_pid racy)
+	out=$T/burst.out
+	timeout -k 5 60 "$PY" "$REPO/tests/grpc/exec_burst.py" --address "$SOCK" --timeout 15 \
+		exec --containers racy --count 60 --threads 10 -- true >"$out" 2>"$T/burst.err" &
+	burst=$!
+	BG_PIDS+=("$burst")
+	wait_for acked_at_least "$out" 1
+	kill -9 "$pid"
+	wait "$burst" || fail "the burst failed: $(cat "$T/burst.err")"
+	wait_exit racy 137
+	wait_for container_not_listed racy
+	acked=$(count_lines "$out" '^ack')
+	errs=$(count_lines "$out" '^err')
+	lost=$(count_lines "$out" 'DEADLINE_EXCEEDED')
+	creating=$(db "SELECT count(*) FROM processes WHERE status = 'creating'")
+	running=$(db "SELECT count(*) FROM processes WHERE container_id = 'racy' AND status = 'running'")
+	echo "# figure: 60 AddProcess: $acked ok, $((errs - lost)) refused, $lost unanswered; 'creating' rows left: $creating, 'running' rows: $running" >&3
+	grep '^err' "$out" | cut -d' ' -f5- | sort | uniq -c | head -5 | sed 's/^/# /' >&3
+	assert_eq "$((acked + errs))" 60 "calls that finished"
+	assert_eq "$lost" 0 "calls never answered"
+	assert_eq "$creating" 0 "'creating' rows"
+	assert_eq "$running" 0 "'running' rows of a stopped container"
+	# Each acknowledged exec's exit is in the history (it died with the container).
+	for p in $(awk '$1 == "ack" { print $4 }' "$out"); do
+		has_event exit racy "$p" 0 || has_event exit racy "$p" 137 ||
+			fail "acknowledged exec $p has no exit event"
+	done
+}
