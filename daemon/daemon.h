@@ -247,6 +247,9 @@ void op_exec_shim_died(struct process *p);
 /* rpc_update.c */
 void rpc_update_container(uint64_t call_id, const Types__UpdateContainerRequest *req);
 void rpc_update_process(uint64_t call_id, const Types__UpdateProcessRequest *req);
+/* At start: asks the runtime whether c is paused (in turn with pause and
+ * resume requests) and records its answer where the table differs. */
+void rpc_update_probe_pause(struct container *c);
 /* rpc_checkpoint.c */
 void rpc_create_checkpoint(uint64_t call_id, const Types__CreateCheckpointRequest *req);
 void rpc_list_checkpoint(uint64_t call_id, const Types__ListCheckpointRequest *req);

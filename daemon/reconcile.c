@@ -420,6 +420,12 @@ reconcile(struct err *e)
 			reconcile_process(init);
 		}
 	}
+	/* Paused or running is the runtime's to say (a crash between its
+	 * pause and the commit left the table behind). */
+	for (c = D.containers; c != NULL; c = c->next)
+		if ((c->status == CONTAINER_RUNNING || c->status == CONTAINER_PAUSED) &&
+		    !c->deleting)
+			rpc_update_probe_pause(c);
 	free(shims_seen);
 	shims_seen = NULL;
 	n_shims_seen = 0;

@@ -46,10 +46,11 @@ spawn_at() {
 @test "pid reuse: shim and init killed while the daemon is down, a stranger gets the init's pid: not adopted, not signalled" {
 	[ -w /proc/sys/kernel/ns_last_pid ] || skip "needs /proc/sys/kernel/ns_last_pid"
 	start_daemon
-	start_container reuse "${SLEEP_ARGS[@]}"
-	pid=$(init_pid reuse)
-	shim=$(db "SELECT shim_pid FROM processes WHERE container_id = 'reuse' AND pid = 'init'")
-	recorded=$(db "SELECT start_time FROM processes WHERE container_id = 'reuse' AND pid = 'init'" 2>/dev/null || echo none)
+	id=$(unique_id reuse)
+	start_container "$id" "${SLEEP_ARGS[@]}"
+	pid=$(init_pid "$id")
+	shim=$(db "SELECT shim_pid FROM processes WHERE container_id = '$id' AND pid = 'init'")
+	recorded=$(db "SELECT start_time FROM processes WHERE container_id = '$id' AND pid = 'init'" 2>/dev/null || echo none)
 	orig=$(start_time "$pid")
 
 	stop_daemon -KILL
@@ -63,12 +64,12 @@ spawn_at() {
 	echo "# figure: init pid $pid: start time $orig (recorded $recorded), stranger's $stranger" >&3
 
 	start_daemon
-	wait_exit reuse 255
-	wait_for container_not_listed reuse
-	note=$(db "SELECT note FROM events WHERE type = 'exit' AND container_id = 'reuse'")
+	wait_exit "$id" 255
+	wait_for container_not_listed "$id"
+	note=$(db "SELECT note FROM events WHERE type = 'exit' AND container_id = '$id'")
 	echo "# figure: recorded exit: 255, note: $note" >&3
 	assert_contains "$note" "reused"
-	run ctr containers kill --signal 9 reuse
+	run ctr containers kill --signal 9 "$id"
 	[ "$status" -ne 0 ] || fail "Signal to a stopped container was accepted"
 	pid_alive "$STRANGER" || fail "the stranger (pid $STRANGER) was killed"
 	echo "# figure: stranger $STRANGER alive after Signal: yes" >&3
@@ -102,23 +103,24 @@ slow_exec_runtime() {
 	requires grpcio
 	slow_exec_runtime
 	start_daemon --runtime "$T/slow-exec"
-	start_container racy "${SLEEP_ARGS[@]}"
-	pid=$(init_pid racy)
+	id=$(unique_id racy)
+	start_container "$id" "${SLEEP_ARGS[@]}"
+	pid=$(init_pid "$id")
 	out=$T/burst.out
 	timeout -k 5 60 "$PY" "$REPO/tests/grpc/exec_burst.py" --address "$SOCK" --timeout 15 \
-		exec --containers racy --count 60 --threads 10 -- true >"$out" 2>"$T/burst.err" &
+		exec --containers "$id" --count 60 --threads 10 -- true >"$out" 2>"$T/burst.err" &
 	burst=$!
 	BG_PIDS+=("$burst")
 	wait_for acked_at_least "$out" 1
 	kill -9 "$pid"
 	wait "$burst" || fail "the burst failed: $(cat "$T/burst.err")"
-	wait_exit racy 137
-	wait_for container_not_listed racy
+	wait_exit "$id" 137
+	wait_for container_not_listed "$id"
 	acked=$(count_lines "$out" '^ack')
 	errs=$(count_lines "$out" '^err')
 	lost=$(count_lines "$out" 'DEADLINE_EXCEEDED')
 	creating=$(db "SELECT count(*) FROM processes WHERE status = 'creating'")
-	running=$(db "SELECT count(*) FROM processes WHERE container_id = 'racy' AND status = 'running'")
+	running=$(db "SELECT count(*) FROM processes WHERE container_id = '$id' AND status = 'running'")
 	echo "# figure: 60 AddProcess: $acked ok, $((errs - lost)) refused, $lost unanswered; 'creating' rows left: $creating, 'running' rows: $running" >&3
 	grep '^err' "$out" | cut -d' ' -f5- | sort | uniq -c | head -5 | sed 's/^/# /' >&3
 	assert_eq "$((acked + errs))" 60 "calls that finished"
@@ -127,7 +129,73 @@ slow_exec_runtime() {
 	assert_eq "$running" 0 "'running' rows of a stopped container"
 	# Each acknowledged exec's exit is in the history (it died with the container).
 	for p in $(awk '$1 == "ack" { print $4 }' "$out"); do
-		has_event exit racy "$p" 0 || has_event exit racy "$p" 137 ||
+		has_event exit "$id" "$p" 0 || has_event exit "$id" "$p" 137 ||
 			fail "acknowledged exec $p has no exit event"
 	done
+}
+
+@test "20 concurrent pause/resume calls: State and runc agree at the end, the history replays" {
+	requires grpcio
+	[ -x "$STATE_BIN" ] || skip "$STATE_BIN not built"
+	start_daemon
+	id=$(unique_id pz)
+	start_container "$id" "${SLEEP_ARGS[@]}"
+	for round in 1 2 3; do
+		out=$T/pause$round.out
+		timeout -k 5 90 "$PY" "$REPO/tests/grpc/exec_burst.py" --address "$SOCK" --timeout 60 \
+			pause --container "$id" --count 20 --threads 10 >"$out" 2>"$T/burst.err" ||
+			fail "the burst failed: $(cat "$T/burst.err")"
+		ours=$(ctr_state_status "$id")
+		theirs=$(runc_status "$id")
+		echo "# figure: round $round: $(count_lines "$out" '^ack') ok, $(count_lines "$out" '^err') refused; State says $ours, runc says $theirs" >&3
+		assert_eq "$ours" "$theirs" "State vs runc after round $round"
+		assert_eq "$(db "SELECT status FROM containers WHERE id = '$id'")" "$theirs" "the row"
+		run -0 "$STATE_BIN" --state-dir "$STATE" replay
+	done
+}
+
+# pause_then_crash_runtime: runc, but right after a `pause` it SIGKILLs the
+# daemon whose pid is in $T/daemon.pid (once, while $T/armed exists): the
+# crash between the runtime's pause and the daemon's commit.
+pause_then_crash_runtime() {
+	cat >"$T/pause-crash" <<-EOS
+	#!/bin/sh
+	$(command -v "$RUNC") "\$@"
+	rc=\$?
+	for a; do
+		if [ "\$a" = pause ] && rm "$T/armed" 2>/dev/null; then
+			kill -9 "\$(cat "$T/daemon.pid")"
+		fi
+	done
+	exit \$rc
+	EOS
+	chmod +x "$T/pause-crash"
+}
+
+@test "daemon SIGKILLed right after runc pause: after the restart the container is paused, as runc says" {
+	[ -x "$STATE_BIN" ] || skip "$STATE_BIN not built"
+	pause_then_crash_runtime
+	start_daemon --runtime "$T/pause-crash"
+	echo "$DAEMON_PID" >"$T/daemon.pid"
+	id=$(unique_id pk)
+	start_container "$id" "${SLEEP_ARGS[@]}"
+	touch "$T/armed"
+	run ctr containers pause "$id"
+	wait_for pid_gone "$DAEMON_PID"
+	stop_daemon -KILL
+	before=$(db "SELECT status FROM containers WHERE id = '$id'")
+	assert_eq "$(runc_status "$id")" paused "runc, the daemon dead"
+
+	start_daemon --runtime "$T/pause-crash"
+	wait_for eval "[ \"\$(ctr_state_status '$id')\" = paused ]" || true
+	ours=$(ctr_state_status "$id")
+	theirs=$(runc_status "$id")
+	echo "# figure: after the crash the table said $before; after the restart State says $ours, runc says $theirs" >&3
+	assert_eq "$ours" paused "State after the restart"
+	assert_eq "$theirs" paused "runc after the restart"
+	assert_eq "$(db "SELECT status FROM containers WHERE id = '$id'")" paused "the row"
+	run -0 "$STATE_BIN" --state-dir "$STATE" replay
+	run -0 ctr containers resume "$id"
+	assert_eq "$(runc_status "$id")" running "runc after resume"
+	assert_eq "$(ctr_state_status "$id")" running "State after resume"
 }
