@@ -81,6 +81,9 @@ struct process {
 	ev_io pidfd_w;
 	/* With no shim left (adopted, shim gone): the process itself by pidfd. */
 	bool orphan;
+	/* An exec found being started after a restart: polls for the pid file
+	 * its runtime writes once the process runs (the sync pipe is gone). */
+	ev_timer start_w;
 	uint64_t op_id;			/* the operation waiting on this process, 0: none */
 	/* init only: its exit waits until the execs' exits are recorded. */
 	bool exit_pending;
@@ -232,6 +235,18 @@ bool shimctl_pid_is(const struct process *p);
  * signal through it cannot reach a stranger), or -1 with errno (ESRCH:
  * not p's any more). */
 int shimctl_pidfd(const struct process *p);
+/* After a restart, an exec whose shim still runs its runtime (the daemon
+ * died before the "created" line): watches the shim and its pid file; the
+ * exec is recorded started once the pid file is there, or forgotten (no
+ * row, no event) if the shim ends without one. -1 if the shim is not the
+ * recorded one. */
+int shimctl_adopt_starting(struct process *p);
+/* An exec never acknowledged was found started (pid): recorded running,
+ * with its start-process event, so it is listed and its exit has a start.
+ * start_time: its /proc start time, 0 when it is gone. */
+void shimctl_found_started(struct process *p, pid_t pid, int64_t start_time);
+/* The pid the runtime wrote in <dir>/pid, 0 if none. */
+pid_t shimctl_read_pid_file(const char *dir);
 /* process_free calls it: p is going away, a sync reader must let go of it. */
 void shimctl_process_freed(struct process *p);
 
@@ -243,6 +258,9 @@ void op_create_shim_died(struct process *p);
 void op_exec_start(uint64_t call_id, const Types__AddProcessRequest *req);
 void op_exec_shim_reported(struct process *p, pid_t pid, const char *errmsg);
 void op_exec_shim_died(struct process *p);
+/* An exec that never started: its row and files go, no event; p is freed
+ * (and a pending init exit that waited for it is recorded). */
+void op_exec_forget(struct process *p, const char *why);
 
 /* rpc_update.c */
 void rpc_update_container(uint64_t call_id, const Types__UpdateContainerRequest *req);

@@ -163,15 +163,15 @@ init_exit_resume(struct container *c)
 	process_exited(ip, ip->pending_status, ip->pending_at, NULL);
 }
 
-static void
-fail(struct op_exec *op, const struct err *e)
+void
+op_exec_forget(struct process *p, const char *why)
 {
-	struct process *p = op->p;
 	struct container *c = p->ctr;
 	struct err e2;
 
-	log_warnx("exec %s in container %s failed: %s", p->name, p->ctr->id, e->msg);
-	if (store_process_remove(D.store, p->ctr->id, p->name, &e2) < 0)
+	if (why != NULL)
+		log_warnx("container %s: exec %s %s: no trace of it is kept", c->id, p->name, why);
+	if (store_process_remove(D.store, c->id, p->name, &e2) < 0)
 		log_warnx("%s", e2.msg);
 	if (p->shim_pid > 0)
 		kill(-p->shim_pid, SIGKILL);
@@ -186,10 +186,19 @@ fail(struct op_exec *op, const struct err *e)
 		}
 		rmdir(p->dir);
 	}
-	server_reply_error(op->call_id, e);
 	process_free(p);
-	op_end(op);
 	init_exit_resume(c);
+}
+
+static void
+fail(struct op_exec *op, const struct err *e)
+{
+	struct process *p = op->p;
+
+	log_warnx("exec %s in container %s failed: %s", p->name, p->ctr->id, e->msg);
+	server_reply_error(op->call_id, e);
+	op_end(op);
+	op_exec_forget(p, NULL);
 }
 
 void
@@ -304,6 +313,10 @@ op_exec_start(uint64_t call_id, const Types__AddProcessRequest *req)
 		if (store_process_remove(D.store, c->id, req->pid, &e) < 0 ||
 		    store_process_insert(D.store, &sp, &e) < 0 || shimctl_spawn(p, &ss, &e) < 0)
 			goto fail;
+		/* So that a restart before the shim reports finds it. */
+		if (store_process_set_shim(D.store, c->id, req->pid, p->shim_pid,
+			p->shim_start_time, &e) < 0)
+			log_warnx("container %s exec %s: %s", c->id, req->pid, e.msg);
 	}
 	free(args);
 	free(env);

@@ -175,6 +175,76 @@ shimctl_init(void)
 	ev_child_start(D.loop, &any_child_w);
 }
 
+pid_t
+shimctl_read_pid_file(const char *dir)
+{
+	char path[PATH_MAX_LEN + 300], buf[32];
+	ssize_t n;
+	long v;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/pid", dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	v = strtol(buf, NULL, 10);
+	return v > 0 && v < 0x7fffffff ? (pid_t)v : 0;
+}
+
+void
+shimctl_found_started(struct process *p, pid_t pid, int64_t start_time)
+{
+	int64_t now = now_ns();
+	struct err e;
+
+	if (ev_is_active(&p->start_w))
+		ev_timer_stop(D.loop, &p->start_w);
+	p->system_pid = pid;
+	p->start_time = start_time;
+	p->state = PROCESS_RUNNING;
+	p->started_at = now;
+	if (store_process_started(D.store, p->ctr->id, p->name, pid, p->shim_pid,
+		p->shim_start_time, now, &e) < 0 ||
+	    store_process_set_start_time(D.store, p->ctr->id, p->name, start_time, &e) < 0)
+		log_warnx("container %s process %s: %s", p->ctr->id, p->name, e.msg);
+	event_record("start-process", p->ctr->id, p->name, 0, now, &e);
+	log_warnx("container %s: exec %s was being started when the daemon stopped; it started"
+		  " (pid %d): recorded now", p->ctr->id, p->name, (int)pid);
+}
+
+static void
+starting_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct process *p = w->data;
+	pid_t pid = shimctl_read_pid_file(p->dir);
+
+	if (pid > 0)
+		shimctl_found_started(p, pid, proc_start_time(pid));
+}
+
+/* A shim adopted while it was starting an exec ended: the pid file says
+ * whether the exec ever ran. false: it did not, and p is gone. */
+static bool
+starting_shim_gone(struct process *p)
+{
+	pid_t pid;
+
+	if (ev_is_active(&p->start_w))
+		ev_timer_stop(D.loop, &p->start_w);
+	if ((pid = shimctl_read_pid_file(p->dir)) <= 0) {
+		p->shim_pid = 0;
+		op_exec_forget(p, "was being started when the daemon stopped, and its runtime"
+				  " never ran it");
+		return false;
+	}
+	shimctl_found_started(p, pid, proc_start_time(pid));
+	return true;
+}
+
 static void
 shim_gone(struct process *p)
 {
@@ -183,6 +253,9 @@ shim_gone(struct process *p)
 
 	if (sync_drain(p) < 0)
 		return; /* a report line's handler freed p */
+	if (p->state == PROCESS_CREATING && p->op_id == 0 && strcmp(p->name, "init") != 0 &&
+	    !starting_shim_gone(p))
+		return;
 	if (p->state == PROCESS_CREATING) {
 		if (strcmp(p->name, "init") == 0)
 			op_create_shim_died(p);
@@ -385,6 +458,8 @@ void
 shimctl_stop_watching(struct process *p)
 {
 	sync_close(p);
+	if (ev_is_active(&p->start_w))
+		ev_timer_stop(D.loop, &p->start_w);
 	if (ev_is_active(&p->child_w))
 		ev_child_stop(D.loop, &p->child_w);
 	if (p->pidfd >= 0) {
@@ -419,6 +494,19 @@ shimctl_adopt(struct process *p)
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	p->orphan = false;
 	return watch_fd(p, fd);
+}
+
+int
+shimctl_adopt_starting(struct process *p)
+{
+	if (shimctl_adopt(p) < 0)
+		return -1;
+	ev_timer_init(&p->start_w, starting_cb, 0.05, 0.05);
+	p->start_w.data = p;
+	ev_timer_start(D.loop, &p->start_w);
+	/* Written already: no need to wait for the first tick. */
+	starting_cb(D.loop, &p->start_w, 0);
+	return 0;
 }
 
 /* Only p's own process: a pid reused by a stranger is refused (-1). */
