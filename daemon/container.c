@@ -293,6 +293,7 @@ process_exited(struct process *p, int status, int64_t exited_at, const char *why
 	if (!init) {
 		struct process *ip = process_find(c, "init");
 
+		retention_exec_exited(p->dir);
 		process_free(p); /* its rows keep the record */
 		if (ip != NULL && ip->exit_pending) {
 			for (struct process *x = c->procs; x != NULL; x = x->next)

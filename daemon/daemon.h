@@ -294,6 +294,8 @@ void metrics_event_recorded(void);
 
 /* retention.c */
 void retention_start(void);
+/* An exec's exit was recorded: its directory goes once that is durable. */
+void retention_exec_exited(const char *dir);
 
 /* reconcile.c: after a restart. */
 int reconcile(struct err *e);

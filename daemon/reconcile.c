@@ -62,8 +62,21 @@ load_process(void *arg, const struct store_process *sp)
 	struct process *p;
 	json_t *spec;
 
-	if (strcmp(sp->status, "exited") == 0)
+	if (strcmp(sp->status, "exited") == 0) {
+		/* A finished exec's directory left by an earlier run. */
+		if (strcmp(sp->pid, "init") != 0) {
+			char dir[PATH_MAX_LEN + 300];
+			struct process *init = process_find(c, "init");
+			const char *slash = init != NULL ? strrchr(init->dir, '/') : NULL;
+
+			if (slash != NULL) {
+				snprintf(dir, sizeof(dir), "%.*s/%s", (int)(slash - init->dir),
+				    init->dir, sp->pid);
+				retention_exec_exited(dir);
+			}
+		}
 		return 0;
+	}
 	if ((p = process_new(c, sp->pid)) == NULL)
 		return 0;
 	p->state = strcmp(sp->status, "running") == 0 ? PROCESS_RUNNING : PROCESS_CREATING;

@@ -156,7 +156,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "SELECT p.container_id, p.pid FROM processes p JOIN containers c"
 	    " ON c.id = p.container_id"
 	    " WHERE p.status = 'exited' AND p.pid != 'init' AND c.status IN ('running', 'paused')"
-	    " AND NOT EXISTS (SELECT 1 FROM events e WHERE e.container_id = p.container_id"
+	    " AND p.exited_at < :before AND NOT EXISTS (SELECT 1 FROM events e WHERE e.container_id = p.container_id"
 	    "                 AND e.pid = p.pid AND e.seq > :delivered)"
 	    " ORDER BY p.exited_at LIMIT :batch",
 	[ST_PRUNE_EXEC_EVENTS] = "DELETE FROM events WHERE container_id = :cid AND pid = :pid",
@@ -1070,8 +1070,8 @@ store_process_start_time(struct store *s, const char *container_id, const char *
 }
 
 int
-store_prune_execs(struct store *s, int64_t delivered, int64_t max_events, int batch,
-    store_pruned_cb cb, void *arg, struct err *e)
+store_prune_execs(struct store *s, int64_t before, int64_t delivered, int64_t max_events,
+    int batch, store_pruned_cb cb, void *arg, struct err *e)
 {
 	char cids[64][ID_COPY_MAX], pids[64][ID_COPY_MAX];
 	int64_t removed = 0;
@@ -1080,6 +1080,7 @@ store_prune_execs(struct store *s, int64_t delivered, int64_t max_events, int ba
 
 	if (batch > 64)
 		batch = 64;
+	bind_int(st, ":before", before);
 	bind_int(st, ":delivered", delivered);
 	bind_int(st, ":batch", batch);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < batch) {

@@ -199,3 +199,39 @@ pause_then_crash_runtime() {
 	assert_eq "$(runc_status "$id")" running "runc after resume"
 	assert_eq "$(ctr_state_status "$id")" running "State after resume"
 }
+
+@test "retention bounds a live container: --retain-count 50, 150 finished execs: events, rows and exec dirs bounded; replay and check pass" {
+	requires grpcio
+	[ -x "$STATE_BIN" ] || skip "$STATE_BIN not built"
+	start_daemon --retain-count 50
+	id=$(unique_id live)
+	start_container "$id" "${SLEEP_ARGS[@]}"
+	# A subscriber that never reads (stopped), for the whole run.
+	ctr events >/dev/null 2>&1 &
+	sub=$!
+	BG_PIDS+=("$sub")
+	kill -STOP "$sub"
+	out=$T/burst.out
+	timeout -k 5 120 "$PY" "$REPO/tests/grpc/exec_burst.py" --address "$SOCK" --timeout 60 \
+		exec --containers "$id" --count 150 --threads 6 -- true >"$out" 2>"$T/burst.err" ||
+		fail "the burst failed: $(cat "$T/burst.err")"
+	assert_eq "$(count_lines "$out" '^ack')" 150 "execs started"
+	wait_for eval "[ \$(db \"SELECT count(*) FROM processes WHERE container_id = '$id' AND status != 'exited'\") = 1 ]"
+	bounded() {
+		[ "$(db 'SELECT count(*) FROM events')" -le 50 ] &&
+			[ "$(find "$STATE" -name process.json | wc -l)" -le 0 ]
+	}
+	wait_for bounded || true
+	events=$(db 'SELECT count(*) FROM events')
+	rows=$(db "SELECT count(*) FROM processes WHERE container_id = '$id'")
+	dirs=$(find "$STATE" -name process.json | wc -l)
+	exits=$(db "SELECT count(*) FROM events WHERE type = 'exit'")
+	echo "# figure: 150 finished execs, --retain-count 50: $events events, $rows process rows, $dirs exec dirs left ($exits exit events kept)" >&3
+	[ "$events" -le 50 ] || fail "$events events, over the bound of 50"
+	[ "$rows" -le 26 ] || fail "$rows process rows"
+	assert_eq "$dirs" 0 "exec directories left"
+	run -0 "$STATE_BIN" --state-dir "$STATE" replay
+	run -0 "$STATE_BIN" --state-dir "$STATE" check
+	container_running "$id"
+	kill -CONT "$sub"
+}
