@@ -247,9 +247,10 @@ process_exited(struct process *p, int status, int64_t exited_at, const char *why
 	if (p->state == PROCESS_EXITED)
 		return;
 	if (init && !p->exit_pending) {
-		/* The execs die with the init; their exits are recorded first. */
+		/* The execs die with the init; their exits are recorded first,
+		 * and an exec still being started gets its answer first. */
 		for (struct process *x = c->procs; x != NULL; x = x->next) {
-			if (x != p && x->state == PROCESS_RUNNING) {
+			if (x != p && x->state != PROCESS_EXITED) {
 				shimctl_stop_watching(p);
 				p->exit_pending = true;
 				p->pending_status = status;
@@ -275,10 +276,11 @@ process_exited(struct process *p, int status, int64_t exited_at, const char *why
 	if (!init) {
 		struct process *ip = process_find(c, "init");
 
+		retention_exec_exited(p->dir);
 		process_free(p); /* its rows keep the record */
 		if (ip != NULL && ip->exit_pending) {
 			for (struct process *x = c->procs; x != NULL; x = x->next)
-				if (x != ip && x->state == PROCESS_RUNNING)
+				if (x != ip && x->state != PROCESS_EXITED)
 					return;
 			process_exited(ip, ip->pending_status, ip->pending_at, NULL);
 		}

@@ -64,6 +64,9 @@ struct process {
 	pid_t system_pid;
 	pid_t shim_pid;
 	int64_t shim_start_time;
+	/* system_pid's own /proc starttime, read when the shim reported it;
+	 * 0: unknown (see shimctl_pid_is). */
+	int64_t start_time;
 	int64_t started_at;
 	/* What State reports. */
 	Types__Process *info;		/* owned: built with proc_info_* */
@@ -80,6 +83,9 @@ struct process {
 	ev_io pidfd_w;
 	/* With no shim left (adopted, shim gone): the process itself by pidfd. */
 	bool orphan;
+	/* An exec found being started after a restart: polls for the pid file
+	 * its runtime writes once the process runs (the sync pipe is gone). */
+	ev_timer start_w;
 	uint64_t op_id;			/* the operation waiting on this process, 0: none */
 	/* init only: its exit waits until the execs' exits are recorded. */
 	bool exit_pending;
@@ -265,6 +271,26 @@ int shimctl_adopt(struct process *p);
 /* Watches a process with no shim: its exit status will be unknown. */
 int shimctl_watch_orphan(struct process *p);
 void shimctl_stop_watching(struct process *p);
+/* Whether p's process still holds its system_pid: the pid's start time is
+ * the one recorded (or, unknown, it started before p's start was
+ * recorded). A pid that fails this was reused: p's process has exited. */
+bool shimctl_pid_is(const struct process *p);
+/* A pidfd for p's process once it is checked by shimctl_pid_is (so a
+ * signal through it cannot reach a stranger), or -1 with errno (ESRCH:
+ * not p's any more). */
+int shimctl_pidfd(const struct process *p);
+/* After a restart, an exec whose shim still runs its runtime (the daemon
+ * died before the "created" line): watches the shim and its pid file; the
+ * exec is recorded started once the pid file is there, or forgotten (no
+ * row, no event) if the shim ends without one. -1 if the shim is not the
+ * recorded one. */
+int shimctl_adopt_starting(struct process *p);
+/* An exec never acknowledged was found started (pid): recorded running,
+ * with its start-process event, so it is listed and its exit has a start.
+ * start_time: its /proc start time, 0 when it is gone. */
+void shimctl_found_started(struct process *p, pid_t pid, int64_t start_time);
+/* The pid the runtime wrote in <dir>/pid, 0 if none. */
+pid_t shimctl_read_pid_file(const char *dir);
 /* process_free calls it: p is going away, a sync reader must let go of it. */
 void shimctl_process_freed(struct process *p);
 
@@ -276,10 +302,16 @@ void op_create_shim_died(struct process *p);
 void op_exec_start(uint64_t call_id, const Types__AddProcessRequest *req);
 void op_exec_shim_reported(struct process *p, pid_t pid, const char *errmsg);
 void op_exec_shim_died(struct process *p);
+/* An exec that never started: its row and files go, no event; p is freed
+ * (and a pending init exit that waited for it is recorded). */
+void op_exec_forget(struct process *p, const char *why);
 
 /* rpc_update.c */
 void rpc_update_container(uint64_t call_id, const Types__UpdateContainerRequest *req);
 void rpc_update_process(uint64_t call_id, const Types__UpdateProcessRequest *req);
+/* At start: asks the runtime whether c is paused (in turn with pause and
+ * resume requests) and records its answer where the table differs. */
+void rpc_update_probe_pause(struct container *c);
 /* rpc_checkpoint.c */
 void rpc_create_checkpoint(uint64_t call_id, const Types__CreateCheckpointRequest *req);
 void rpc_list_checkpoint(uint64_t call_id, const Types__ListCheckpointRequest *req);
@@ -306,6 +338,8 @@ void metrics_event_recorded(void);
 
 /* retention.c */
 void retention_start(void);
+/* An exec's exit was recorded: its directory goes once that is durable. */
+void retention_exec_exited(const char *dir);
 
 /* bundle.c: a bundle's config.json, read so that no path can block the
  * loop: only a regular file of at most BUNDLE_CONFIG_MAX bytes, opened

@@ -126,6 +126,14 @@ validate(const Types__AddProcessRequest *req, struct container **cp, struct err 
 	if (c->status != CONTAINER_RUNNING)
 		return err_set(e, GRPC_FAILED_PRECONDITION, "container %s is %s, not running",
 		    req->id, container_status_name(c->status));
+	{
+		struct process *init = process_find(c, "init");
+
+		/* Its exit waits for the execs: no new one may join them. */
+		if (init == NULL || init->exit_pending)
+			return err_set(e, GRPC_FAILED_PRECONDITION, "container %s is stopping:"
+			    " its init has exited", req->id);
+	}
 	if (process_find(c, req->pid) != NULL)
 		return err_set(e, GRPC_ALREADY_EXISTS, "container %s already has a process %s",
 		    req->id, req->pid);
@@ -140,14 +148,30 @@ op_end(struct op_exec *op)
 	free(op);
 }
 
+/* The init's exit waited for the execs being started: once the last of
+ * them is settled (this one failed), it is recorded. */
 static void
-fail(struct op_exec *op, const struct err *e)
+init_exit_resume(struct container *c)
 {
-	struct process *p = op->p;
+	struct process *ip = process_find(c, "init");
+
+	if (ip == NULL || !ip->exit_pending)
+		return;
+	for (struct process *x = c->procs; x != NULL; x = x->next)
+		if (x != ip && x->state != PROCESS_EXITED)
+			return;
+	process_exited(ip, ip->pending_status, ip->pending_at, NULL);
+}
+
+void
+op_exec_forget(struct process *p, const char *why)
+{
+	struct container *c = p->ctr;
 	struct err e2;
 
-	log_warnx("exec %s in container %s failed: %s", p->name, p->ctr->id, e->msg);
-	if (store_process_remove(D.store, p->ctr->id, p->name, &e2) < 0)
+	if (why != NULL)
+		log_warnx("container %s: exec %s %s: no trace of it is kept", c->id, p->name, why);
+	if (store_process_remove(D.store, c->id, p->name, &e2) < 0)
 		log_warnx("%s", e2.msg);
 	if (p->shim_pid > 0)
 		kill(-p->shim_pid, SIGKILL);
@@ -162,9 +186,19 @@ fail(struct op_exec *op, const struct err *e)
 		}
 		rmdir(p->dir);
 	}
-	server_reply_error(op->call_id, e);
 	process_free(p);
+	init_exit_resume(c);
+}
+
+static void
+fail(struct op_exec *op, const struct err *e)
+{
+	struct process *p = op->p;
+
+	log_warnx("exec %s in container %s failed: %s", p->name, p->ctr->id, e->msg);
+	server_reply_error(op->call_id, e);
 	op_end(op);
+	op_exec_forget(p, NULL);
 }
 
 void
@@ -289,6 +323,10 @@ op_exec_start(uint64_t call_id, const Types__AddProcessRequest *req)
 		if (store_process_remove(D.store, c->id, req->pid, &e) < 0 ||
 		    store_process_insert(D.store, &sp, &e) < 0 || shimctl_spawn(p, &ss, &e) < 0)
 			goto fail;
+		/* So that a restart before the shim reports finds it. */
+		if (store_process_set_shim(D.store, c->id, req->pid, p->shim_pid,
+			p->shim_start_time, &e) < 0)
+			log_warnx("container %s exec %s: %s", c->id, req->pid, e.msg);
 	}
 	free(args);
 	free(env);

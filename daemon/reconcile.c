@@ -62,8 +62,21 @@ load_process(void *arg, const struct store_process *sp)
 	struct process *p;
 	json_t *spec;
 
-	if (strcmp(sp->status, "exited") == 0)
+	if (strcmp(sp->status, "exited") == 0) {
+		/* A finished exec's directory left by an earlier run. */
+		if (strcmp(sp->pid, "init") != 0) {
+			char dir[PATH_MAX_LEN + 300];
+			struct process *init = process_find(c, "init");
+			const char *slash = init != NULL ? strrchr(init->dir, '/') : NULL;
+
+			if (slash != NULL) {
+				snprintf(dir, sizeof(dir), "%.*s/%s", (int)(slash - init->dir),
+				    init->dir, sp->pid);
+				retention_exec_exited(dir);
+			}
+		}
 		return 0;
+	}
 	if ((p = process_new(c, sp->pid)) == NULL)
 		return 0;
 	p->state = strcmp(sp->status, "running") == 0 ? PROCESS_RUNNING : PROCESS_CREATING;
@@ -71,6 +84,12 @@ load_process(void *arg, const struct store_process *sp)
 	p->shim_pid = (pid_t)sp->shim_pid;
 	p->shim_start_time = sp->shim_start_time;
 	p->started_at = sp->started_at;
+	{
+		struct err e;
+
+		if (store_process_start_time(D.store, c->id, sp->pid, &p->start_time, &e) < 0)
+			log_warnx("container %s process %s: %s", c->id, sp->pid, e.msg);
+	}
 	spec = json_loads(sp->spec, 0, NULL);
 	p->info = procinfo_from_oci(sp->pid, spec, sp->stdin_path, sp->stdout_path,
 	    sp->stderr_path);
@@ -303,6 +322,131 @@ pid_is_zombie(pid_t pid)
 	return p != NULL && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
 }
 
+/* Whether pid runs in c's pid namespace (its init's, the init checked by
+ * start time): a process of the container, not a stranger with its pid. */
+static bool
+pid_in_container(struct container *c, pid_t pid)
+{
+	struct process *init = process_find(c, "init");
+	char a[64], b[64], la[128], lb[128];
+	ssize_t na, nb;
+
+	if (init == NULL || pid <= 0 || pid_is_zombie(pid) || !shimctl_pid_is(init))
+		return false;
+	snprintf(a, sizeof(a), "/proc/%d/ns/pid", (int)pid);
+	snprintf(b, sizeof(b), "/proc/%d/ns/pid", (int)init->system_pid);
+	if ((na = readlink(a, la, sizeof(la) - 1)) <= 0 ||
+	    (nb = readlink(b, lb, sizeof(lb) - 1)) <= 0)
+		return false;
+	return na == nb && memcmp(la, lb, (size_t)na) == 0;
+}
+
+/* A shim seen alive whose --dir is dir: its pid, 0 if none. */
+static pid_t
+shim_seen_at(const char *dir)
+{
+	size_t len = strlen(dir);
+
+	for (int i = 0; i < n_shims_seen; i++)
+		if (shims_seen[i].pid > 0 && strncmp(shims_seen[i].dir, dir, len) == 0 &&
+		    strcmp(shims_seen[i].dir + len, "/") == 0)
+			return shims_seen[i].pid;
+	return 0;
+}
+
+/*
+ * An exec the daemon died while starting (its row "creating": the call was
+ * never answered). What ran is kept, listed, with its real exit; what never
+ * ran leaves nothing, no event either:
+ *   shim alive             -> watched; started once its pid file is there,
+ *                             forgotten if the shim ends without one
+ *   shim gone, no pid file -> never started: forgotten
+ *   shim gone, pid file    -> started: recorded so; then its exit file, or
+ *                             the process itself if it still runs
+ */
+static void
+reconcile_starting_exec(struct process *p)
+{
+	int status;
+	int64_t at;
+	pid_t pid;
+
+	if (p->shim_pid <= 0 || p->shim_start_time == 0) {
+		/* A row from before the shim was recorded: found by its dir. */
+		p->shim_pid = shim_seen_at(p->dir);
+		p->shim_start_time = p->shim_pid > 0 ? proc_start_time(p->shim_pid) : 0;
+	}
+	if (p->shim_pid > 0 && !pid_is_zombie(p->shim_pid) && shimctl_adopt_starting(p) == 0) {
+		log_info("container %s exec %s: its shim %d still runs: watching it", p->ctr->id,
+		    p->name, (int)p->shim_pid);
+		return;
+	}
+	p->shim_pid = 0;
+	if ((pid = shimctl_read_pid_file(p->dir)) <= 0) {
+		op_exec_forget(p, "was being started when the daemon stopped, and never ran");
+		return;
+	}
+	if (process_read_exit_file(p->dir, &status, &at) == 0) {
+		shimctl_found_started(p, pid, 0);
+		process_exited(p, status, at, NULL);
+		return;
+	}
+	if (pid_in_container(p->ctr, pid)) {
+		shimctl_found_started(p, pid, proc_start_time(pid));
+		if (shimctl_watch_orphan(p) == 0) {
+			log_warnx("container %s process %s: its shim is gone but the process runs;"
+				  " its exit status will be unknown", p->ctr->id, p->name);
+			return;
+		}
+	} else {
+		shimctl_found_started(p, pid, 0);
+	}
+	process_exited(p, 255, now_ns(), "it started while the daemon was down, and its shim"
+	    " is gone without an exit record: the status is unknown");
+}
+
+/* Shims working in c's directory for no process of c: an exec the daemon
+ * spawned in the iteration it died in, before its row was committed.
+ * Nothing records it: it and its process are killed. */
+static void
+kill_rowless_execs(struct container *c)
+{
+	struct process *init = process_find(c, "init");
+	char cdir[PATH_MAX_LEN + 256];
+	const char *slash;
+	size_t len;
+
+	if (init == NULL || (slash = strrchr(init->dir, '/')) == NULL)
+		return;
+	len = (size_t)(slash - init->dir) + 1;
+	if (len >= sizeof(cdir))
+		return;
+	memcpy(cdir, init->dir, len);
+	cdir[len] = '\0';
+	for (int i = 0; i < n_shims_seen; i++) {
+		char dir[PATH_MAX_LEN + 256];
+		bool known = false;
+		pid_t pid;
+
+		if (shims_seen[i].pid <= 0 || strncmp(shims_seen[i].dir, cdir, len) != 0)
+			continue;
+		for (struct process *p = c->procs; p != NULL && !known; p = p->next)
+			known = strncmp(shims_seen[i].dir, p->dir, strlen(p->dir)) == 0 &&
+			    strcmp(shims_seen[i].dir + strlen(p->dir), "/") == 0;
+		if (known)
+			continue;
+		snprintf(dir, sizeof(dir), "%.*s", (int)strlen(shims_seen[i].dir) - 1,
+		    shims_seen[i].dir);
+		log_warnx("container %s: shim %d (%s) starts an exec no row records: killing it"
+			  " and what it started", c->id, (int)shims_seen[i].pid, dir);
+		kill(-shims_seen[i].pid, SIGKILL);
+		kill(shims_seen[i].pid, SIGKILL);
+		if ((pid = shimctl_read_pid_file(dir)) > 0 && pid_in_container(c, pid))
+			kill(pid, SIGKILL);
+		shims_seen[i].pid = 0;
+	}
+}
+
 static void
 reconcile_process(struct process *p)
 {
@@ -310,13 +454,7 @@ reconcile_process(struct process *p)
 	int64_t at;
 
 	if (p->state == PROCESS_CREATING) {
-		char prefix[PATH_MAX_LEN + 256];
-
-		/* An exec that never reported: nothing acknowledged it, and
-		 * nothing of it may run on. */
-		snprintf(prefix, sizeof(prefix), "%s/", p->dir);
-		kill_shims_under(prefix);
-		process_exited(p, 255, now_ns(), "was being started when the daemon stopped");
+		reconcile_starting_exec(p);
 		return;
 	}
 	if (p->shim_pid > 0 && proc_start_time(p->shim_pid) == p->shim_start_time &&
@@ -329,11 +467,22 @@ reconcile_process(struct process *p)
 		process_exited(p, status, at, NULL);
 		return;
 	}
-	if (p->system_pid > 0 && kill(p->system_pid, 0) == 0 && !pid_is_zombie(p->system_pid) &&
-	    shimctl_watch_orphan(p) == 0) {
-		log_warnx("container %s process %s: its shim is gone but the process runs;"
-			  " its exit status will be unknown", p->ctr->id, p->name);
-		return;
+	if (p->system_pid > 0 && kill(p->system_pid, 0) == 0 && !pid_is_zombie(p->system_pid)) {
+		if (shimctl_watch_orphan(p) == 0) {
+			log_warnx("container %s process %s: its shim is gone but the process runs;"
+				  " its exit status will be unknown", p->ctr->id, p->name);
+			return;
+		}
+		if (!shimctl_pid_is(p)) {
+			/* Not ours: never adopted, never signalled. */
+			log_warnx("container %s process %s: pid %d now belongs to another process"
+				  " (start time %lld, recorded %lld): not adopted",
+			    p->ctr->id, p->name, (int)p->system_pid,
+			    (long long)proc_start_time(p->system_pid), (long long)p->start_time);
+			process_exited(p, 255, now_ns(), "its shim and exit record are gone and its"
+			    " pid was reused by another process: the status is unknown");
+			return;
+		}
 	}
 	process_exited(p, 255, now_ns(),
 	    "neither its shim nor an exit record is left: the status is unknown");
@@ -454,6 +603,7 @@ reconcile(struct err *e)
 			undo_creating(c);
 			continue;
 		}
+		kill_rowless_execs(c);
 		/* Execs first: their exits come before the init's. */
 		for (struct process *p = c->procs, *pn; p != NULL; p = pn) {
 			pn = p->next;
@@ -478,6 +628,12 @@ reconcile(struct err *e)
 			reconcile_process(init);
 		}
 	}
+	/* Paused or running is the runtime's to say (a crash between its
+	 * pause and the commit left the table behind). */
+	for (c = D.containers; c != NULL; c = c->next)
+		if ((c->status == CONTAINER_RUNNING || c->status == CONTAINER_PAUSED) &&
+		    !c->deleting)
+			rpc_update_probe_pause(c);
 	free(shims_seen);
 	shims_seen = NULL;
 	n_shims_seen = 0;

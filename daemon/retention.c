@@ -1,35 +1,137 @@
 /*
  * retention: bounds the history. Once a second (sooner while there is a
- * backlog) it removes, in batches inside the iteration's transaction, the
- * oldest stopped containers together with their whole event history:
- * while the events table holds more than --retain-count rows, and for any
- * container stopped longer ago than --retain-age. Whole histories only, so
- * replaying the events always rebuilds the tables; a container with
- * checkpoints is kept (its images are on disk), and so is any history a
- * subscriber has not been sent yet.
+ * backlog) it removes, in batches inside the iteration's transaction, while
+ * the events table holds more than --retain-count rows (and, for
+ * --retain-age, whatever ended longer ago than that), in this order:
+ *   1. the oldest stopped containers, each with its rows and its whole
+ *      event history;
+ *   2. the oldest finished execs of live containers, each with its row and
+ *      every event of its name (start-process, exit): a finished exec is
+ *      history like a stopped container;
+ *   3. the oldest pause/resume pairs of live containers (a pair changes no
+ *      state; only `replay --until` a moment inside a folded pair sees the
+ *      container running rather than paused).
+ * Whole histories only (a row goes with its events), so replaying the
+ * events always rebuilds the tables. A container with checkpoints is kept
+ * (its images are on disk).
  *
- * Live containers keep their history too, with one exception, so that a
- * container paused and resumed for ever cannot grow the table without
- * bound: when no stopped history is left to prune, the oldest pause/resume
- * pairs of live containers are folded away (a pair changes no state, so
- * the replay still rebuilds the tables; only `replay --until` a moment
- * inside a folded pair sees the container running rather than paused).
+ * What a subscriber has not been sent yet is kept, within a bound: a
+ * subscriber more than --retain-count events (or, without one,
+ * SUB_HOLD_MAX) behind the newest holds back nothing older than that. A
+ * reader that stalled for good would otherwise keep the table growing for
+ * ever; when it reads again it skips forward over what went meanwhile (it
+ * gets every event still in the table after its cursor, in order).
+ *
+ * An exec's directory goes once its exit is durable (retention_exec_exited):
+ * until then its shim's exit file is what a restart would record it from.
  */
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "daemon.h"
 #include "log.h"
 
 #define PRUNE_BATCH 64
+#define SUB_HOLD_MAX 100000
 
 static ev_timer timer;
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	remove(path);
+	return 0;
+}
+
+/* Whether a live process works in dir (a new exec of the same name). */
+static bool
+dir_in_use(const char *dir)
+{
+	for (struct container *c = D.containers; c != NULL; c = c->next)
+		for (struct process *p = c->procs; p != NULL; p = p->next)
+			if (strcmp(p->dir, dir) == 0)
+				return true;
+	return false;
+}
+
+/* Exec directories waiting for their exit's commit to be durable. */
+struct dir_wait {
+	char *dir;
+	uint64_t commit;		/* store_commits() that holds the exit */
+	struct dir_wait *next;
+};
+
+static struct dir_wait *dirs_head, *dirs_tail;
+static ev_timer dirs_timer;
+
+static void
+dirs_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	while (dirs_head != NULL && dirs_head->commit <= store_durable(D.store)) {
+		struct dir_wait *d = dirs_head;
+
+		if (!dir_in_use(d->dir))
+			nftw(d->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+		dirs_head = d->next;
+		free(d->dir);
+		free(d);
+	}
+	if (dirs_head == NULL) {
+		dirs_tail = NULL;
+		ev_timer_stop(loop, w);
+	}
+}
+
+void
+retention_exec_exited(const char *dir)
+{
+	struct dir_wait *d = calloc(1, sizeof(*d));
+
+	if (d == NULL || (d->dir = strdup(dir)) == NULL) {
+		free(d);
+		return; /* it stays: removed when its row is pruned */
+	}
+	/* The exit was written in the open transaction: the next commit. */
+	d->commit = store_commits(D.store) + (store_in_transaction(D.store) ? 1 : 0);
+	if (dirs_tail != NULL)
+		dirs_tail->next = d;
+	else
+		dirs_head = d;
+	dirs_tail = d;
+	if (!ev_is_active(&dirs_timer)) {
+		ev_timer_init(&dirs_timer, dirs_cb, 0.1, 0.1);
+		ev_timer_start(D.loop, &dirs_timer);
+	}
+}
+
+/* A pruned exec's directory, if its exit left one. */
+static void
+exec_pruned_cb(void *arg, const char *cid, const char *pid)
+{
+	struct container *c = container_find(cid);
+	struct process *init = c != NULL ? process_find(c, "init") : NULL;
+	const char *slash;
+	char dir[PATH_MAX_LEN + 300];
+
+	if (init == NULL || process_find(c, pid) != NULL ||
+	    (slash = strrchr(init->dir, '/')) == NULL)
+		return;
+	snprintf(dir, sizeof(dir), "%.*s/%s", (int)(slash - init->dir), init->dir, pid);
+	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
 
 static void
 tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	int64_t now = now_ns(), count;
-	/* Never what a subscriber has yet to receive: a stalled reader loses nothing. */
+	/* What a subscriber has yet to receive stays, within the bound. */
 	int64_t delivered = events_min_cursor();
+	int64_t floor = store_event_last_seq(D.store) -
+	    (D.cfg.retain_count > 0 ? D.cfg.retain_count : SUB_HOLD_MAX);
 	struct err e;
-	int n = 0, more = 0;
+	int n = 0, x = 0, more = 0;
 
 	/* Not while facts wait in memory: what it would find and remove is
 	 * not what the database will hold once they are written. */
@@ -38,11 +140,24 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		ev_timer_again(loop, w);
 		return;
 	}
+	if (delivered < floor) {
+		log_debug("retention: a subscriber is more than %lld events behind: not waiting"
+			  " for it", (long long)(D.cfg.retain_count > 0 ? D.cfg.retain_count
+									: SUB_HOLD_MAX));
+		delivered = floor;
+	}
 	if (D.cfg.retain_age_ns > 0) {
+		int k;
+
 		n = store_prune(D.store, now - D.cfg.retain_age_ns, delivered, 0, PRUNE_BATCH, &e);
 		if (n < 0)
 			log_warnx("retention: %s", e.msg);
-		more = n == PRUNE_BATCH;
+		k = store_prune_execs(D.store, now - D.cfg.retain_age_ns, delivered, 0,
+		    PRUNE_BATCH, exec_pruned_cb, NULL, &e);
+		if (k < 0)
+			log_warnx("retention: %s", e.msg);
+		x += k > 0 ? k : 0;
+		more = n == PRUNE_BATCH || k == PRUNE_BATCH;
 	}
 	if (D.cfg.retain_count > 0 && (count = store_event_count(D.store)) > D.cfg.retain_count) {
 		int k = store_prune(D.store, now, delivered, count - D.cfg.retain_count,
@@ -53,8 +168,18 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		else if (k > 0)
 			more = 1;
 		n += k > 0 ? k : 0;
-		/* No stopped history left to give: live containers' old
-		 * pause/resume pairs go next, as few as the bound asks. */
+		/* No stopped history left to give: live containers' finished
+		 * execs next, then their old pause/resume pairs, as few as the
+		 * bound asks. */
+		if (k == 0) {
+			k = store_prune_execs(D.store, now + 1, delivered,
+			    count - D.cfg.retain_count, PRUNE_BATCH, exec_pruned_cb, NULL, &e);
+			if (k < 0)
+				log_warnx("retention: %s", e.msg);
+			else if (k > 0)
+				more = 1;
+			x += k > 0 ? k : 0;
+		}
 		if (k == 0) {
 			int64_t pairs = (count - D.cfg.retain_count + 1) / 2;
 			int f = store_fold_pauses(D.store, delivered,
@@ -70,6 +195,8 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	if (n > 0)
 		log_debug("retention: pruned %d stopped container(s) with their history", n);
+	if (x > 0)
+		log_debug("retention: pruned %d finished exec(s) of live containers", x);
 	/* A backlog goes in small steps, so requests keep being served between them. */
 	w->repeat = more ? 0.01 : 1.0;
 	ev_timer_again(loop, w);

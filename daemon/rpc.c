@@ -1,8 +1,10 @@
 /* rpc: decodes each request and hands it to its handler. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
@@ -144,6 +146,7 @@ rpc_signal(uint64_t call_id, const void *reqp)
 	Types__SignalResponse resp = TYPES__SIGNAL_RESPONSE__INIT;
 	struct process *p;
 	struct err e;
+	int fd;
 
 	if (req->signal == 0 || req->signal >= (uint32_t)NSIG) {
 		err_set(&e, GRPC_INVALID_ARGUMENT, "signal %u is not a valid signal number (1-%d)",
@@ -153,12 +156,26 @@ rpc_signal(uint64_t call_id, const void *reqp)
 	}
 	if ((p = rpc_lookup_process(call_id, req->id, req->pid)) == NULL)
 		return;
-	if (p->system_pid <= 0 || kill(p->system_pid, (int)req->signal) < 0) {
-		err_set(&e, GRPC_NOT_FOUND, "container %s process %s: cannot signal it: %m",
-		    req->id, p->name);
+	/* Through a pidfd checked by start time: a pid reused by another
+	 * process (ours exited unseen) is never signalled. */
+	if ((fd = shimctl_pidfd(p)) < 0) {
+		if (errno == ESRCH)
+			err_set(&e, GRPC_NOT_FOUND, "container %s process %s has exited (pid %d"
+			    " is not its process any more)", req->id, p->name, (int)p->system_pid);
+		else
+			err_set(&e, GRPC_INTERNAL, "container %s process %s: cannot signal it: %s",
+			    req->id, p->name, strerror(errno));
 		server_reply_error(call_id, &e);
 		return;
 	}
+	if (syscall(SYS_pidfd_send_signal, fd, (int)req->signal, NULL, 0) < 0) {
+		err_set(&e, GRPC_NOT_FOUND, "container %s process %s: cannot signal it: %s",
+		    req->id, p->name, strerror(errno));
+		close(fd);
+		server_reply_error(call_id, &e);
+		return;
+	}
+	close(fd);
 	log_debug("container %s process %s: sent signal %u", req->id, p->name, req->signal);
 	server_reply(call_id, &resp.base);
 }

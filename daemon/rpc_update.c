@@ -1,7 +1,20 @@
-/* UpdateContainer (pause, resume, resources) and UpdateProcess (stdin, tty size). */
+/*
+ * UpdateContainer (pause, resume, resources) and UpdateProcess (stdin, tty
+ * size).
+ *
+ * Pause and resume of one container run one at a time, in arrival order:
+ * two `runtime pause`/`resume` at once finish in any order, and the state
+ * recorded from the last to finish need not be the runtime's. A request
+ * arriving while one runs is queued behind it (and answered in turn). After
+ * a restart the same queue first asks the runtime (`state`) whether each
+ * live container is paused: a crash between `runtime pause` and its commit
+ * left the table saying running; the truth is recorded, with its event, so
+ * the history still replays to the tables.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,18 +23,183 @@
 #include "daemon.h"
 #include "log.h"
 
+enum update_kind { UPDATE_RESOURCES, UPDATE_PAUSE, UPDATE_RESUME, UPDATE_PROBE };
+
 struct update_ctx {
-	uint64_t call_id;
+	uint64_t call_id;		/* 0: the daemon's own (a probe) */
 	char *id;
-	char *status;		/* "paused", "running", or NULL for resources */
+	enum update_kind kind;
+	struct update_ctx *next;	/* in its container's queue */
 };
+
+/* Containers with a pause, resume or probe under way, and what waits. */
+struct pause_queue {
+	char *id;
+	struct update_ctx *head, *tail;	/* head: the one running */
+	struct pause_queue *next;
+};
+
+static struct pause_queue *queues;
+
+static void
+update_free(struct update_ctx *u)
+{
+	free(u->id);
+	free(u);
+}
+
+static const char *
+kind_verb(enum update_kind k)
+{
+	return k == UPDATE_PAUSE ? "pause" : k == UPDATE_RESUME ? "resume" : "state";
+}
+
+/* The runtime's word differs from the model: record it, with its event. */
+static void
+record_pause_state(struct container *c, bool paused, const char *note)
+{
+	int64_t now = now_ns();
+	struct err e;
+
+	c->status = paused ? CONTAINER_PAUSED : CONTAINER_RUNNING;
+	if (store_container_set_status(D.store, c->id, paused ? "paused" : "running", now, &e) < 0)
+		log_warnx("%s", e.msg);
+	event_record_note(paused ? "pause" : "resume", c->id, "", 0, now, note, &e);
+}
+
+static void queue_next(struct pause_queue *q);
+
+static void
+pause_done_cb(void *arg, int status, const char *out, const char *errmsg)
+{
+	struct update_ctx *u = arg;
+	struct container *c = container_find(u->id);
+	bool live = c != NULL && c->status != CONTAINER_STOPPED && !c->deleting;
+	struct pause_queue *q;
+	struct err e;
+
+	if (u->kind == UPDATE_PROBE) {
+		json_t *j = status == 0 ? json_loads(out, 0, NULL) : NULL;
+		const char *st = json_string_value(json_object_get(j, "status"));
+
+		if (live && st != NULL && (strcmp(st, "paused") == 0) !=
+		    (c->status == CONTAINER_PAUSED)) {
+			log_warnx("container %s: %s in the database, %s by the runtime: recording"
+				  " the runtime's", c->id, container_status_name(c->status), st);
+			record_pause_state(c, strcmp(st, "paused") == 0,
+			    "the runtime's state at the daemon's start");
+		} else if (live && st == NULL) {
+			log_warnx("container %s: runtime state unreadable at start: %s", u->id,
+			    status == 0 ? "no status" : errmsg);
+		}
+		json_decref(j);
+	} else if (status != 0) {
+		err_set(&e, GRPC_UNKNOWN, "container %s: the runtime refused to %s it: %s", u->id,
+		    kind_verb(u->kind), errmsg);
+		server_reply_error(u->call_id, &e);
+	} else {
+		Types__UpdateContainerResponse resp = TYPES__UPDATE_CONTAINER_RESPONSE__INIT;
+		bool pause = u->kind == UPDATE_PAUSE;
+
+		if (live && pause != (c->status == CONTAINER_PAUSED))
+			record_pause_state(c, pause, "");
+		server_reply(u->call_id, &resp.base);
+	}
+	for (q = queues; q != NULL && q->head != u; q = q->next)
+		;
+	if (q != NULL) {
+		q->head = u->next;
+		queue_next(q);
+	}
+	update_free(u);
+}
+
+/* Starts the queue's head, or drops the queue once it is empty. */
+static void
+queue_next(struct pause_queue *q)
+{
+	while (q->head != NULL) {
+		struct update_ctx *u = q->head;
+		struct container *c = container_find(u->id);
+		const char *argv[] = { kind_verb(u->kind), u->id, NULL };
+		struct err e;
+
+		if (c != NULL && c->status != CONTAINER_STOPPED && !c->deleting &&
+		    runtime_run(c, argv, pause_done_cb, u) == 0)
+			return;
+		/* Gone while it waited (or no memory to run the runtime). */
+		q->head = u->next;
+		if (u->call_id != 0) {
+			if (c == NULL || c->status == CONTAINER_STOPPED || c->deleting)
+				err_set(&e, GRPC_NOT_FOUND, "no such container: %s (it stopped"
+				    " while this request waited)", u->id);
+			else
+				err_set(&e, GRPC_RESOURCE_EXHAUSTED, "container %s: cannot run the"
+				    " runtime (out of memory)", u->id);
+			server_reply_error(u->call_id, &e);
+		}
+		update_free(u);
+	}
+	{
+		struct pause_queue **pp;
+
+		for (pp = &queues; *pp != NULL && *pp != q; pp = &(*pp)->next)
+			;
+		if (*pp != NULL)
+			*pp = q->next;
+		free(q->id);
+		free(q);
+	}
+}
+
+/* Queues u behind its container's pause/resume under way, or starts it. */
+static void
+pause_enqueue(struct update_ctx *u)
+{
+	struct pause_queue *q;
+
+	for (q = queues; q != NULL && strcmp(q->id, u->id) != 0; q = q->next)
+		;
+	if (q != NULL) {
+		q->tail->next = u;
+		q->tail = u;
+		return;
+	}
+	if ((q = calloc(1, sizeof(*q))) == NULL || (q->id = strdup(u->id)) == NULL) {
+		struct err e;
+
+		free(q);
+		err_set(&e, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		if (u->call_id != 0)
+			server_reply_error(u->call_id, &e);
+		update_free(u);
+		return;
+	}
+	q->head = q->tail = u;
+	q->next = queues;
+	queues = q;
+	queue_next(q);
+}
+
+void
+rpc_update_probe_pause(struct container *c)
+{
+	struct update_ctx *u = calloc(1, sizeof(*u));
+
+	if (u == NULL || (u->id = strdup(c->id)) == NULL) {
+		free(u);
+		log_warnx("container %s: out of memory: paused state not checked", c->id);
+		return;
+	}
+	u->kind = UPDATE_PROBE;
+	pause_enqueue(u);
+}
 
 static void
 update_done_cb(void *arg, int status, const char *out, const char *errmsg)
 {
 	struct update_ctx *u = arg;
 	Types__UpdateContainerResponse resp = TYPES__UPDATE_CONTAINER_RESPONSE__INIT;
-	struct container *c = container_find(u->id);
 	struct err e;
 
 	if (status != 0) {
@@ -29,20 +207,9 @@ update_done_cb(void *arg, int status, const char *out, const char *errmsg)
 		    "container %s: the runtime refused the update: %s", u->id, errmsg);
 		server_reply_error(u->call_id, &e);
 	} else {
-		if (u->status != NULL && c != NULL && c->status != CONTAINER_STOPPED) {
-			bool pause = strcmp(u->status, "paused") == 0;
-			int64_t now = now_ns();
-
-			c->status = pause ? CONTAINER_PAUSED : CONTAINER_RUNNING;
-			if (store_container_set_status(D.store, c->id, u->status, now, &e) < 0)
-				log_warnx("%s", e.msg);
-			event_record(pause ? "pause" : "resume", c->id, "", 0, now, &e);
-		}
 		server_reply(u->call_id, &resp.base);
 	}
-	free(u->id);
-	free(u->status);
-	free(u);
+	update_free(u);
 }
 
 static int
@@ -79,19 +246,16 @@ rpc_update_container(uint64_t call_id, const Types__UpdateContainerRequest *req)
 	u->call_id = call_id;
 	if (req->status[0] != '\0') {
 		if (strcmp(req->status, "paused") == 0) {
-			argv[k++] = "pause";
+			u->kind = UPDATE_PAUSE;
 		} else if (strcmp(req->status, "running") == 0) {
-			argv[k++] = "resume";
+			u->kind = UPDATE_RESUME;
 		} else {
 			err_set(&e, GRPC_INVALID_ARGUMENT,
 			    "status \"%s\": only \"paused\" and \"running\" can be asked for",
 			    req->status);
 			goto refuse;
 		}
-		u->status = strdup(req->status);
-		argv[k++] = c->id;
-		argv[k] = NULL;
-		runtime_run(c, argv, update_done_cb, u);
+		pause_enqueue(u);
 		return;
 	}
 	if (req->resources == NULL) {
@@ -129,7 +293,11 @@ rpc_update_container(uint64_t call_id, const Types__UpdateContainerRequest *req)
 		}
 		argv[k++] = c->id;
 		argv[k] = NULL;
-		runtime_run(c, argv, update_done_cb, u);
+		if (runtime_run(c, argv, update_done_cb, u) < 0) {
+			err_set(&e, GRPC_RESOURCE_EXHAUSTED, "container %s: cannot run the runtime"
+			    " (out of memory)", c->id);
+			goto refuse;
+		}
 	}
 	return;
 refuse:

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -27,8 +28,67 @@ pidfd_open_(pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
+/*
+ * Pid reuse. A pid the daemon keeps names its process only while that
+ * process lives: after it exits (while the daemon is down, say) another may
+ * get the same number. Its start time (/proc/<pid>/stat starttime, clock
+ * ticks since boot) tells them apart. A row from before schema 005 has no
+ * start time: then the pid is taken only if its process started before
+ * the row's start was recorded (a stranger that reused it started after
+ * the recorded process exited, so after that).
+ */
+static int64_t
+ticks_to_ns(int64_t ticks)
+{
+	static long hz;
+
+	if (hz <= 0 && (hz = sysconf(_SC_CLK_TCK)) <= 0)
+		hz = 100;
+	return ticks * (1000000000 / hz);
+}
+
+bool
+shimctl_pid_is(const struct process *p)
+{
+	int64_t st;
+	struct timespec boot;
+
+	if (p->system_pid <= 0 || (st = proc_start_time(p->system_pid)) == 0)
+		return false;
+	if (p->start_time != 0)
+		return st == p->start_time;
+	if (p->started_at <= 0 || clock_gettime(CLOCK_BOOTTIME, &boot) < 0)
+		return false;
+	/* Its start on the wall clock: now less its age. Ticks are 10 ms. */
+	{
+		int64_t age = (int64_t)boot.tv_sec * 1000000000 + boot.tv_nsec - ticks_to_ns(st);
+
+		return now_ns() - age <= p->started_at + ticks_to_ns(2);
+	}
+}
+
+int
+shimctl_pidfd(const struct process *p)
+{
+	int fd;
+
+	if (p->system_pid <= 0) {
+		errno = ESRCH;
+		return -1;
+	}
+	if ((fd = pidfd_open_(p->system_pid)) < 0)
+		return -1;
+	/* Checked after the open: the pidfd holds that very process. */
+	if (!shimctl_pid_is(p)) {
+		close(fd);
+		errno = ESRCH;
+		return -1;
+	}
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+}
+
 static int sync_drain(struct process *p);
-static int watch_pidfd(struct process *p, pid_t pid);
 
 /*
  * The process whose sync line a handler is working on. A handler may free
@@ -115,6 +175,76 @@ shimctl_init(void)
 	ev_child_start(D.loop, &any_child_w);
 }
 
+pid_t
+shimctl_read_pid_file(const char *dir)
+{
+	char path[PATH_MAX_LEN + 300], buf[32];
+	ssize_t n;
+	long v;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/pid", dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	v = strtol(buf, NULL, 10);
+	return v > 0 && v < 0x7fffffff ? (pid_t)v : 0;
+}
+
+void
+shimctl_found_started(struct process *p, pid_t pid, int64_t start_time)
+{
+	int64_t now = now_ns();
+	struct err e;
+
+	if (ev_is_active(&p->start_w))
+		ev_timer_stop(D.loop, &p->start_w);
+	p->system_pid = pid;
+	p->start_time = start_time;
+	p->state = PROCESS_RUNNING;
+	p->started_at = now;
+	if (store_process_started(D.store, p->ctr->id, p->name, pid, p->shim_pid,
+		p->shim_start_time, now, &e) < 0 ||
+	    store_process_set_start_time(D.store, p->ctr->id, p->name, start_time, &e) < 0)
+		log_warnx("container %s process %s: %s", p->ctr->id, p->name, e.msg);
+	event_record("start-process", p->ctr->id, p->name, 0, now, &e);
+	log_warnx("container %s: exec %s was being started when the daemon stopped; it started"
+		  " (pid %d): recorded now", p->ctr->id, p->name, (int)pid);
+}
+
+static void
+starting_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct process *p = w->data;
+	pid_t pid = shimctl_read_pid_file(p->dir);
+
+	if (pid > 0)
+		shimctl_found_started(p, pid, proc_start_time(pid));
+}
+
+/* A shim adopted while it was starting an exec ended: the pid file says
+ * whether the exec ever ran. false: it did not, and p is gone. */
+static bool
+starting_shim_gone(struct process *p)
+{
+	pid_t pid;
+
+	if (ev_is_active(&p->start_w))
+		ev_timer_stop(D.loop, &p->start_w);
+	if ((pid = shimctl_read_pid_file(p->dir)) <= 0) {
+		p->shim_pid = 0;
+		op_exec_forget(p, "was being started when the daemon stopped, and its runtime"
+				  " never ran it");
+		return false;
+	}
+	shimctl_found_started(p, pid, proc_start_time(pid));
+	return true;
+}
+
 static void
 shim_gone(struct process *p)
 {
@@ -123,6 +253,9 @@ shim_gone(struct process *p)
 
 	if (sync_drain(p) < 0)
 		return; /* a report line's handler freed p */
+	if (p->state == PROCESS_CREATING && p->op_id == 0 && strcmp(p->name, "init") != 0 &&
+	    !starting_shim_gone(p))
+		return;
 	if (p->state == PROCESS_CREATING) {
 		if (strcmp(p->name, "init") == 0)
 			op_create_shim_died(p);
@@ -144,14 +277,9 @@ shim_gone(struct process *p)
 		process_exited(p, status, at, NULL);
 		return;
 	}
-	if (p->system_pid > 0 && kill(p->system_pid, 0) == 0) {
+	if (p->system_pid > 0 && shimctl_watch_orphan(p) == 0) {
 		log_warnx("container %s process %s: its shim died but the process runs; the"
 			  " daemon watches it itself", p->ctr->id, p->name);
-		p->orphan = true;
-		/* Our child only if we are a subreaper; the pidfd says when it
-		 * ends otherwise (then with an unknown status). */
-		if (watch_pidfd(p, p->system_pid) < 0)
-			log_warn("container %s process %s: pidfd", p->ctr->id, p->name);
 		return;
 	}
 	process_exited(p, 255, now_ns(),
@@ -173,9 +301,16 @@ handle_line(struct process *p, char *line)
 {
 	if (strncmp(line, "created ", 8) == 0) {
 		long pid = strtol(line + 8, NULL, 10);
+		struct err e;
 
-		if (p->state == PROCESS_CREATING)
-			shim_reported(p, (pid_t)pid, NULL);
+		if (p->state != PROCESS_CREATING || pid <= 0)
+			return;
+		/* Read at once: the pid is checked against it for ever after. */
+		p->start_time = proc_start_time((pid_t)pid);
+		if (store_process_set_start_time(D.store, p->ctr->id, p->name, p->start_time,
+			&e) < 0)
+			log_warnx("container %s process %s: %s", p->ctr->id, p->name, e.msg);
+		shim_reported(p, (pid_t)pid, NULL);
 	} else if (strncmp(line, "error ", 6) == 0) {
 		if (p->state == PROCESS_CREATING)
 			shim_reported(p, 0, line + 6);
@@ -323,6 +458,8 @@ void
 shimctl_stop_watching(struct process *p)
 {
 	sync_close(p);
+	if (ev_is_active(&p->start_w))
+		ev_timer_stop(D.loop, &p->start_w);
 	if (ev_is_active(&p->child_w))
 		ev_child_stop(D.loop, &p->child_w);
 	if (p->pidfd >= 0) {
@@ -333,13 +470,8 @@ shimctl_stop_watching(struct process *p)
 }
 
 static int
-watch_pidfd(struct process *p, pid_t pid)
+watch_fd(struct process *p, int fd)
 {
-	int fd = pidfd_open_(pid);
-
-	if (fd < 0)
-		return -1;
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	p->pidfd = fd;
 	ev_io_init(&p->pidfd_w, pidfd_cb, fd, EV_READ);
 	p->pidfd_w.data = p;
@@ -350,15 +482,43 @@ watch_pidfd(struct process *p, pid_t pid)
 int
 shimctl_adopt(struct process *p)
 {
+	int fd = pidfd_open_(p->shim_pid);
+
+	if (fd < 0)
+		return -1;
+	/* After the open: the pidfd holds the shim that was recorded. */
+	if (proc_start_time(p->shim_pid) != p->shim_start_time || p->shim_start_time == 0) {
+		close(fd);
+		return -1;
+	}
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	p->orphan = false;
-	return watch_pidfd(p, p->shim_pid);
+	return watch_fd(p, fd);
 }
 
 int
+shimctl_adopt_starting(struct process *p)
+{
+	if (shimctl_adopt(p) < 0)
+		return -1;
+	ev_timer_init(&p->start_w, starting_cb, 0.05, 0.05);
+	p->start_w.data = p;
+	ev_timer_start(D.loop, &p->start_w);
+	/* Written already: no need to wait for the first tick. */
+	starting_cb(D.loop, &p->start_w, 0);
+	return 0;
+}
+
+/* Only p's own process: a pid reused by a stranger is refused (-1). */
+int
 shimctl_watch_orphan(struct process *p)
 {
+	int fd = shimctl_pidfd(p);
+
+	if (fd < 0)
+		return -1;
 	p->orphan = true;
-	return watch_pidfd(p, p->system_pid);
+	return watch_fd(p, fd);
 }
 
 int

@@ -51,6 +51,11 @@ enum stmt_id {
 	ST_EVENT_DELETE,
 	ST_EVENTS_ALL,
 	ST_EVENTS_ONE,
+	ST_PROCESS_START_TIME,
+	ST_PROCESS_SHIM,
+	ST_PROCESS_GET_START_TIME,
+	ST_PRUNE_EXEC_CANDIDATES,
+	ST_PRUNE_EXEC_EVENTS,
 	ST_COUNT
 };
 _Static_assert(ST_COUNT <= 64, "struct store holds 64 statements");
@@ -146,6 +151,23 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_EVENTS_ONE] = "SELECT seq, ts, type, container_id, pid, status FROM events"
 			  " WHERE container_id = :cid AND seq > :after_seq AND ts > :after_ts"
 			  " ORDER BY seq LIMIT :limit",
+	[ST_PROCESS_START_TIME] =
+	    "UPDATE processes SET start_time = :start_time WHERE container_id = :cid AND pid = :pid",
+	[ST_PROCESS_SHIM] =
+	    "UPDATE processes SET shim_pid = :shim_pid, shim_start_time = :shim_start_time"
+	    " WHERE container_id = :cid AND pid = :pid",
+	[ST_PROCESS_GET_START_TIME] =
+	    "SELECT start_time FROM processes WHERE container_id = :cid AND pid = :pid",
+	/* Finished execs of live containers, oldest exit first, whose events
+	 * were all sent to every subscriber. */
+	[ST_PRUNE_EXEC_CANDIDATES] =
+	    "SELECT p.container_id, p.pid FROM processes p JOIN containers c"
+	    " ON c.id = p.container_id"
+	    " WHERE p.status = 'exited' AND p.pid != 'init' AND c.status IN ('running', 'paused')"
+	    " AND p.exited_at < :before AND NOT EXISTS (SELECT 1 FROM events e WHERE e.container_id = p.container_id"
+	    "                 AND e.pid = p.pid AND e.seq > :delivered)"
+	    " ORDER BY p.exited_at LIMIT :batch",
+	[ST_PRUNE_EXEC_EVENTS] = "DELETE FROM events WHERE container_id = :cid AND pid = :pid",
 };
 
 
@@ -1275,4 +1297,86 @@ store_fold_pauses(struct store *s, int64_t delivered, int batch, struct err *e)
 			return -1;
 	}
 	return n / 2;
+}
+
+int
+store_process_set_start_time(struct store *s, const char *container_id, const char *pid,
+    int64_t start_time, struct err *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_PROCESS_START_TIME);
+
+	bind_text(st, ":cid", container_id);
+	bind_text(st, ":pid", pid);
+	bind_int(st, ":start_time", start_time);
+	return write_step(s, st, e, "record process start time");
+}
+
+int
+store_process_set_shim(struct store *s, const char *container_id, const char *pid,
+    int64_t shim_pid, int64_t shim_start_time, struct err *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_PROCESS_SHIM);
+
+	bind_text(st, ":cid", container_id);
+	bind_text(st, ":pid", pid);
+	bind_int(st, ":shim_pid", shim_pid);
+	bind_int(st, ":shim_start_time", shim_start_time);
+	return write_step(s, st, e, "record process shim");
+}
+
+int
+store_process_start_time(struct store *s, const char *container_id, const char *pid,
+    int64_t *start_time, struct err *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_PROCESS_GET_START_TIME);
+	int rc;
+
+	*start_time = 0;
+	bind_text(st, ":cid", container_id);
+	bind_text(st, ":pid", pid);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*start_time = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sql_fail(s, e, "read process start time");
+	return 0;
+}
+
+int
+store_prune_execs(struct store *s, int64_t before, int64_t delivered, int64_t max_events,
+    int batch, store_pruned_cb cb, void *arg, struct err *e)
+{
+	char cids[64][ID_COPY_MAX], pids[64][ID_COPY_MAX];
+	int64_t removed = 0;
+	int n = 0, rc;
+	sqlite3_stmt *st = stmt_get(s, ST_PRUNE_EXEC_CANDIDATES);
+
+	if (batch > 64)
+		batch = 64;
+	bind_int(st, ":before", before);
+	bind_int(st, ":delivered", delivered);
+	bind_int(st, ":batch", batch);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < batch) {
+		snprintf(cids[n], ID_COPY_MAX, "%s", store_col_text(st, 0));
+		snprintf(pids[n++], ID_COPY_MAX, "%s", store_col_text(st, 1));
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sql_fail(s, e, "find prunable execs");
+	for (int i = 0; i < n; i++) {
+		sqlite3_stmt *d = stmt_get(s, ST_PRUNE_EXEC_EVENTS);
+
+		if (max_events > 0 && removed >= max_events)
+			return i;
+		bind_text(d, ":cid", cids[i]);
+		bind_text(d, ":pid", pids[i]);
+		if (write_step(s, d, e, "prune exec events") < 0)
+			return -1;
+		removed += sqlite3_changes(s->db);
+		if (store_process_remove(s, cids[i], pids[i], e) < 0)
+			return -1;
+		if (cb != NULL)
+			cb(arg, cids[i], pids[i]);
+	}
+	return n;
 }

@@ -180,6 +180,27 @@ int store_prune(struct store *s, int64_t before, int64_t delivered, int64_t max_
  * history still replays to the tables. Returns how many pairs. */
 int store_fold_pauses(struct store *s, int64_t delivered, int batch, struct err *e);
 
+/* The process's own start time (/proc/<pid>/stat starttime; 005), set
+ * when its pid is reported; 0: unknown. */
+int store_process_set_start_time(struct store *s, const char *container_id, const char *pid,
+    int64_t start_time, struct err *e);
+int store_process_start_time(struct store *s, const char *container_id, const char *pid,
+    int64_t *start_time, struct err *e);
+/* The shim of a process still being created, so that a restart finds it. */
+int store_process_set_shim(struct store *s, const char *container_id, const char *pid,
+    int64_t shim_pid, int64_t shim_start_time, struct err *e);
+/* Retention of live containers' finished execs: removes up to batch exited
+ * exec rows of running or paused containers that exited before `before`
+ * (ns), oldest exit first, each with
+ * every event of its name (start-process, exit), all seq <= delivered,
+ * stopping once max_events events went (0: no such bound). A removed
+ * exec leaves no row and no event, so the history still replays to the
+ * tables. cb (may be NULL) hears of each, e.g. to remove its directory.
+ * Returns how many. */
+typedef void (*store_pruned_cb)(void *arg, const char *container_id, const char *pid);
+int store_prune_execs(struct store *s, int64_t before, int64_t delivered, int64_t max_events,
+    int batch, store_pruned_cb cb, void *arg, struct err *e);
+
 /* Iteration. The callback returns 0 to go on, non-zero to stop (that value
  * is returned). -1 with e on an SQL error. */
 typedef int (*store_container_cb)(void *arg, const struct store_container *c);

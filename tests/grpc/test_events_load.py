@@ -663,6 +663,44 @@ def stalled_subscriber_while_retention_prunes():
 
 
 @test
+def stalled_subscriber_does_not_hold_retention():
+    """a subscriber that never reads does not keep the events table growing past --retain-count"""
+    # It holds back what it has not been sent only within the bound: more
+    # than --retain-count events behind the newest, it skips forward.
+    d = ctrdtest.Daemon(prefix="ctrd-evl.")
+    ctr = None
+    bound, slack = 100, 2 * (N_LOAD + 1)   # + each container's start-container, unfoldable
+    try:
+        d.start("--retain-count", str(bound))
+        E = Env(d, ctrdtest.Client(d.sock)).setup()
+        ctr = CtrEvents(d)
+        ctr.wait_header()
+        E.toggle(E.marker, "paused")
+        ctr.read_until(lambda k: k[1] == "pause" and k[2] == E.marker, what="the marker's pause")
+        E.burst(250)    # 4,000 events, ~650 KiB: the subscriber stalls
+        R.check(ctr.stalled(), "ctr events is not blocked on its pipe")
+        produced = E.max_seq()
+
+        def count():
+            return d.sql("SELECT count(*) FROM events")[0][0]
+        try:
+            wait_for(lambda: count() <= bound + slack, timeout=20,
+                     what="the events table back within the bound")
+        finally:
+            diag("%d events produced, the subscriber stalled; the table holds %d"
+                 " (--retain-count %d)" % (produced, count(), bound))
+        R.check(ctr.proc.poll() is None, "ctr events exited: %r" % ctr.stderr())
+        out = subprocess.run([ctrdtest.BIN + "/containerd-state", "--state-dir", d.state,
+                              "replay"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             universal_newlines=True)
+        R.check(out.returncode == 0, "replay disagrees: %s" % out.stdout[-500:])
+    finally:
+        if ctr is not None:
+            ctr.kill()
+        d.cleanup()
+
+
+@test
 def database_from_before_autoincrement():
     """a database from before seq was AUTOINCREMENT: the daemon starts on it, reuses no seq"""
     # The first schema had `seq INTEGER PRIMARY KEY`, with which SQLite
