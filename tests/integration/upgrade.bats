@@ -1,0 +1,230 @@
+#!/usr/bin/env bats
+# The upgrade path: the previous release's daemon (built from git) runs
+# containers on a state dir, is stopped (SIGTERM, or SIGKILL), and this
+# tree's daemon starts on the same state dir. Its promise: every container
+# and every acknowledged fact survives, the old shims keep working, and
+# nothing that is not the daemon's is removed.
+#
+# The previous release is pinned by commit (the last one before issue 10's
+# state-dir layout, schema 004 and 005), so the test keeps meaning the same
+# after this tree lands. It is built once, into a cache directory, and
+# reused by later runs.
+
+load helpers
+
+OLD_COMMIT=19dfed9da05d6ee0ff6d6cd9a10a28b3f3429707
+NEWEST_SCHEMA=5
+
+# build_old: OLD_BIN=<dir with the previous release's binaries>, built from
+# git into a cache shared by runs (made under a temporary name, renamed when
+# complete, so a build cut short is never taken for a build).
+build_old() {
+	local cache=${CTRD_RELEASE_CACHE:-${TMPDIR:-/tmp}/ctrd-release-${OLD_COMMIT:0:12}}
+	OLD_BIN=$cache/bin
+	if [ -x "$OLD_BIN/containerd" ] && [ -x "$OLD_BIN/containerd-shim" ]; then
+		return 0
+	fi
+	command -v git >/dev/null || { OLD_SKIP="needs git to build the previous release"; return 0; }
+	git -C "$REPO" rev-parse --git-dir >/dev/null 2>&1 ||
+		{ OLD_SKIP="$REPO has no git history (a tarball?): cannot build the previous release"; return 0; }
+	git -C "$REPO" cat-file -e "$OLD_COMMIT^{commit}" 2>/dev/null ||
+		{ OLD_SKIP="the previous release $OLD_COMMIT is not in this clone (shallow?)"; return 0; }
+	local tmp=$cache.tmp.$$
+	rm -rf "$tmp"
+	mkdir -p "$tmp"
+	git -C "$REPO" archive "$OLD_COMMIT" | tar -x -C "$tmp" || return 1
+	echo "# building the previous release ${OLD_COMMIT:0:12} in $tmp" >&3
+	make -C "$tmp" -j2 all >"$tmp/build.log" 2>&1 || {
+		tail -n 30 "$tmp/build.log" >&2
+		return 1
+	}
+	# Another run may have finished first: either copy is as good.
+	mv -T "$tmp" "$cache" 2>/dev/null || rm -rf "$tmp"
+}
+
+setup_file() {
+	setup_base_bundle
+	OLD_SKIP=
+	build_old
+	export OLD_BIN OLD_SKIP
+}
+
+setup() {
+	requires_e2e
+	[ -z "${OLD_SKIP:-}" ] || skip "$OLD_SKIP"
+	setup_common
+	NEW_CONTAINERD=$CONTAINERD
+	NEW_SHIM=$SHIM
+}
+
+teardown() {
+	teardown_common
+}
+
+start_old_daemon() {
+	CONTAINERD=$OLD_BIN/containerd SHIM=$OLD_BIN/containerd-shim start_daemon "$@"
+	# start_daemon read them; the rest of the test speaks of the new ones.
+	CONTAINERD=$NEW_CONTAINERD
+	SHIM=$NEW_SHIM
+}
+
+# listing: "ID STATUS PROCESSES" per container, sorted.
+listing() {
+	ctr containers 2>/dev/null | awk 'NR > 1 { print $1, $3, $4 }' | sort
+}
+
+# files_of DIR: every path under DIR, relative, sorted.
+files_of() {
+	(cd "$1" && find . -mindepth 1 | sed 's|^\./||' | sort)
+}
+
+ev_has() {
+	ctr_has_event "$(cat "$T/events.out" 2>/dev/null)" "$@"
+}
+
+# upgrade SIG: the whole scenario, the old daemon stopped with SIG.
+upgrade() {
+	local sig=$1 id f
+	start_old_daemon
+	echo "# old: $("$OLD_BIN/containerd" --version 2>&1 | head -n1) (${OLD_COMMIT:0:12}), stopped with SIG$sig" >&3
+
+	start_container up-run "${SLEEP_ARGS[@]}"
+	start_container up-exec "${SLEEP_ARGS[@]}"
+	run -0 ctr containers exec --id up-exec --pid sleeper sleep 1000
+	wait_for process_listed up-exec sleeper
+	run -0 ctr containers exec --id up-exec --pid waiter sh -c 'while [ ! -e /tmp/go ]; do sleep 0.1; done; exit 3'
+	wait_for process_listed up-exec waiter
+	start_container up-paused "${SLEEP_ARGS[@]}"
+	run -0 ctr containers pause up-paused
+	wait_for test "$(ctr_status up-paused)" = paused
+	start_container up-down sh -c 'while [ ! -e /tmp/go ]; do sleep 0.1; done; exit 7'
+	# Not the daemon's: a user's file and a directory named like an id.
+	mkdir -p "$STATE/user-dir" "$STATE/looks-like-id"
+	echo mine >"$STATE/user-dir/notes"
+	echo mine >"$STATE/looks-like-id/data"
+
+	local before_list before_files sleeper_pid init_run
+	before_list=$(listing)
+	before_files=$(files_of "$STATE")
+	sleeper_pid=$(exec_system_pid up-exec sleeper)
+	init_run=$(init_pid up-run)
+	echo "# old daemon's containers:" >&3
+	sed 's/^/#   /' <<<"$before_list" >&3
+
+	stop_daemon "-$sig"
+	# The old daemon's history, as it left it.
+	local before_events
+	before_events=$(db "SELECT seq, type, container_id, pid, status, ts FROM events ORDER BY seq")
+	# While no daemon runs: the init of up-down and the exec waiter exit.
+	touch "$T/bundles/up-down/rootfs/tmp/go" "$T/bundles/up-exec/rootfs/tmp/go"
+	wait_for pid_gone "$(init_pid up-down 2>/dev/null || echo 0)"
+	wait_for test "$(runc_status up-down)" != running
+
+	start_daemon
+	echo "# new: $("$CONTAINERD" --version 2>&1 | head -n1)" >&3
+	local after_list
+	after_list=$(listing)
+	echo "# new daemon's containers:" >&3
+	sed 's/^/#   /' <<<"$after_list" >&3
+
+	# The running ones are listed, with their processes; the paused one
+	# is still paused (and the runtime agrees).
+	assert_eq "$(ctr_status up-run)" running "up-run"
+	assert_eq "$(ctr_status up-exec)" running "up-exec"
+	assert_eq "$(ctr_processes up-exec)" "init,sleeper" "up-exec's processes"
+	assert_eq "$(ctr_status up-paused)" paused "up-paused"
+	assert_eq "$(runc_status up-paused)" paused "runc's up-paused"
+	assert_eq "$(exec_system_pid up-exec sleeper)" "$sleeper_pid" "sleeper's pid"
+	# The exits while down, with their real status.
+	wait_exit up-down 7
+	wait_event exit up-exec waiter 3
+	echo "# exits while down: up-down $(db "SELECT status FROM events WHERE type='exit' AND container_id='up-down'"), waiter $(db "SELECT status FROM events WHERE type='exit' AND pid='waiter'") (want 7, 3)" >&3
+	[ "$(db "SELECT count(*) FROM events WHERE type='exit' AND status=255")" -eq 0 ] ||
+		fail "an exit recorded as 255: $(db "SELECT * FROM events WHERE type='exit' AND status=255")"
+
+	# The directories moved into the area, marked.
+	for id in up-run up-exec up-paused; do
+		[ ! -e "$STATE/$id" ] || fail "$STATE/$id is still in the old place"
+		[ -f "$CDIR/$id/.containerd" ] || fail "$CDIR/$id: not moved or not marked"
+	done
+	echo "# dirs: $(cd "$CDIR" && ls -A | tr '\n' ' ')" >&3
+
+	# Nothing removed but the daemon's own: each path of before is there,
+	# under the area when it was a container's, or was a finished
+	# container's or process's (the daemon removes those).
+	local missing=0 kept=0
+	while IFS= read -r f; do
+		[ -n "$f" ] || continue
+		id=${f%%/*}
+		if [ -e "$STATE/$f" ] || [ -e "$CDIR/$f" ]; then
+			kept=$((kept + 1))
+			continue
+		fi
+		case $f in
+		up-down | up-down/* | up-exec/*) continue ;;	# finished: the daemon's to remove
+		containerd.sock) continue ;;
+		esac
+		echo "missing after the upgrade: $f" >&2
+		missing=$((missing + 1))
+	done <<<"$before_files"
+	echo "# files: $kept of $(wc -l <<<"$before_files") kept, $missing missing" >&3
+	[ "$missing" -eq 0 ] || fail "$missing paths removed"
+	assert_eq "$(cat "$STATE/user-dir/notes")" mine "the user's file"
+	assert_eq "$(cat "$STATE/looks-like-id/data")" mine "the user's id-like dir"
+
+	# Every event of the old history is there, with its seq and its
+	# time (now occurred_at); ts strictly increasing over all of them.
+	local after_events bad
+	after_events=$(db "SELECT seq, type, container_id, pid, status, occurred_at FROM events
+		WHERE seq <= (SELECT max(seq) FROM events) ORDER BY seq" | head -n "$(wc -l <<<"$before_events")")
+	echo "# events: $(wc -l <<<"$before_events") of the old history compared by seq, type, id, pid, status, time" >&3
+	assert_eq "$after_events" "$before_events" "the old history"
+	bad=$(db "SELECT count(*) FROM events a JOIN events b ON b.seq > a.seq AND b.ts <= a.ts")
+	assert_eq "$bad" 0 "event pairs out of ts order"
+
+	# The schema is the newest; check and replay agree.
+	assert_eq "$(db 'PRAGMA user_version')" "$NEWEST_SCHEMA" "schema version"
+	run containerd-state --state-dir "$STATE" check
+	echo "# check: status $status ${output:0:300}" >&3
+	[ "$status" -eq 0 ] || fail "check: $output"
+	run containerd-state --state-dir "$STATE" replay
+	echo "# replay: status $status ${output:0:300}" >&3
+	[ "$status" -eq 0 ] || fail "replay: $output"
+
+	# The old shims keep working: kills after the upgrade are recorded
+	# with their status, and reach a subscriber.
+	CTR_TIMEOUT=120 ctr events --timestamp "$(now_rfc3339)" >"$T/events.out" 2>&1 3>&- &
+	BG_PIDS+=($!)
+	run -0 ctr containers resume up-paused
+	wait_for test "$(ctr_status up-paused)" = running
+	run -0 ctr containers kill --signal 9 up-run
+	run -0 ctr containers kill --pid sleeper --signal 9 up-exec
+	run -0 ctr containers kill --signal 9 up-paused
+	wait_exit up-run 137
+	wait_event exit up-exec sleeper 137
+	wait_exit up-paused 137
+	wait_for ev_has exit up-run init 137
+	wait_for ev_has exit up-exec sleeper 137
+	wait_for ev_has exit up-paused init 137
+	wait_for pid_gone "$init_run"
+	echo "# after the upgrade: kills recorded 137 and streamed: up-run, sleeper, up-paused" >&3
+	wait_for container_not_listed up-run
+
+	# And the new daemon runs new containers beside them.
+	start_container up-new "${SLEEP_ARGS[@]}"
+	[ -f "$CDIR/up-new/.containerd" ] || fail "up-new not in the area"
+
+	# The history holds no exit twice.
+	local dup
+	dup=$(db "SELECT container_id || '/' || pid FROM events WHERE type='exit'
+		GROUP BY container_id, pid HAVING count(*) > 1")
+	[ -z "$dup" ] || fail "exits recorded twice: $dup"
+}
+
+@test "upgrade from the previous release, stopped with SIGTERM: containers, processes, pause, exits while down and the shims all survive" {
+	upgrade TERM
+}
+
+@test "upgrade from the previous release, killed with SIGKILL: the same" {
+	upgrade KILL
+}
