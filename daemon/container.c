@@ -229,7 +229,7 @@ delete_done_cb(void *arg, int status, const char *out, const char *errmsg)
 		/* On failure the directory stays: the next start's reconcile finds
 		 * it and deletes again, so the runtime's copy is not left for good. */
 		if (status == 0)
-			container_remove_dir(c->id);
+			retention_container_stopped(c->id, c->exit_commit);
 		log_info("container %s deleted", c->id);
 		container_free(c);
 	}
@@ -293,13 +293,14 @@ process_exited(struct process *p, int status, int64_t exited_at, const char *why
 		return; /* a create under way cleans up itself */
 	c->deleting = true;
 	c->delete_started = noticed;
+	c->exit_commit = store_commit_target(D.store);
 	{
 		const char *args[] = { "delete", "--force", c->id, NULL };
 		char *id = strdup(c->id);
 
 		if (id == NULL || runtime_run(c, args, delete_done_cb, id) < 0) {
 			free(id);
-			container_remove_dir(c->id);
+			retention_container_stopped(c->id, c->exit_commit);
 			container_free(c);
 		}
 	}

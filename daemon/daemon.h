@@ -107,6 +107,7 @@ struct container {
 	struct process *procs;
 	bool deleting;			/* init exited; `runtime delete` under way */
 	int64_t delete_started;		/* mono ns, for container-delete-time */
+	uint64_t exit_commit;		/* the commit holding the init's exit */
 	uint64_t op_id;			/* a create under way */
 };
 
@@ -340,6 +341,9 @@ void metrics_event_recorded(void);
 void retention_start(void);
 /* An exec's exit was recorded: its directory goes once that is durable. */
 void retention_exec_exited(const char *dir);
+/* A stopped container's directory (its init's exit file) goes once
+ * exit_commit (store_commit_target() when the exit was written) is durable. */
+void retention_container_stopped(const char *id, uint64_t exit_commit);
 
 /* bundle.c: a bundle's config.json, read so that no path can block the
  * loop: only a regular file of at most BUNDLE_CONFIG_MAX bytes, opened

@@ -56,9 +56,11 @@ dir_in_use(const char *dir)
 	return false;
 }
 
-/* Exec directories waiting for their exit's commit to be durable. */
+/* Directories waiting for their exit's commit to be durable: an exec's, or
+ * (container) a stopped container's whole directory, named by its id. */
 struct dir_wait {
 	char *dir;
+	bool container;
 	uint64_t commit;		/* store_commits() that holds the exit */
 	struct dir_wait *next;
 };
@@ -72,8 +74,12 @@ dirs_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	while (dirs_head != NULL && dirs_head->commit <= store_durable(D.store)) {
 		struct dir_wait *d = dirs_head;
 
-		if (!dir_in_use(d->dir))
+		if (d->container) {
+			if (container_find(d->dir) == NULL) /* not an id made anew */
+				container_remove_dir(d->dir);
+		} else if (!dir_in_use(d->dir)) {
 			nftw(d->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+		}
 		dirs_head = d->next;
 		free(d->dir);
 		free(d);
@@ -84,17 +90,24 @@ dirs_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
-void
-retention_exec_exited(const char *dir)
+static void
+remove_when_durable(const char *dir, bool container, uint64_t commit)
 {
-	struct dir_wait *d = calloc(1, sizeof(*d));
+	struct dir_wait *d;
 
-	if (d == NULL || (d->dir = strdup(dir)) == NULL) {
-		free(d);
-		return; /* it stays: removed when its row is pruned */
+	if (commit <= store_durable(D.store)) {
+		if (container)
+			container_remove_dir(dir);
+		else if (!dir_in_use(dir))
+			nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+		return;
 	}
-	/* The exit was written in the open transaction: the next commit. */
-	d->commit = store_commits(D.store) + (store_in_transaction(D.store) ? 1 : 0);
+	if ((d = calloc(1, sizeof(*d))) == NULL || (d->dir = strdup(dir)) == NULL) {
+		free(d);
+		return; /* it stays: removed when its row is pruned, or at a start */
+	}
+	d->container = container;
+	d->commit = commit;
 	if (dirs_tail != NULL)
 		dirs_tail->next = d;
 	else
@@ -104,6 +117,22 @@ retention_exec_exited(const char *dir)
 		ev_timer_init(&dirs_timer, dirs_cb, 0.1, 0.1);
 		ev_timer_start(D.loop, &dirs_timer);
 	}
+}
+
+void
+retention_exec_exited(const char *dir)
+{
+	/* The exit was written just now: the commit that will hold it, which
+	 * is later than store_commits() while the store is stalled (its writes
+	 * only journaled, no transaction open): until then the shim's exit
+	 * file is all a restart would have. */
+	remove_when_durable(dir, false, store_commit_target(D.store));
+}
+
+void
+retention_container_stopped(const char *id, uint64_t exit_commit)
+{
+	remove_when_durable(id, true, exit_commit);
 }
 
 /* A pruned exec's directory, if its exit left one. */
