@@ -181,6 +181,8 @@ int layout_migrate(struct err *e);
 void layout_log_foreign(void);
 /* A shim's --dir under the state dir, as it reads after layout_migrate. */
 void layout_translate_old_dir(const char *dir, char *out, size_t n);
+/* How many container directories the daemon made are in the area. */
+int layout_count_marked(void);
 
 /* server.c: socket, connections, replies after commit. */
 int server_listen(const char *path, struct err *e);

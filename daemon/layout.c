@@ -228,6 +228,28 @@ exists:
 	    " anything else is not the daemon's)", id, dir);
 }
 
+int
+layout_count_marked(void)
+{
+	char area[PATH_MAX_LEN + 64], dir[PATH_MAX_LEN + 400];
+	DIR *d;
+	struct dirent *de;
+	int n = 0;
+
+	layout_area_path(area, sizeof(area));
+	if ((d = opendir(area)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue; /* ".", "..", and .tmp-*: a create or removal cut short */
+		snprintf(dir, sizeof(dir), "%s/%s", area, de->d_name);
+		if (has_marker(dir))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
 bool
 layout_container_is_ours(const char *id)
 {

@@ -343,7 +343,7 @@ main(int argc, char **argv)
 	static ev_check check_w;
 	char dbpath[PATH_MAX];
 	struct err e = { 0 };
-	int fd;
+	int fd, n_left;
 
 	/* Started with stdin, stdout or stderr closed, the database or a socket
 	 * would get that number, and the log or the metrics would land in it. */
@@ -366,6 +366,14 @@ main(int argc, char **argv)
 	if (layout_lock(&e) < 0 || layout_init(&e) < 0)
 		fatalx("%s", e.msg);
 	snprintf(dbpath, sizeof(dbpath), "%s/state.db", D.cfg.state_dir);
+	/* No database, yet containers of an earlier run: a new empty one would
+	 * make each of them unknown, and the start would kill them all. */
+	if (access(dbpath, F_OK) < 0 && errno == ENOENT && (n_left = layout_count_marked()) > 0)
+		fatalx("%s is missing, yet %s/_containers holds %d container(s) an earlier run"
+		       " made (their processes may still run): a new empty database would kill"
+		       " them. Put state.db back; or, to start afresh, stop those containers"
+		       " and move %s/_containers away", dbpath, D.cfg.state_dir, n_left,
+		    D.cfg.state_dir);
 	if ((D.store = store_open(dbpath, false, &e)) == NULL)
 		fatalx("%s", e.msg);
 	runtime_jobs_init();

@@ -465,13 +465,95 @@ fail:
 
 static void journal_clear(struct store *s);
 
+/*
+ * The file was deleted under the daemon (its inode is still open here):
+ * before the last reference goes, its content and the journal are written
+ * to a new file, linked at the path once the connection is closed (closing
+ * removes the -wal and -shm of the deleted file, which must not be applied
+ * to the new one). Without it the next start would find no database and
+ * kill every container as unknown. Returns the temporary path ("" if none).
+ */
+static void
+save_deleted(struct store *s, char *tmp, size_t n)
+{
+	struct stat st;
+	sqlite3 *db = NULL;
+	char *sql;
+	int i, rc;
+
+	tmp[0] = '\0';
+	if (s->readonly || s->ino == 0 || stat(s->path, &st) == 0 || errno != ENOENT)
+		return;
+	snprintf(tmp, n, "%s.saved-%ld", s->path, (long)getpid());
+	unlink(tmp);
+	if (!sqlite3_get_autocommit(s->db))
+		exec_sql(s, "ROLLBACK", NULL);
+	if ((sql = sqlite3_mprintf("VACUUM INTO %Q", tmp)) == NULL ||
+	    sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		log_errorx("database %s was deleted while the daemon ran, and its content cannot"
+			   " be saved to %s: %s", s->path, tmp, sqlite3_errmsg(s->db));
+		sqlite3_free(sql);
+		unlink(tmp);
+		tmp[0] = '\0';
+		return;
+	}
+	sqlite3_free(sql);
+	/* The facts kept in memory since, as a retry would write them. */
+	rc = sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+	for (i = 0; rc == SQLITE_OK && i < s->n_journal; i++)
+		if (sqlite3_exec(db, s->journal[i], NULL, NULL, NULL) != SQLITE_OK)
+			log_errorx("database %s: a change kept in memory cannot be saved: %s: %s",
+			    s->path, s->journal[i], sqlite3_errmsg(db));
+	if (rc != SQLITE_OK || sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		log_errorx("database %s: the %d change(s) kept in memory cannot be saved: %s",
+		    s->path, s->n_journal, db != NULL ? sqlite3_errmsg(db) : "out of memory");
+	else
+		journal_clear(s);
+	sqlite3_close(db);
+}
+
+/* Puts the saved copy at the path, never over a file someone put there
+ * (then it stays at tmp, and the log says so). */
+static void
+link_saved(const char *path, const char *tmp)
+{
+	char side[sizeof(((struct store *)0)->path) + 8];
+
+	if (tmp[0] == '\0')
+		return;
+	if (access(path, F_OK) == 0) {
+		log_errorx("database %s was deleted while the daemon ran, and another file is"
+			   " there now: what the daemon held is saved as %s", path, tmp);
+		return;
+	}
+	/* The deleted file's WAL and shared memory, left at their names: the
+	 * saved copy holds their content, and they must not be replayed into it. */
+	snprintf(side, sizeof(side), "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", path);
+	unlink(side);
+	if (link(tmp, path) == 0) {
+		log_errorx("database %s was deleted while the daemon ran: what it held, and the"
+			   " changes refused since, are saved back there", path);
+		unlink(tmp);
+	} else {
+		log_errorx("database %s was deleted while the daemon ran: what it held is saved"
+			   " as %s (not linked back: %s)", path, tmp, strerror(errno));
+	}
+}
+
 void
 store_close(struct store *s)
 {
+	char saved[sizeof(s->path) + 32];
+
 	if (s == NULL)
 		return;
 	store_sync_close(s);
-	if (s->in_txn || s->stalled) {
+	save_deleted(s, saved, sizeof(saved));
+	if (saved[0] == '\0' && (s->in_txn || s->stalled)) {
 		struct err e;
 
 		/* The last chance for facts kept in memory: wait for a lock a while. */
@@ -487,6 +569,7 @@ store_close(struct store *s)
 	if (s->in_txn)
 		exec_sql(s, "ROLLBACK", NULL);
 	sqlite3_close(s->db);
+	link_saved(s->path, saved);
 	free(s);
 }
 
