@@ -72,10 +72,15 @@ WAIT_GO=(sh -c 'while [ ! -e /tmp/go ]; do sleep 0.1; done; exit 3')
 	start_container cf3 "${WAIT_GO[@]}"
 	run -0 ctr containers exec --id cf2 --pid w2 "${WAIT_GO[@]}"
 	wait_for process_listed cf2 w2
+	start_container cf2p "${SLEEP_ARGS[@]}"
 	hold_lock
 	touch "$T/bundles/cf2/rootfs/tmp/go" "$T/bundles/cf3/rootfs/tmp/go"
 	wait_for process_not_listed cf2 w2
 	wait_for container_not_listed cf3
+	# A pause made while the store cannot record it.
+	run grpc_call UpdateContainer '{"id": "cf2p", "status": "paused"}'
+	echo "# pause while locked: $output" >&3
+	wait_for test "$(runc_status cf2p)" = paused
 	stop_daemon -TERM
 	echo "# daemon exit status with the lock held: $DAEMON_STATUS" >&3
 	touch "$T/release"
@@ -83,6 +88,7 @@ WAIT_GO=(sh -c 'while [ ! -e /tmp/go ]; do sleep 0.1; done; exit 3')
 	wait_event exit cf2 w2 3
 	wait_exit cf3 3
 	assert_eq "$(ctr_status cf2)" running "cf2"
+	assert_eq "$(ctr_status cf2p)" paused "cf2p (runc: $(runc_status cf2p))"
 	assert_eq "$(db "SELECT count(*) FROM events WHERE type='exit' AND status=255")" 0 "exits recorded 255"
 	dup=$(db "SELECT container_id || '/' || pid FROM events WHERE type='exit' GROUP BY container_id, pid HAVING count(*) > 1")
 	[ -z "$dup" ] || fail "exits twice: $dup"
@@ -132,4 +138,24 @@ WAIT_GO=(sh -c 'while [ ! -e /tmp/go ]; do sleep 0.1; done; exit 3')
 	mv "$CDIR" "$T/old-containers"
 	start_daemon
 	container_not_listed cf6
+}
+
+@test "ids and exec names that name the layout's own entries (_containers, .tmp-x, _daemon.lock, .containerd, ..) are INVALID_ARGUMENT and leave the state dir as it was" {
+	start_daemon
+	start_container cf7 "${SLEEP_ARGS[@]}"
+	make_bundle bad "${SLEEP_ARGS[@]}"
+	before=$(cd "$STATE" && find . | sort)
+	local id n=0
+	for id in _containers .tmp-x _daemon.lock .containerd .. . cf7/init; do
+		run grpc_call CreateContainer "{\"id\": \"$id\", \"bundlePath\": \"$BUNDLE\"}"
+		[ "$status" -ne 0 ] || fail "create $id succeeded"
+		assert_contains "$output" INVALID_ARGUMENT
+		run grpc_call AddProcess "{\"id\": \"cf7\", \"pid\": \"$id\", \"args\": [\"true\"], \"cwd\": \"/\"}"
+		[ "$status" -ne 0 ] || fail "exec $id succeeded"
+		assert_contains "$output" INVALID_ARGUMENT
+		n=$((n + 2))
+	done
+	echo "# figure: $n creates and execs with layout names refused INVALID_ARGUMENT" >&3
+	assert_eq "$(cd "$STATE" && find . | sort)" "$before" "the state dir"
+	assert_eq "$(ctr_processes cf7)" init "cf7's processes"
 }

@@ -228,3 +228,48 @@ upgrade() {
 @test "upgrade from the previous release, killed with SIGKILL: the same" {
 	upgrade KILL
 }
+
+# held_runtime: a runtime that is runc, except that `exec` waits (touching
+# $T/exec-held) until $T/exec-go exists: an AddProcess held inside the
+# runtime, so the old daemon can be killed at that moment.
+held_runtime() {
+	cat >"$T/runc-held" <<HELD
+#!/bin/sh
+for a in "\$@"; do
+	if [ "\$a" = exec ]; then
+		touch "$T/exec-held"
+		while [ ! -e "$T/exec-go" ]; do sleep 0.05; done
+		break
+	fi
+done
+exec $(command -v "$RUNC") "\$@"
+HELD
+	chmod +x "$T/runc-held"
+}
+
+@test "upgrade while the previous release was inside an AddProcess (SIGKILL): the exec is listed and watched, or killed and recorded; nothing runs unlisted, no exit invented" {
+	held_runtime
+	start_old_daemon --runtime "$T/runc-held"
+	start_container up-held "${SLEEP_ARGS[@]}"
+	CTR_TIMEOUT=60 ctr containers exec --id up-held --pid late sleep 1000 >"$T/exec.out" 2>&1 3>&- &
+	BG_PIDS+=($!)
+	wait_for test -e "$T/exec-held"
+	stop_daemon -KILL
+	touch "$T/exec-go"
+	# The runtime's exec goes on without the daemon (its shim is alive).
+	wait_for test "$("$RUNC" --root "$RUNC_ROOT" ps --format json up-held 2>/dev/null | jq length)" -ge 2 || true
+	start_daemon
+	local listed inside unlisted
+	wait_for test "$(db "SELECT count(*) FROM processes WHERE status = 'creating'")" = 0
+	listed=$(ctr containers state up-held | jq -r '.containers[0].processes[].systemPid' | sort -n)
+	inside=$("$RUNC" --root "$RUNC_ROOT" ps --format json up-held | jq -r '.[]' | sort -n)
+	unlisted=$(comm -23 <(echo "$inside") <(echo "$listed"))
+	echo "# figure: after the upgrade up-held lists [$(echo $listed)], runs [$(echo $inside)], unlisted [$(echo $unlisted)], late: $(ctr_processes up-held)" >&3
+	[ -z "$unlisted" ] || fail "processes run unlisted in up-held: $unlisted"
+	assert_eq "$(db "SELECT count(*) FROM events WHERE type='exit' AND status=255")" 0 "exits recorded 255"
+	if process_listed up-held late; then
+		run -0 ctr containers kill --pid late --signal 9 up-held
+		wait_event exit up-held late 137
+	fi
+	run -0 containerd-state --state-dir "$STATE" replay
+}
