@@ -51,6 +51,62 @@ layout_container_path(const char *id, char *buf, size_t n)
 	snprintf(buf, n, "%s/" AREA "/%s", D.cfg.state_dir, id);
 }
 
+/* The pid of another containerd process (an older one, which takes no
+ * lock file) that has the database open, 0 if none. Its name is what
+ * singles it out: a reader (containerd-state, sqlite3) may hold it too. */
+static pid_t
+other_daemon_on_db(void)
+{
+	char db[PATH_MAX_LEN + 64], real[PATH_MAX_LEN + 64], path[96], link[PATH_MAX_LEN + 64];
+	DIR *proc, *fds;
+	struct dirent *de, *fe;
+	pid_t found = 0;
+	ssize_t k;
+	int fd;
+
+	snprintf(db, sizeof(db), "%s/state.db", D.cfg.state_dir);
+	if (realpath(db, real) == NULL || (proc = opendir("/proc")) == NULL)
+		return 0;
+	while (found == 0 && (de = readdir(proc)) != NULL) {
+		pid_t pid = (pid_t)atoi(de->d_name);
+		char comm[32];
+
+		if (pid <= 0 || pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		k = read(fd, comm, sizeof(comm) - 1);
+		close(fd);
+		if (k <= 0)
+			continue;
+		comm[k] = '\0';
+		if (strcmp(comm, "containerd\n") != 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+		if ((fds = opendir(path)) == NULL)
+			continue;
+		while ((fe = readdir(fds)) != NULL) {
+			char fdpath[320];
+
+			if (fe->d_name[0] == '.')
+				continue;
+			snprintf(fdpath, sizeof(fdpath), "/proc/%d/fd/%s", (int)pid, fe->d_name);
+			k = readlink(fdpath, link, sizeof(link) - 1);
+			if (k <= 0)
+				continue;
+			link[k] = '\0';
+			if (strcmp(link, real) == 0) {
+				found = pid;
+				break;
+			}
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return found;
+}
+
 int
 layout_lock(struct err *e)
 {
@@ -88,6 +144,19 @@ layout_lock(struct err *e)
 		close(lock_fd);
 		lock_fd = -1;
 		return err_set(e, GRPC_INTERNAL, "cannot lock %s: %s", path, strerror(err));
+	}
+	/* A daemon older than the lock file runs here without it. */
+	{
+		pid_t other = other_daemon_on_db();
+
+		if (other > 0) {
+			close(lock_fd);
+			lock_fd = -1;
+			return err_set(e, GRPC_FAILED_PRECONDITION,
+			    "another containerd (pid %d, a version without %s) has %s/state.db"
+			    " open: two daemons on one state dir would undo each other's work:"
+			    " stop it first", (int)other, LOCK_NAME, D.cfg.state_dir);
+		}
 	}
 	/* Who holds it, for the message of the next one to try. */
 	k = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());

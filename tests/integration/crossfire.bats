@@ -127,7 +127,7 @@ WAIT_GO=(sh -c 'while [ ! -e /tmp/go ]; do sleep 0.1; done; exit 3')
 	stop_daemon -KILL
 	daemon_cmd
 	run timeout 20 "${DAEMON_ARGV[@]}"
-	echo "# figure: start without state.db, a container left: status $status: ${output: -300}" >&3
+	echo "# figure: start without state.db, a container left: status $status: $(tail -c 300 <<<"$output")" >&3
 	[ "$status" -ne 0 ] || fail "the daemon started on an empty database"
 	assert_contains "$output" "state.db is missing"
 	[ ! -f "$DB" ] || fail "a new state.db was made"

@@ -273,3 +273,19 @@ HELD
 	fi
 	run -0 containerd-state --state-dir "$STATE" replay
 }
+
+@test "the new daemon started while the previous release still runs on the state dir (it holds no lock file): refused, naming it; nothing moved or migrated" {
+	start_old_daemon
+	start_container up-both "${SLEEP_ARGS[@]}"
+	local old_pid=$DAEMON_PID version_before
+	version_before=$(db 'PRAGMA user_version')
+	run timeout 20 "$CONTAINERD" --state-dir "$STATE" --listen "$T/second.sock" \
+		--runtime-args "--root=$RUNC_ROOT" --shim "$SHIM"
+	echo "# figure: new daemon beside the old one (pid $old_pid): status $status: $(tail -c 300 <<<"$output")" >&3
+	[ "$status" -ne 0 ] || fail "the new daemon started beside the old one"
+	assert_contains "$output" "$old_pid"
+	assert_eq "$(db 'PRAGMA user_version')" "$version_before" "schema version"
+	[ -d "$STATE/up-both" ] || fail "the old daemon's container dir was moved"
+	pid_alive "$old_pid" || fail "the old daemon died"
+	assert_eq "$(ctr_status up-both)" running "up-both, by the old daemon"
+}
