@@ -66,6 +66,25 @@ WAIT_GO=(sh -c 'while [ ! -e /tmp/go ]; do sleep 0.1; done; exit 3')
 	assert_eq "$(db "SELECT count(*) FROM events WHERE type='exit' AND status=255")" 0 "exits recorded 255"
 }
 
+@test "once a stall clears, the directories held back for it go: the exec's and the stopped container's" {
+	start_daemon
+	start_container cf8 "${SLEEP_ARGS[@]}"
+	start_container cf9 "${WAIT_GO[@]}"
+	run -0 ctr containers exec --id cf8 --pid w8 "${WAIT_GO[@]}"
+	wait_for process_listed cf8 w8
+	hold_lock
+	touch "$T/bundles/cf8/rootfs/tmp/go" "$T/bundles/cf9/rootfs/tmp/go"
+	wait_for process_not_listed cf8 w8
+	wait_for container_not_listed cf9
+	[ -f "$CDIR/cf8/w8/exit" ] && [ -f "$CDIR/cf9/init/exit" ] || fail "exit files gone while the exits are only in memory"
+	touch "$T/release"
+	wait_event exit cf8 w8 3
+	wait_exit cf9 3
+	wait_for test ! -e "$CDIR/cf8/w8"
+	wait_for test ! -e "$CDIR/cf9"
+	echo "# figure: held back while stalled, removed after: $CDIR/cf8/w8, $CDIR/cf9; left: $(ls -A "$CDIR" | tr '\n' ' ')" >&3
+}
+
 @test "SIGTERM while another process holds the database's lock: nothing lost, nothing invented at the next start" {
 	start_daemon
 	start_container cf2 "${SLEEP_ARGS[@]}"
