@@ -92,10 +92,13 @@ class Client:
     """types.API and grpc.health.v1.Health over a unix socket, by hand:
     channel.unary_unary / unary_stream with the generated classes."""
 
-    def __init__(self, sock):
+    def __init__(self, sock, own_connection=False):
         self.pb = load_protos()
         self.sock = sock
-        self.channel = grpc.insecure_channel("unix://" + sock)
+        # grpcio shares one connection among channels to the same target
+        # unless told otherwise: own_connection gives this one its own.
+        opts = [("grpc.use_local_subchannel_pool", 1)] if own_connection else None
+        self.channel = grpc.insecure_channel("unix://" + sock, options=opts)
 
     def close(self):
         self.channel.close()

@@ -92,7 +92,7 @@ def cmd_subs(a, client):
     streams, clients = [], []
     for k in range(a.count):
         if k % 50 == 0:
-            clients.append(ctrdtest.Client(client.sock))
+            clients.append(ctrdtest.Client(client.sock, own_connection=True))
         streams.append(clients[-1].events(timeout=600,
                                           timestamp=ctrdtest.make_timestamp(a.ts)))
     # Each stream's first event: the subscriptions are open and served.
