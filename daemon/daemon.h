@@ -190,6 +190,10 @@ void server_close(void);
 /* Queue a reply for the call; sent after this iteration's commit. msg
  * NULL with e: an error reply. */
 void server_reply(uint64_t call_id, const ProtobufCMessage *msg);
+/* reply_utf8.c: strings of msg that are not UTF-8 (stored by an earlier
+ * release) swapped for escaped copies until reply_utf8_undo(handle). */
+void *reply_utf8_fix(const ProtobufCMessage *msg);
+void reply_utf8_undo(void *handle);
 void server_reply_error(uint64_t call_id, const struct err *e);
 /* While on, queued replies changed nothing and go out at once, not after
  * the sync of this iteration's commit (rpc_dispatch: read-only methods). */

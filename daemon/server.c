@@ -584,10 +584,12 @@ void
 server_reply(uint64_t call_id, const ProtobufCMessage *msg)
 {
 	struct reply *r = calloc(1, sizeof(*r));
+	void *fixed;
 
 	if (r == NULL)
 		return;
 	r->call_id = call_id;
+	fixed = reply_utf8_fix(msg);
 	r->len = protobuf_c_message_get_packed_size(msg);
 	/* Packed behind room for the gRPC prefix: the buffer becomes the
 	 * call's output as it is (grpc_call_send_take). */
@@ -598,6 +600,7 @@ server_reply(uint64_t call_id, const ProtobufCMessage *msg)
 	} else {
 		protobuf_c_message_pack(msg, r->data + GRPC_PREFIX_LEN);
 	}
+	reply_utf8_undo(fixed);
 	queue_reply(r);
 }
 

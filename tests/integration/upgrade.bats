@@ -289,3 +289,38 @@ HELD
 	pid_alive "$old_pid" || fail "the old daemon died"
 	assert_eq "$(ctr_status up-both)" running "up-both, by the old daemon"
 }
+
+# raw_create ID BUNDLE LABEL_HEX: CreateContainer with one label of raw
+# bytes (not UTF-8: grpcio would not send it as a string), appended by hand
+# as field 7 of the request, as a client of the previous release could.
+raw_create() {
+	CTRD_GRPC_DIR=$REPO/tests/grpc "$PY" - "$SOCK" "$1" "$2" "$3" <<'PYEOF'
+import os, sys
+sys.path.insert(0, os.environ["CTRD_GRPC_DIR"])
+import ctrdtest
+sock, cid, bundle, label = sys.argv[1], sys.argv[2], sys.argv[3], bytes.fromhex(sys.argv[4])
+c = ctrdtest.Client(sock)
+raw = c.request("CreateContainer", id=cid, bundlePath=bundle).SerializeToString()
+raw += bytes([7 << 3 | 2, len(label)]) + label
+call = c.channel.unary_unary("/types.API/CreateContainer")
+call(raw, timeout=30)
+print("created", cid)
+PYEOF
+}
+
+@test "upgrade: a label of raw bytes the previous release stored no longer makes every State unreadable; its bad bytes are shown as \\xNN" {
+	start_old_daemon
+	make_bundle up-raw "${SLEEP_ARGS[@]}"
+	run -0 raw_create up-raw "$BUNDLE" "7465616d3dff6f7073"
+	wait_for container_running up-raw
+	start_container up-plain "${SLEEP_ARGS[@]}"
+	stop_daemon -TERM
+	start_daemon
+	run grpc_call State '{}'
+	echo "# figure: State after the upgrade: status $status, $(jq -c '[.containers[] | {id, labels}]' <<<"$output" 2>/dev/null || tail -c 200 <<<"$output")" >&3
+	[ "$status" -eq 0 ] || fail "State unreadable: $output"
+	assert_eq "$(jq -r '.containers[] | select(.id == "up-raw") | .labels[0]' <<<"$output")" 'team=\xffops' "the raw label as shown"
+	assert_eq "$(jq -r '.containers[] | select(.id == "up-plain") | .status' <<<"$output")" running "up-plain"
+	# The database keeps the bytes as they were stored.
+	assert_eq "$(db "SELECT hex(label) FROM labels WHERE container_id = 'up-raw'")" 7465616D3DFF6F7073 "the stored label"
+}

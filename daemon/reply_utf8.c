@@ -1,0 +1,157 @@
+/*
+ * reply_utf8: a reply's strings made valid UTF-8 before it is packed.
+ *
+ * Requests with strings that are not UTF-8 are refused at the door
+ * (rpc.c), but a database written by an earlier release can hold such
+ * strings (a label, a path, an exec's args it accepted). One of them in
+ * a State reply made the whole reply unreadable to clients that check
+ * (grpcio: "Exception deserializing response"), so every container's
+ * State was lost to them after an upgrade. Each byte that is not part of
+ * a valid UTF-8 sequence is shown as the text \xNN instead: nothing is
+ * dropped, the rest of the string is as stored, and the database itself
+ * is left as it is.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "validate.h"
+
+struct fix {
+	char **slot;
+	char *orig;
+};
+
+struct fixes {
+	struct fix *v;
+	size_t n, cap;
+};
+
+/* The length of the valid UTF-8 sequence at p (1 to 4), 0 if none. */
+static size_t
+seq_len(const unsigned char *p, const unsigned char *end)
+{
+	size_t k;
+
+	if (*p < 0x80)
+		return 1;
+	k = *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : 2;
+	if ((size_t)(end - p) < k || !validate_utf8((const char *)p, k))
+		return 0;
+	return k;
+}
+
+static char *
+escaped(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
+	char *out = malloc(strlen(s) * 4 + 1), *o = out;
+
+	if (out == NULL)
+		return NULL;
+	while (p < end) {
+		size_t k = seq_len(p, end);
+
+		if (k == 0) {
+			o += sprintf(o, "\\x%02x", *p);
+			p++;
+		} else {
+			memcpy(o, p, k);
+			o += k;
+			p += k;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static void
+walk(ProtobufCMessage *m, struct fixes *fx, int depth)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		char *base = (char *)m;
+		size_t n = 1;
+		void **vals = (void **)(base + f->offset);
+
+		if (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			n = *(const size_t *)(base + f->quantifier_offset);
+			vals = *(void ***)(base + f->offset);
+		}
+		for (size_t k = 0; k < n; k++) {
+			char *v = vals[k], *e;
+
+			if (v == NULL)
+				continue;
+			if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+				if (depth < 32)
+					walk((ProtobufCMessage *)v, fx, depth + 1);
+				continue;
+			}
+			if (validate_utf8(v, strlen(v)))
+				continue;
+			if (fx->n == fx->cap) {
+				size_t cap = fx->cap ? fx->cap * 2 : 8;
+				struct fix *nv = realloc(fx->v, cap * sizeof(*nv));
+
+				if (nv == NULL)
+					return;
+				fx->v = nv;
+				fx->cap = cap;
+			}
+			if ((e = escaped(v)) == NULL)
+				return;
+			fx->v[fx->n].slot = (char **)&vals[k];
+			fx->v[fx->n].orig = v;
+			fx->n++;
+			vals[k] = e;
+		}
+	}
+}
+
+void *
+reply_utf8_fix(const ProtobufCMessage *msg)
+{
+	static bool told;
+	struct fixes *fx = calloc(1, sizeof(*fx));
+
+	if (fx == NULL)
+		return NULL;
+	/* The message is the caller's: changed only until reply_utf8_undo. */
+	walk((ProtobufCMessage *)msg, fx, 0);
+	if (fx->n == 0) {
+		free(fx->v);
+		free(fx);
+		return NULL;
+	}
+	if (!told) {
+		log_warnx("a reply holds %zu stored string(s) that are not UTF-8 (written by an"
+			  " earlier release): their bad bytes are sent as \\xNN text", fx->n);
+		told = true;
+	}
+	return fx;
+}
+
+void
+reply_utf8_undo(void *handle)
+{
+	struct fixes *fx = handle;
+
+	if (fx == NULL)
+		return;
+	for (size_t i = 0; i < fx->n; i++) {
+		free(*fx->v[i].slot);
+		*fx->v[i].slot = fx->v[i].orig;
+	}
+	free(fx->v);
+	free(fx);
+}
