@@ -48,7 +48,8 @@ stays_for() {
 WAIT_GO=(sh -c 'while [ ! -e /tmp/go ]; do sleep 0.1; done; exit 3')
 
 @test "an exec exiting while the store is stalled keeps its directory (its exit file) until the exit is on disk: SIGKILL then restart records status 3, not 255" {
-	start_daemon
+	# With retention on: it removes finished execs' dirs (item 16).
+	start_daemon --retain-count 5
 	start_container cf1 "${SLEEP_ARGS[@]}"
 	run -0 ctr containers exec --id cf1 --pid w1 "${WAIT_GO[@]}"
 	wait_for process_listed cf1 w1
