@@ -138,7 +138,7 @@ upgrade() {
 	# The exits while down, with their real status.
 	wait_exit up-down 7
 	wait_event exit up-exec waiter 3
-	echo "# exits while down: up-down $(db "SELECT status FROM events WHERE type='exit' AND container_id='up-down'"), waiter $(db "SELECT status FROM events WHERE type='exit' AND pid='waiter'") (want 7, 3)" >&3
+	echo "# figure: exits while down: up-down $(db "SELECT status FROM events WHERE type='exit' AND container_id='up-down'"), waiter $(db "SELECT status FROM events WHERE type='exit' AND pid='waiter'") (want 7, 3)" >&3
 	[ "$(db "SELECT count(*) FROM events WHERE type='exit' AND status=255")" -eq 0 ] ||
 		fail "an exit recorded as 255: $(db "SELECT * FROM events WHERE type='exit' AND status=255")"
 
@@ -167,7 +167,7 @@ upgrade() {
 		echo "missing after the upgrade: $f" >&2
 		missing=$((missing + 1))
 	done <<<"$before_files"
-	echo "# files: $kept of $(wc -l <<<"$before_files") kept, $missing missing" >&3
+	echo "# figure: files: $kept of $(wc -l <<<"$before_files") kept, $missing missing" >&3
 	[ "$missing" -eq 0 ] || fail "$missing paths removed"
 	assert_eq "$(cat "$STATE/user-dir/notes")" mine "the user's file"
 	assert_eq "$(cat "$STATE/looks-like-id/data")" mine "the user's id-like dir"
@@ -177,7 +177,7 @@ upgrade() {
 	local after_events bad
 	after_events=$(db "SELECT seq, type, container_id, pid, status, occurred_at FROM events
 		WHERE seq <= (SELECT max(seq) FROM events) ORDER BY seq" | head -n "$(wc -l <<<"$before_events")")
-	echo "# events: $(wc -l <<<"$before_events") of the old history compared by seq, type, id, pid, status, time" >&3
+	echo "# figure: events: $(wc -l <<<"$before_events") of the old history compared by seq, type, id, pid, status, time" >&3
 	assert_eq "$after_events" "$before_events" "the old history"
 	bad=$(db "SELECT count(*) FROM events a JOIN events b ON b.seq > a.seq AND b.ts <= a.ts")
 	assert_eq "$bad" 0 "event pairs out of ts order"
@@ -207,7 +207,7 @@ upgrade() {
 	wait_for ev_has exit up-exec sleeper 137
 	wait_for ev_has exit up-paused init 137
 	wait_for pid_gone "$init_run"
-	echo "# after the upgrade: kills recorded 137 and streamed: up-run, sleeper, up-paused" >&3
+	echo "# figure: after the upgrade: kills recorded 137 and streamed: up-run, sleeper, up-paused" >&3
 	wait_for container_not_listed up-run
 
 	# And the new daemon runs new containers beside them.
