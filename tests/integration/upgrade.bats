@@ -161,7 +161,7 @@ upgrade() {
 			continue
 		fi
 		case $f in
-		up-down | up-down/* | up-exec/*) continue ;;	# finished: the daemon's to remove
+		up-down | up-down/* | up-exec/waiter | up-exec/waiter/*) continue ;;	# finished: the daemon's to remove
 		containerd.sock) continue ;;
 		esac
 		echo "missing after the upgrade: $f" >&2
