@@ -7,6 +7,7 @@
 
 #include <nghttp2/nghttp2.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,13 @@
 #define CALL_OUT_HIGH (256u << 10)
 #define CONN_OUT_HIGH (1u << 20)
 #define OUT_TOTAL (32u << 20)
+
+/* A place in a list of calls waiting for room: its connection's (over
+ * the connection's budget) or the global one (over the total). */
+struct qlink {
+	struct grpc_call *prev, *next;
+	struct grpc_call **head;	/* NULL: in no list */
+};
 
 enum call_state {
 	CALL_RECV,	/* reading the request */
@@ -81,10 +89,7 @@ struct grpc_call {
 	 * owed some; calls refused by grpc_call_writable for want of room on
 	 * the connection or overall. */
 	size_t owed;
-	struct grpc_call *owed_prev, *owed_next;
-	bool owed_listed;
-	struct grpc_call *room_prev, *room_next;
-	bool room_listed;
+	struct qlink owed_q, room_q;
 	char status[16];
 	char *message;		/* percent-encoded, NULL when OK */
 };
@@ -97,6 +102,7 @@ struct grpc_conn {
 	struct grpc_call *calls;
 	size_t in_bytes;	/* partial request messages buffered */
 	size_t out_queued;	/* response bytes queued on the calls */
+	struct grpc_call *owed_head, *room_head;	/* held by this connection's budget */
 	struct gbuf out;
 	bool failed;		/* fatal error: no more input */
 	bool dead;		/* nghttp2 cannot produce output either */
@@ -119,10 +125,11 @@ static uint64_t calls_next_id;
 
 /* Over every connection. */
 static size_t total_in, total_out;
-static struct grpc_call *owed_head, *room_head;
+static struct grpc_call *owed_global, *room_global;	/* held by the totals */
 
-static void owed_unlist(struct grpc_call *call);
-static void room_unlist(struct grpc_call *call);
+#define OWED offsetof(struct grpc_call, owed_q)
+#define ROOM offsetof(struct grpc_call, room_q)
+static void q_del(struct grpc_call *call, size_t off);
 static void call_in_sync(struct grpc_call *call);
 static void call_out_sync(struct grpc_call *call);
 
@@ -276,8 +283,8 @@ call_close(struct grpc_call *call)
 		call->next->prev = call->prev;
 	if (call->state == CALL_DELIVERED && c->cbs.closed != NULL)
 		c->cbs.closed(c->ctx, call);
-	owed_unlist(call);
-	room_unlist(call);
+	q_del(call, OWED);
+	q_del(call, ROOM);
 	free(call->path);
 	free(call->content_type);
 	free(call->message);
@@ -345,84 +352,70 @@ drain_note(struct grpc_conn *c, uint64_t id)
 
 /* ---- budgets (see the top of this file) ---- */
 
+#define QLINK(call, off) ((struct qlink *)((char *)(call) + (off)))
+
 static void
-owed_unlist(struct grpc_call *call)
+q_del(struct grpc_call *call, size_t off)
 {
-	if (!call->owed_listed)
+	struct qlink *l = QLINK(call, off);
+
+	if (l->head == NULL)
 		return;
-	if (call->owed_prev != NULL)
-		call->owed_prev->owed_next = call->owed_next;
+	if (l->prev != NULL)
+		QLINK(l->prev, off)->next = l->next;
 	else
-		owed_head = call->owed_next;
-	if (call->owed_next != NULL)
-		call->owed_next->owed_prev = call->owed_prev;
-	call->owed_prev = call->owed_next = NULL;
-	call->owed_listed = false;
+		*l->head = l->next;
+	if (l->next != NULL)
+		QLINK(l->next, off)->prev = l->prev;
+	l->prev = l->next = NULL;
+	l->head = NULL;
 }
 
 static void
-owed_list(struct grpc_call *call)
+q_add(struct grpc_call **head, struct grpc_call *call, size_t off)
 {
-	if (call->owed_listed)
-		return;
-	call->owed_prev = NULL;
-	call->owed_next = owed_head;
-	if (owed_head != NULL)
-		owed_head->owed_prev = call;
-	owed_head = call;
-	call->owed_listed = true;
-}
+	struct qlink *l = QLINK(call, off);
 
-static void
-room_unlist(struct grpc_call *call)
-{
-	if (!call->room_listed)
+	if (l->head == head)
 		return;
-	if (call->room_prev != NULL)
-		call->room_prev->room_next = call->room_next;
-	else
-		room_head = call->room_next;
-	if (call->room_next != NULL)
-		call->room_next->room_prev = call->room_prev;
-	call->room_prev = call->room_next = NULL;
-	call->room_listed = false;
-}
-
-static void
-room_list(struct grpc_call *call)
-{
-	if (call->room_listed)
-		return;
-	call->room_prev = NULL;
-	call->room_next = room_head;
-	if (room_head != NULL)
-		room_head->room_prev = call;
-	room_head = call;
-	call->room_listed = true;
+	q_del(call, off);
+	l->next = *head;
+	if (*head != NULL)
+		QLINK(*head, off)->prev = call;
+	*head = call;
+	l->head = head;
 }
 
 static bool
-in_room(const struct grpc_conn *c)
+in_conn_over(const struct grpc_conn *c)
 {
-	return c->in_bytes <= c->max_msg + IN_SLACK && total_in <= IN_TOTAL;
+	return c->in_bytes > c->max_msg + IN_SLACK;
 }
 
-/* Gives held-back stream windows back where the budgets allow now (the
- * WINDOW_UPDATE goes out with the connection's next output). */
+/* Gives held-back stream windows of the calls in *head back where the
+ * budgets allow now (the WINDOW_UPDATE goes with the connection's next
+ * output); a call still held waits in the list of what holds it. Each
+ * call is looked at once per change of its lot, not at every message. */
 static void
-in_repay(void)
+in_repay(struct grpc_call **head)
 {
 	struct grpc_call *call, *next;
 
-	for (call = owed_head; call != NULL; call = next) {
-		next = call->owed_next;
-		if (!in_room(call->conn))
+	for (call = *head; call != NULL; call = next) {
+		next = call->owed_q.next;
+		if (in_conn_over(call->conn)) {
+			q_add(&call->conn->owed_head, call, OWED);
 			continue;
+		}
+		if (total_in > IN_TOTAL) {
+			q_add(&owed_global, call, OWED);
+			continue;
+		}
 		if (call->conn->ses != NULL && !call->closed)
 			nghttp2_session_consume_stream(call->conn->ses, call->stream_id,
 			    call->owed);
 		call->owed = 0;
-		owed_unlist(call);
+		q_del(call, OWED);
 	}
 }
 
@@ -436,24 +429,23 @@ call_in_sync(struct grpc_call *call)
 	c->in_bytes = c->in_bytes - was + now;
 	total_in = total_in - was + now;
 	call->in_counted = now;
-	if (now < was && owed_head != NULL)
-		in_repay();
+	if (now >= was)
+		return;
+	if (c->owed_head != NULL && !in_conn_over(c))
+		in_repay(&c->owed_head);
+	if (owed_global != NULL && total_in <= IN_TOTAL)
+		in_repay(&owed_global);
 }
 
-/* Calls refused for want of room hear `drained` once their connection
- * and the whole are down to half their budgets. */
+/* Calls refused for want of room hear `drained` once what held them is
+ * down to half its budget. */
 static void
-out_wake(void)
+out_wake(struct grpc_call **head)
 {
-	struct grpc_call *call, *next;
+	struct grpc_call *call;
 
-	if (total_out > OUT_TOTAL / 2)
-		return;
-	for (call = room_head; call != NULL; call = next) {
-		next = call->room_next;
-		if (call->conn->out_queued > CONN_OUT_HIGH / 2)
-			continue;
-		room_unlist(call);
+	while ((call = *head) != NULL) {
+		q_del(call, ROOM);
 		if (!call->closed)
 			drain_note(call->conn, call->id);
 	}
@@ -469,8 +461,12 @@ call_out_sync(struct grpc_call *call)
 	c->out_queued = c->out_queued - was + now;
 	total_out = total_out - was + now;
 	call->out_counted = now;
-	if (now < was && room_head != NULL)
-		out_wake();
+	if (now >= was)
+		return;
+	if (c->room_head != NULL && c->out_queued <= CONN_OUT_HIGH / 2)
+		out_wake(&c->room_head);
+	if (room_global != NULL && total_out <= OUT_TOTAL / 2)
+		out_wake(&room_global);
 }
 
 bool
@@ -482,8 +478,12 @@ grpc_call_writable(struct grpc_call *call)
 		call->above_low = true; /* `drained` below GRPC_LOW_WATER */
 		return false;
 	}
-	if (c->out_queued > CONN_OUT_HIGH || total_out > OUT_TOTAL) {
-		room_list(call);
+	if (c->out_queued > CONN_OUT_HIGH) {
+		q_add(&call->conn->room_head, call, ROOM);
+		return false;
+	}
+	if (total_out > OUT_TOTAL) {
+		q_add(&room_global, call, ROOM);
 		return false;
 	}
 	return true;
@@ -916,9 +916,11 @@ conn_data_chunk_cb(nghttp2_session *ses, uint8_t flags, int32_t stream_id,
 		call_in_sync(call);
 	}
 	/* The stream's only while its message fits the budgets. */
-	if (call != NULL && call->state == CALL_RECV && !in_room(call->conn)) {
+	if (call != NULL && call->state == CALL_RECV &&
+	    (in_conn_over(call->conn) || total_in > IN_TOTAL)) {
 		call->owed += len;
-		owed_list(call);
+		q_add(in_conn_over(call->conn) ? &call->conn->owed_head : &owed_global, call,
+		    OWED);
 	} else {
 		nghttp2_session_consume_stream(ses, stream_id, len);
 	}
