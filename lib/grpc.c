@@ -178,6 +178,8 @@ call_close(struct grpc_call *call)
 		c->calls = call->next;
 	if (call->next != NULL)
 		call->next->prev = call->prev;
+	if (call->state == CALL_DELIVERED)
+		c->n_active--;
 	if (call->state == CALL_DELIVERED && c->cbs.closed != NULL)
 		c->cbs.closed(c->ctx, call);
 	grpc_budget_forget(call);
@@ -551,6 +553,7 @@ call_end_request(struct grpc_call *call)
 		return;
 	}
 	call->state = CALL_DELIVERED;
+	c->n_active++;
 	c->cbs.request(c->ctx, call, call->path,
 	    call->in.p ? gbuf_data(&call->in) : empty, gbuf_used(&call->in));
 	gbuf_free(&call->in);
@@ -896,11 +899,7 @@ grpc_conn_consumed(struct grpc_conn *c, size_t n)
 size_t
 grpc_conn_active_calls(const struct grpc_conn *c)
 {
-	size_t n = 0;
-
-	for (const struct grpc_call *call = c->calls; call != NULL; call = call->next)
-		n += call->state == CALL_DELIVERED;
-	return n;
+	return c->n_active;
 }
 
 void

@@ -94,6 +94,7 @@ struct grpc_conn {
 	void *ctx;
 	size_t max_msg;
 	struct grpc_call *calls;
+	size_t n_active;	/* calls delivered and not closed */
 	size_t in_bytes;	/* partial request messages buffered */
 	size_t out_queued;	/* response bytes queued on the calls */
 	struct grpc_call *owed_head, *room_head;	/* held by this connection's budget */

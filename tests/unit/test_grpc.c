@@ -785,6 +785,7 @@ test_many_calls(void)
 		    frame_msg(b[i], "k", 1), 6, NULL, false);
 	pump(&c, conn);
 	is_int(s.nreq, MANY, "many: 100 calls delivered, the 20 past the limit wait");
+	is_int((int)grpc_conn_active_calls(conn), MANY, "many: 100 calls under way");
 	for (i = 0; i < s.nids; i++)
 		if (grpc_call_find(s.ids[i]) != NULL &&
 		    grpc_call_id(grpc_call_find(s.ids[i])) == s.ids[i])
@@ -801,6 +802,7 @@ test_many_calls(void)
 	ok(sent == MANY / 2 && done == MANY && s.nclosed == MANY / 2,
 	    "many: finished ones gone, others still there");
 	is_int(s.nreq, MANY + 20, "many: the 20 waiting delivered once there was room");
+	is_int((int)grpc_conn_active_calls(conn), MANY / 2 + 20, "many: 70 calls under way");
 	grpc_conn_free(conn);
 	is_int(s.nclosed, MANY + 20, "many: the rest closed on free");
 	tc_free(&c);
