@@ -503,7 +503,7 @@ def hung_runtimes():
 
 @test
 def runtime_deadlines():
-    """bounds: hung runtime calls (pause, start, delete) are killed at their deadline: DEADLINE_EXCEEDED naming verb and deadline, slots freed, a start past --start-timeout answered, nothing left running"""
+    """bounds: hung runtime calls (pause, exec, start, delete) are killed at their deadline: DEADLINE_EXCEEDED naming verb and deadline, slots freed, a start past --start-timeout answered, nothing left running"""
     d = HangDaemon()
     try:
         # Two slots, runtime calls of 2 s at most.
@@ -534,11 +534,24 @@ def runtime_deadlines():
             t_pause = time.monotonic() - t0
             R.check(t_create < 2 + 8, "the create answered after %.1fs" % t_create)
             R.eq(hung_runtimes(), [], "hung runtimes left")
+            # An exec whose `runtime exec` (run by its shim) hangs.
+            d.hang_verbs("exec")
+            t1 = time.monotonic()
+            e = R.rpc_error(cl.call, "AddProcess", id="dl-a", pid="dl-x", args=["true"],
+                            cwd="/")
+            t_exec = time.monotonic() - t1
+            d.hang_verbs()
+            R.expect_code(e, grpc.StatusCode.DEADLINE_EXCEEDED, "a hung exec")
+            R.check("exec" in e.details() and "2.0s" in e.details(),
+                    "the message names neither verb nor deadline: %r" % e.details())
+            R.eq(d.sql("SELECT count(*) FROM processes WHERE pid = 'dl-x'")[0][0], 0,
+                 "rows of the hung exec")
+            wait_for(lambda: not hung_runtimes(), timeout=5, what="the hung exec killed")
             states = {c.id: c.status for c in cl.state().containers}
             R.eq(states.get("dl-a"), "running", "dl-a after its pause was killed")
             R.diag("runtime deadline 2s, --concurrency 2, two hung pauses: pauses answered"
-                   " DEADLINE_EXCEEDED by %.1fs, a create behind them answered in %.1fs"
-                   % (t_pause, t_create))
+                   " DEADLINE_EXCEEDED by %.1fs, a create behind them answered in %.1fs;"
+                   " a hung exec answered DEADLINE_EXCEEDED in %.1fs" % (t_pause, t_create, t_exec))
         finally:
             cl.close()
         d.stop(ctrdtest.signal.SIGTERM)
