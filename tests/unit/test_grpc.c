@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "grpc.h"
+#include "grpc_core.h"
 #include "grpc_internal.h"
 #include "tap.h"
 
@@ -808,6 +809,40 @@ test_many_calls(void)
 	tc_free(&c);
 }
 
+/*
+ * Partial messages past the connection's budget (max_msg + 1 MiB) get no
+ * more stream window: three 2 MiB messages with max_msg 4 MiB stall at
+ * about 5 MiB buffered, none delivered; one reset frees room and the
+ * other two complete.
+ */
+static void
+test_window_budget(void)
+{
+	struct tsrv s = { .mode = T_NONE };
+	struct grpc_conn *conn = grpc_conn_new(&t_cbs, &s, 4u << 20);
+	struct tcli c;
+	size_t len = 2u << 20, budget = (4u << 20) + (1u << 20);
+	uint8_t *body = calloc(1, len + 5);
+	struct tstream *st[3];
+
+	grpc_prefix_put(body, (uint32_t)len);
+	tc_init(&c, 3);
+	for (int i = 0; i < 3; i++)
+		st[i] = tc_request(&c, "/t/Big", "application/grpc", body, len + 5, NULL, false);
+	pump(&c, conn);
+	is_int(s.nreq, 0, "budget: no message complete while all three wait");
+	ok(conn->in_bytes > budget - (1u << 20) && conn->in_bytes <= budget + 3 * (64u << 10),
+	    "budget: %zu bytes buffered, the budget %zu and a window per stream at most",
+	    conn->in_bytes, budget);
+	nghttp2_submit_rst_stream(c.ses, NGHTTP2_FLAG_NONE, st[0]->id, NGHTTP2_CANCEL);
+	pump(&c, conn);
+	is_int(s.nreq, 2, "budget: once one is reset, the other two are delivered");
+	is_int((int)conn->in_bytes, 0, "budget: nothing buffered after");
+	grpc_conn_free(conn);
+	tc_free(&c);
+	free(body);
+}
+
 /* ---- a real server in a child process ---- */
 
 struct later {
@@ -1145,6 +1180,7 @@ main(void)
 	test_reset();
 	test_streaming();
 	test_many_calls();
+	test_window_budget();
 	test_client();
 	return done_testing();
 }
