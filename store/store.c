@@ -452,9 +452,12 @@ store_close(struct store *s)
 	if (s->in_txn || s->stalled) {
 		struct err e;
 
-		/* The last chance for facts kept in memory: wait for a lock a while. */
+		/* The last chance for facts kept in memory: wait for a lock a
+		 * while, and sync in the commit (the async sync is gone). */
 		sqlite3_busy_timeout(s->db, 2000);
-		if (store_commit(s, &e) < 0 || store_retry(s, &e) < 0)
+		exec_sql(s, "PRAGMA synchronous = FULL", NULL);
+		store_commit(s, &e);
+		if (s->stalled && store_retry(s, &e) < 0)
 			log_errorx("database %s: %d change(s) kept in memory are lost: %s", s->path,
 			    s->n_journal, e.msg);
 	}
