@@ -81,8 +81,8 @@ ms() {
 # run_load SEED: the create/kill driver in the background; DRIVER is its pid.
 run_load() {
 	make_bundle chaos "${SLEEP_ARGS[@]}"
-	"$PY" "$LOAD_PY" --address "$SOCK" load --bundle "$BUNDLE" --prefix c --count 12 \
-		--workers 4 --seed "$1" --spread 0.4 --out "$T/acks" 2>"$T/driver.err" 3>&- &
+	"$PY" "$LOAD_PY" --address "$SOCK" load --bundle "$BUNDLE" --prefix c --count 8 \
+		--workers 4 --seed "$1" --spread 1.0 --out "$T/acks" 2>"$T/driver.err" 3>&- &
 	DRIVER=$!
 	BG_PIDS+=("$DRIVER")
 }
@@ -186,8 +186,9 @@ c.execute("ROLLBACK")' "$DB" "$1" 3>&-
 	for seed in $(chaos_seeds); do
 		new_round
 		RANDOM=$seed
-		at=$((RANDOM % 1500))
-		hold=$((500 + RANDOM % 3000))
+		: $RANDOM # (the first value after seeding grows with the seed)
+		at=$((RANDOM % 2000))
+		hold=$((300 + RANDOM % 2000))
 		start_daemon
 		run_load "$seed"
 		sleep "$(ms "$at")"
@@ -208,8 +209,9 @@ c.execute("ROLLBACK")' "$DB" "$1" 3>&-
 	for seed in $(chaos_seeds); do
 		new_round
 		RANDOM=$seed
-		at=$((RANDOM % 1500))
-		hold=$((500 + RANDOM % 2500))
+		: $RANDOM
+		at=$((RANDOM % 2000))
+		hold=$((300 + RANDOM % 1500))
 		# The database (and so its WAL) on a small tmpfs of its own: the
 		# shims' exit files stay on the state dir's disk.
 		MNT=$T/dbfs
@@ -238,6 +240,7 @@ c.execute("ROLLBACK")' "$DB" "$1" 3>&-
 	for seed in $(chaos_seeds); do
 		new_round
 		RANDOM=$seed
+		: $RANDOM
 		at=$((RANDOM % 2000))
 		start_daemon
 		"$PY" "$LOAD_PY" --address "$SOCK" follow --out "$T/followed" --stop-file "$T/stop" \
