@@ -537,15 +537,19 @@ static int
 check_same_file(struct store *s, struct err *e)
 {
 	struct stat st;
+	bool gone;
 
-	if (s->ino == 0 || (stat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino))
+	if (s->ino == 0)
+		return 0;
+	gone = stat(s->path, &st) < 0;
+	if (!gone && st.st_dev == s->dev && st.st_ino == s->ino)
 		return 0;
 	return err_set(e, GRPC_FAILED_PRECONDITION,
 	    "%s was %s while the daemon ran: nothing more can be recorded, so changes are"
 	    " refused (the running containers are kept; what happens to them is held in"
-	    " memory and logged). Put the original file back, or stop the daemon and"
-	    " restore the state dir before starting it again", s->path,
-	    errno == ENOENT ? "deleted" : "replaced");
+	    " memory and logged). Move the original file back if it was moved (then all"
+	    " is recorded); otherwise stop the daemon and restore %s from a backup before"
+	    " starting it again", s->path, gone ? "deleted" : "replaced", s->path);
 }
 
 /* A commit or a write failed for a reason that passes: roll back, keep
