@@ -82,7 +82,7 @@ ms() {
 run_load() {
 	make_bundle chaos "${SLEEP_ARGS[@]}"
 	"$PY" "$LOAD_PY" --address "$SOCK" load --bundle "$BUNDLE" --prefix c --count 8 \
-		--workers 4 --seed "$1" --spread 1.0 --out "$T/acks" 2>"$T/driver.err" 3>&- &
+		--workers 4 --seed "$1" --spread 0.7 --out "$T/acks" 2>"$T/driver.err" 3>&- &
 	DRIVER=$!
 	BG_PIDS+=("$DRIVER")
 }
@@ -187,7 +187,7 @@ c.execute("ROLLBACK")' "$DB" "$1" 3>&-
 		new_round
 		RANDOM=$seed
 		: $RANDOM # (the first value after seeding grows with the seed)
-		at=$((RANDOM % 2000))
+		at=$((RANDOM % 1500))
 		hold=$((300 + RANDOM % 2000))
 		start_daemon
 		run_load "$seed"
@@ -210,7 +210,7 @@ c.execute("ROLLBACK")' "$DB" "$1" 3>&-
 		new_round
 		RANDOM=$seed
 		: $RANDOM
-		at=$((RANDOM % 2000))
+		at=$((RANDOM % 1500))
 		hold=$((300 + RANDOM % 1500))
 		# The database (and so its WAL) on a small tmpfs of its own: the
 		# shims' exit files stay on the state dir's disk.
@@ -241,7 +241,7 @@ c.execute("ROLLBACK")' "$DB" "$1" 3>&-
 		new_round
 		RANDOM=$seed
 		: $RANDOM
-		at=$((RANDOM % 2000))
+		at=$((RANDOM % 1500))
 		start_daemon
 		"$PY" "$LOAD_PY" --address "$SOCK" follow --out "$T/followed" --stop-file "$T/stop" \
 			2>"$T/follow.err" 3>&- &
