@@ -1134,7 +1134,7 @@ store_process_start_time(struct store *s, const char *container_id, const char *
 		*start_time = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return sql_fail(s, e, "read process start time");
+		return store_sql_fail(s, e, "read process start time");
 	return 0;
 }
 
@@ -1158,7 +1158,7 @@ store_prune_execs(struct store *s, int64_t before, int64_t delivered, int64_t ma
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return sql_fail(s, e, "find prunable execs");
+		return store_sql_fail(s, e, "find prunable execs");
 	for (int i = 0; i < n; i++) {
 		sqlite3_stmt *d = stmt_get(s, ST_PRUNE_EXEC_EVENTS);
 
