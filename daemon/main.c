@@ -38,7 +38,7 @@ usage(FILE *f)
 	    "  --concurrency N          runtime calls in flight at once (default 10)\n"
 	    "  --start-timeout DUR      how long a container may take to start (default 30s)\n"
 	    "  --runtime-timeout DUR    how long one runtime call may take before it is killed\n"
-	    "                           (default 1m0s; checkpoint and restore 10 times it; 0 = none)\n"
+	    "                           (default 1m0s; checkpoint, restore 10 times it; 0 = none)\n"
 	    "  --metrics-interval DUR   metrics print interval, 0 = off (default 5m0s)\n"
 	    "  --graphite-address HOST:PORT\n"
 	    "                           also send the metrics there each interval, in\n"

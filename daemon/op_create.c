@@ -331,7 +331,8 @@ advance(struct op_create *op)
 
 			/* Past --start-timeout the answer is due: the undo gets a
 			 * few seconds more, not a whole runtime deadline. */
-			if (op->err.code == GRPC_DEADLINE_EXCEEDED && (t == 0 || t > undo_late_ns()))
+			if (op->err.code == GRPC_DEADLINE_EXCEEDED &&
+			    (t == 0 || t > undo_late_ns()))
 				t = undo_late_ns();
 			op->in_runtime = false;
 			if (runtime_run_within(op->c, args, t, undo_done_cb, (void *)id) != 0)

@@ -23,6 +23,7 @@ struct op_exec {
 	uint64_t call_id;
 	struct process *p;
 	int64_t started;
+	ev_timer deadline_w;	/* the shim's `runtime exec` must report by then */
 };
 
 static json_t *
@@ -144,6 +145,7 @@ validate(const Types__AddProcessRequest *req, struct container **cp, struct err 
 static void
 op_end(struct op_exec *op)
 {
+	ev_timer_stop(D.loop, &op->deadline_w);
 	op_unregister(&op->op);
 	free(op);
 }
@@ -247,6 +249,19 @@ op_exec_shim_died(struct process *p)
 	fail(op, &e);
 }
 
+/* A `runtime exec` that hangs: its shim (and it) killed, the call answered. */
+static void
+deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct op_exec *op = w->data;
+	struct err e;
+
+	err_set(&e, GRPC_DEADLINE_EXCEEDED, "container %s: exec %s: the runtime's exec did not"
+	    " finish within %.1fs (--runtime-timeout); killed", op->p->ctr->id, op->p->name,
+	    (double)runtime_timeout_for("exec") / 1e9);
+	fail(op, &e);
+}
+
 void
 op_exec_start(uint64_t call_id, const Types__AddProcessRequest *req)
 {
@@ -276,6 +291,8 @@ op_exec_start(uint64_t call_id, const Types__AddProcessRequest *req)
 	op->call_id = call_id;
 	op->p = p;
 	op->started = now_ns();
+	ev_timer_init(&op->deadline_w, deadline_cb, (double)runtime_timeout_for("exec") / 1e9, 0.);
+	op->deadline_w.data = op;
 	op_register(&op->op, "exec", op);
 	p->op_id = op->op.id;
 	spec = process_json(req, caps);
@@ -328,6 +345,8 @@ op_exec_start(uint64_t call_id, const Types__AddProcessRequest *req)
 			p->shim_start_time, &e) < 0)
 			log_warnx("container %s exec %s: %s", c->id, req->pid, e.msg);
 	}
+	if (runtime_timeout_for("exec") > 0)
+		ev_timer_start(D.loop, &op->deadline_w);
 	free(args);
 	free(env);
 	free(spectext);

@@ -15,6 +15,10 @@
 #include "log.h"
 
 #define SUB_BATCH 256
+/* Events sent per loop iteration, all subscribers together: a thousand
+ * subscribers replaying a long history are served a batch at a time, in
+ * turn, across iterations, and every other client in between. */
+#define PUSH_BUDGET 4096
 
 struct sub {
 	struct sub *next;
@@ -30,6 +34,8 @@ struct sub {
 static struct sub *subs;
 static int n_subs;
 static int64_t committed_seq = -1;
+static unsigned push_turn;	/* where the next round starts, for fairness */
+static ev_timer more_w;		/* a round left work: the loop must not sleep */
 
 int64_t
 events_min_cursor(void)
@@ -177,9 +183,11 @@ push_one(void *arg, const struct store_event *ev)
 	return 0;
 }
 
-/* Sends what s can take now; returns -1 when s is finished and freed. */
+/* Sends what s can take now, within *budget events; returns -1 when s is
+ * finished and freed, 1 when it has more to send, 0 when it is caught up
+ * (or blocked). */
 static int
-sub_push(struct sub *s)
+sub_push(struct sub *s, int *budget)
 {
 	struct grpc_call *call = grpc_call_find(s->call_id);
 	int64_t limit = s->stored_only ? s->end_seq : committed_seq;
@@ -189,19 +197,20 @@ sub_push(struct sub *s)
 		sub_free(s);
 		return -1;
 	}
-	while (!s->blocked && s->scanned < limit) {
+	while (!s->blocked && s->scanned < limit && *budget > 0) {
 		struct push_ctx pc = { s, call, limit, 0 };
 		int64_t before = s->scanned;
-		int rc = store_events_foreach(D.store, s->scanned, s->after_ts, s->id, SUB_BATCH,
-		    push_one, &pc, &e);
+		int rc = store_events_foreach(D.store, s->scanned, s->after_ts, s->id,
+		    *budget < SUB_BATCH ? *budget : SUB_BATCH, push_one, &pc, &e);
 
 		if (rc < 0 || rc == 2) {
 			grpc_call_finish(call, GRPC_INTERNAL, rc < 0 ? e.msg : "send failed");
 			sub_free(s);
 			return -1;
 		}
-		if (pc.sent < SUB_BATCH && !s->blocked)
+		if (pc.sent < (*budget < SUB_BATCH ? *budget : SUB_BATCH) && !s->blocked)
 			s->scanned = limit; /* no more rows up to limit match */
+		*budget -= pc.sent > 0 ? pc.sent : 1;
 		if (s->scanned == before)
 			break;
 	}
@@ -210,18 +219,45 @@ sub_push(struct sub *s)
 		sub_free(s);
 		return -1;
 	}
-	return 0;
+	return !s->blocked && s->scanned < limit ? 1 : 0;
+}
+
+static void
+more_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	/* Nothing here: server_before_sleep pushes again in this iteration. */
 }
 
 void
 events_push(void)
 {
-	struct sub *s, *next;
+	struct sub **v, *s;
+	int n = 0, k, budget = PUSH_BUDGET;
+	bool more = false;
 
 	committed_seq = store_durable_seq(D.store);
-	for (s = subs; s != NULL; s = next) {
-		next = s->next;
-		if (!s->blocked)
-			sub_push(s);
+	if (n_subs == 0)
+		return;
+	/* The round over a copy of the list: sub_push may free the one it
+	 * serves, never another. */
+	if ((v = malloc((size_t)n_subs * sizeof(*v))) == NULL)
+		return; /* the next iteration tries again */
+	for (s = subs; s != NULL && n < n_subs; s = s->next)
+		v[n++] = s;
+	for (k = 0; k < n; k++) {
+		s = v[(push_turn + (unsigned)k) % (unsigned)n];
+		if (s->blocked)
+			continue;
+		if (budget <= 0) {
+			more = true;
+			break;
+		}
+		more |= sub_push(s, &budget) > 0;
+	}
+	push_turn = (push_turn + (unsigned)k) % (unsigned)n;
+	free(v);
+	if (more && !ev_is_active(&more_w)) {
+		ev_timer_init(&more_w, more_cb, 0., 0.);
+		ev_timer_start(D.loop, &more_w);
 	}
 }

@@ -541,8 +541,8 @@ server_listen(const char *path, struct err *e)
 		if (i != NULL && duration_parse(i, &ns) == 0)
 			idle_timeout = (double)ns / 1e9;
 		if (h != NULL || i != NULL)
-			log_info("clients: a request within %.1fs of connecting, idle for %.1fs at most",
-			    handshake_timeout, idle_timeout);
+			log_info("clients: a request within %.1fs of connecting, idle for %.1fs"
+			    " at most", handshake_timeout, idle_timeout);
 	}
 	return 0;
 }

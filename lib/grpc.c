@@ -7,10 +7,12 @@
 
 #include <nghttp2/nghttp2.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "grpc_core.h"
 #include "grpc_internal.h"
 #include "log.h"
 
@@ -18,96 +20,6 @@
  * what is left stays queued on its call, where grpc_call_queued sees it. */
 #define OUT_HIGH (128u << 10)
 #define MAX_PATH_LEN 1024
-
-/*
- * Memory a client can make the daemon hold is bounded:
- * - MAX_STREAMS calls at once per connection (clients queue the others;
- *   dockerd uses one connection for an Events stream and its calls);
- * - input: a stream may send STREAM_WINDOW bytes ahead of what was read;
- *   window is given back as its message is buffered only while the
- *   connection holds at most max_msg + IN_SLACK bytes of partial messages
- *   and all connections IN_TOTAL. Past that the stream waits, and gets
- *   its window once another message is delivered (the connection-level
- *   window is always given back, so other calls go on);
- * - output: grpc_call_writable() says no while a call has CALL_OUT_HIGH
- *   queued, its connection CONN_OUT_HIGH or all of them OUT_TOTAL, and
- *   `drained` follows once there is room again.
- */
-#define MAX_STREAMS 100
-#define STREAM_WINDOW (64u << 10)
-#define CONN_WINDOW (1u << 20)
-#define IN_SLACK (1u << 20)
-#define IN_TOTAL (64u << 20)
-#define CALL_OUT_HIGH (256u << 10)
-#define CONN_OUT_HIGH (1u << 20)
-#define OUT_TOTAL (32u << 20)
-
-enum call_state {
-	CALL_RECV,	/* reading the request */
-	CALL_DELIVERED,	/* handed to cbs->request */
-	CALL_REJECTED,	/* answered with an error by this file */
-};
-
-struct grpc_call {
-	uint64_t id;
-	int32_t stream_id;
-	struct grpc_conn *conn;
-	void *data;
-	struct grpc_call *hnext;	/* id table chain */
-	struct grpc_call *prev, *next;	/* conn->calls */
-	enum call_state state;
-	char *path;
-	char *content_type;
-	bool remote_closed;	/* the client ended its side */
-	bool reset_after;	/* RST_STREAM(NO_ERROR) once the reply is out */
-	bool closed;
-
-	/* Request framing. */
-	uint8_t pfx[5];
-	size_t pfx_len;
-	uint32_t msg_len;
-	bool msg_done;
-	struct gbuf in;
-
-	/* Response. */
-	bool responded;		/* response HEADERS submitted */
-	bool finished;		/* trailers queued */
-	bool deferred;		/* data provider waits for grpc_call_send */
-	bool above_low;
-	struct gbuf out;
-	/* What this call counts in its connection's and the global totals. */
-	size_t in_counted, out_counted;
-	/* Stream window held back (input over budget), and the list of calls
-	 * owed some; calls refused by grpc_call_writable for want of room on
-	 * the connection or overall. */
-	size_t owed;
-	struct grpc_call *owed_prev, *owed_next;
-	bool owed_listed;
-	struct grpc_call *room_prev, *room_next;
-	bool room_listed;
-	char status[16];
-	char *message;		/* percent-encoded, NULL when OK */
-};
-
-struct grpc_conn {
-	nghttp2_session *ses;
-	struct grpc_server_cbs cbs;
-	void *ctx;
-	size_t max_msg;
-	struct grpc_call *calls;
-	size_t in_bytes;	/* partial request messages buffered */
-	size_t out_queued;	/* response bytes queued on the calls */
-	struct gbuf out;
-	bool failed;		/* fatal error: no more input */
-	bool dead;		/* nghttp2 cannot produce output either */
-	/* Inside nghttp2 or conn_fill: a callback asking for output gets
-	 * what is buffered, nghttp2 is not re-entered. */
-	bool busy;
-	/* Calls that fell below GRPC_LOW_WATER, by id: `drained` runs after
-	 * nghttp2 returned, and skips calls closed meanwhile. */
-	uint64_t *drain;
-	size_t ndrain, drain_cap;
-};
 
 /* ---- call ids ---- */
 
@@ -117,14 +29,6 @@ static struct {
 } calls_tab;
 static uint64_t calls_next_id;
 
-/* Over every connection. */
-static size_t total_in, total_out;
-static struct grpc_call *owed_head, *room_head;
-
-static void owed_unlist(struct grpc_call *call);
-static void room_unlist(struct grpc_call *call);
-static void call_in_sync(struct grpc_call *call);
-static void call_out_sync(struct grpc_call *call);
 
 static size_t
 tab_slot(uint64_t id, size_t nb)
@@ -274,17 +178,18 @@ call_close(struct grpc_call *call)
 		c->calls = call->next;
 	if (call->next != NULL)
 		call->next->prev = call->prev;
+	if (call->state == CALL_DELIVERED)
+		c->n_active--;
 	if (call->state == CALL_DELIVERED && c->cbs.closed != NULL)
 		c->cbs.closed(c->ctx, call);
-	owed_unlist(call);
-	room_unlist(call);
+	grpc_budget_forget(call);
 	free(call->path);
 	free(call->content_type);
 	free(call->message);
 	gbuf_free(&call->in);
-	call_in_sync(call);
+	grpc_call_in_sync(call);
 	gbuf_free(&call->out);
-	call_out_sync(call);
+	grpc_call_out_sync(call);
 	free(call);
 }
 
@@ -325,8 +230,8 @@ call_usable(const struct grpc_call *call)
 	    call->conn->ses != NULL && !call->conn->failed;
 }
 
-static void
-drain_note(struct grpc_conn *c, uint64_t id)
+void
+grpc_drain_note(struct grpc_conn *c, uint64_t id)
 {
 	uint64_t *d;
 	size_t cap;
@@ -341,152 +246,6 @@ drain_note(struct grpc_conn *c, uint64_t id)
 		c->drain_cap = cap;
 	}
 	c->drain[c->ndrain++] = id;
-}
-
-/* ---- budgets (see the top of this file) ---- */
-
-static void
-owed_unlist(struct grpc_call *call)
-{
-	if (!call->owed_listed)
-		return;
-	if (call->owed_prev != NULL)
-		call->owed_prev->owed_next = call->owed_next;
-	else
-		owed_head = call->owed_next;
-	if (call->owed_next != NULL)
-		call->owed_next->owed_prev = call->owed_prev;
-	call->owed_prev = call->owed_next = NULL;
-	call->owed_listed = false;
-}
-
-static void
-owed_list(struct grpc_call *call)
-{
-	if (call->owed_listed)
-		return;
-	call->owed_prev = NULL;
-	call->owed_next = owed_head;
-	if (owed_head != NULL)
-		owed_head->owed_prev = call;
-	owed_head = call;
-	call->owed_listed = true;
-}
-
-static void
-room_unlist(struct grpc_call *call)
-{
-	if (!call->room_listed)
-		return;
-	if (call->room_prev != NULL)
-		call->room_prev->room_next = call->room_next;
-	else
-		room_head = call->room_next;
-	if (call->room_next != NULL)
-		call->room_next->room_prev = call->room_prev;
-	call->room_prev = call->room_next = NULL;
-	call->room_listed = false;
-}
-
-static void
-room_list(struct grpc_call *call)
-{
-	if (call->room_listed)
-		return;
-	call->room_prev = NULL;
-	call->room_next = room_head;
-	if (room_head != NULL)
-		room_head->room_prev = call;
-	room_head = call;
-	call->room_listed = true;
-}
-
-static bool
-in_room(const struct grpc_conn *c)
-{
-	return c->in_bytes <= c->max_msg + IN_SLACK && total_in <= IN_TOTAL;
-}
-
-/* Gives held-back stream windows back where the budgets allow now (the
- * WINDOW_UPDATE goes out with the connection's next output). */
-static void
-in_repay(void)
-{
-	struct grpc_call *call, *next;
-
-	for (call = owed_head; call != NULL; call = next) {
-		next = call->owed_next;
-		if (!in_room(call->conn))
-			continue;
-		if (call->conn->ses != NULL && !call->closed)
-			nghttp2_session_consume_stream(call->conn->ses, call->stream_id,
-			    call->owed);
-		call->owed = 0;
-		owed_unlist(call);
-	}
-}
-
-/* call->in changed size: the totals follow. */
-static void
-call_in_sync(struct grpc_call *call)
-{
-	struct grpc_conn *c = call->conn;
-	size_t now = gbuf_used(&call->in), was = call->in_counted;
-
-	c->in_bytes = c->in_bytes - was + now;
-	total_in = total_in - was + now;
-	call->in_counted = now;
-	if (now < was && owed_head != NULL)
-		in_repay();
-}
-
-/* Calls refused for want of room hear `drained` once their connection
- * and the whole are down to half their budgets. */
-static void
-out_wake(void)
-{
-	struct grpc_call *call, *next;
-
-	if (total_out > OUT_TOTAL / 2)
-		return;
-	for (call = room_head; call != NULL; call = next) {
-		next = call->room_next;
-		if (call->conn->out_queued > CONN_OUT_HIGH / 2)
-			continue;
-		room_unlist(call);
-		if (!call->closed)
-			drain_note(call->conn, call->id);
-	}
-}
-
-/* call->out changed size: the totals follow. */
-static void
-call_out_sync(struct grpc_call *call)
-{
-	struct grpc_conn *c = call->conn;
-	size_t now = gbuf_used(&call->out), was = call->out_counted;
-
-	c->out_queued = c->out_queued - was + now;
-	total_out = total_out - was + now;
-	call->out_counted = now;
-	if (now < was && room_head != NULL)
-		out_wake();
-}
-
-bool
-grpc_call_writable(struct grpc_call *call)
-{
-	const struct grpc_conn *c = call->conn;
-
-	if (gbuf_used(&call->out) > CALL_OUT_HIGH) {
-		call->above_low = true; /* `drained` below GRPC_LOW_WATER */
-		return false;
-	}
-	if (c->out_queued > CONN_OUT_HIGH || total_out > OUT_TOTAL) {
-		room_list(call);
-		return false;
-	}
-	return true;
 }
 
 #define NV(n, v) { (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), \
@@ -517,10 +276,10 @@ call_read_cb(nghttp2_session *ses, int32_t stream_id, uint8_t *buf,
 	if (n > 0)
 		memcpy(buf, gbuf_data(&call->out), n);
 	gbuf_consume(&call->out, n);
-	call_out_sync(call);
+	grpc_call_out_sync(call);
 	if (call->above_low && gbuf_used(&call->out) <= GRPC_LOW_WATER) {
 		call->above_low = false;
-		drain_note(call->conn, call->id);
+		grpc_drain_note(call->conn, call->id);
 	}
 	if (gbuf_used(&call->out) > 0)
 		return (ssize_t)n;
@@ -582,10 +341,10 @@ grpc_call_send(struct grpc_call *call, const uint8_t *msg, size_t len)
 	gbuf_append(&call->out, msg, len);
 	if (call_submit(call) < 0) {
 		call->out.len = before;
-		call_out_sync(call);
+		grpc_call_out_sync(call);
 		return -1;
 	}
-	call_out_sync(call);
+	grpc_call_out_sync(call);
 	return 0;
 }
 
@@ -611,10 +370,10 @@ grpc_call_send_take(struct grpc_call *call, uint8_t *buf, size_t len)
 	call->out.off = 0;
 	if (call_submit(call) < 0) {
 		call->out.len = 0; /* buf stays the call's, freed with it */
-		call_out_sync(call);
+		grpc_call_out_sync(call);
 		return -1;
 	}
-	call_out_sync(call);
+	grpc_call_out_sync(call);
 	return 0;
 }
 
@@ -691,7 +450,7 @@ call_reject_http(struct grpc_call *call, int code, const char *http_status,
 		return;
 	call->state = CALL_REJECTED;
 	gbuf_free(&call->in);
-	call_in_sync(call);
+	grpc_call_in_sync(call);
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -794,10 +553,11 @@ call_end_request(struct grpc_call *call)
 		return;
 	}
 	call->state = CALL_DELIVERED;
+	c->n_active++;
 	c->cbs.request(c->ctx, call, call->path,
 	    call->in.p ? gbuf_data(&call->in) : empty, gbuf_used(&call->in));
 	gbuf_free(&call->in);
-	call_in_sync(call);
+	grpc_call_in_sync(call);
 }
 
 static bool
@@ -909,19 +669,11 @@ conn_data_chunk_cb(nghttp2_session *ses, uint8_t flags, int32_t stream_id,
 {
 	struct grpc_call *call = stream_call(ses, stream_id);
 
-	/* The connection's window always: the other calls go on. */
-	nghttp2_session_consume_connection(ses, len);
 	if (call != NULL) {
 		call_feed(call, data, len);
-		call_in_sync(call);
+		grpc_call_in_sync(call);
 	}
-	/* The stream's only while its message fits the budgets. */
-	if (call != NULL && call->state == CALL_RECV && !in_room(call->conn)) {
-		call->owed += len;
-		owed_list(call);
-	} else {
-		nghttp2_session_consume_stream(ses, stream_id, len);
-	}
+	grpc_budget_window(ses, stream_id, call, len);
 	return 0;
 }
 
@@ -1147,11 +899,7 @@ grpc_conn_consumed(struct grpc_conn *c, size_t n)
 size_t
 grpc_conn_active_calls(const struct grpc_conn *c)
 {
-	size_t n = 0;
-
-	for (const struct grpc_call *call = c->calls; call != NULL; call = call->next)
-		n += call->state == CALL_DELIVERED;
-	return n;
+	return c->n_active;
 }
 
 void

@@ -59,6 +59,8 @@ enum stmt_id {
 	ST_COUNT
 };
 _Static_assert(ST_COUNT <= 64, "struct store holds 64 statements");
+_Static_assert((int)ST_BEGIN == (int)STORE_BEGIN && (int)ST_COMMIT == (int)STORE_COMMIT &&
+    (int)ST_ROLLBACK == (int)STORE_ROLLBACK, "store_txn_step's statements");
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -187,8 +189,8 @@ sql_code(int rc)
 	}
 }
 
-static int
-sql_fail(struct store *s, struct err *e, const char *what)
+int
+store_sql_fail(struct store *s, struct err *e, const char *what)
 {
 	int rc = sqlite3_extended_errcode(s->db);
 
@@ -240,6 +242,16 @@ bind_null(sqlite3_stmt *st, const char *name)
 
 	if (i > 0)
 		sqlite3_bind_null(st, i);
+}
+
+int
+store_txn_step(struct store *s, enum store_txn which)
+{
+	sqlite3_stmt *st = stmt_get(s, (enum stmt_id)which);
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc;
 }
 
 const char *
@@ -350,10 +362,10 @@ quick_check(struct store *s, struct err *e)
 	int ok;
 
 	if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK)
-		return sql_fail(s, e, "PRAGMA quick_check");
+		return store_sql_fail(s, e, "PRAGMA quick_check");
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		sqlite3_finalize(st);
-		return sql_fail(s, e, "PRAGMA quick_check");
+		return store_sql_fail(s, e, "PRAGMA quick_check");
 	}
 	res = store_col_text(st, 0);
 	ok = strcmp(res, "ok") == 0;
@@ -434,7 +446,7 @@ store_open(const char *path, bool readonly, struct err *e)
 			continue;
 		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 			&s->stmt[i], NULL) != SQLITE_OK) {
-			sql_fail(s, e, stmt_sql[i]);
+			store_sql_fail(s, e, stmt_sql[i]);
 			goto fail;
 		}
 	}
@@ -462,8 +474,6 @@ fail:
 	store_close(s);
 	return NULL;
 }
-
-static void journal_clear(struct store *s);
 
 /*
  * The file was deleted under the daemon (its inode is still open here):
@@ -510,7 +520,7 @@ save_deleted(struct store *s, char *tmp, size_t n)
 		log_errorx("database %s: the %d change(s) kept in memory cannot be saved: %s",
 		    s->path, s->n_journal, db != NULL ? sqlite3_errmsg(db) : "out of memory");
 	else
-		journal_clear(s);
+		store_journal_clear(s);
 	sqlite3_close(db);
 }
 
@@ -556,13 +566,16 @@ store_close(struct store *s)
 	if (saved[0] == '\0' && (s->in_txn || s->stalled)) {
 		struct err e;
 
-		/* The last chance for facts kept in memory: wait for a lock a while. */
+		/* The last chance for facts kept in memory: wait for a lock a
+		 * while, and sync in the commit (the async sync is gone). */
 		sqlite3_busy_timeout(s->db, 2000);
-		if (store_commit(s, &e) < 0 || store_retry(s, &e) < 0)
+		exec_sql(s, "PRAGMA synchronous = FULL", NULL);
+		store_commit(s, &e);
+		if (s->stalled && store_retry(s, &e) < 0)
 			log_errorx("database %s: %d change(s) kept in memory are lost: %s", s->path,
 			    s->n_journal, e.msg);
 	}
-	journal_clear(s);
+	store_journal_clear(s);
 	free(s->journal);
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
@@ -571,96 +584,6 @@ store_close(struct store *s)
 	sqlite3_close(s->db);
 	link_saved(s->path, saved);
 	free(s);
-}
-
-/* Failures that say the database cannot take writes now (locked, full,
- * I/O, moved), not that a statement is wrong: its facts wait. */
-static bool
-transient(int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-	case SQLITE_FULL:
-	case SQLITE_IOERR:
-	case SQLITE_READONLY:
-	case SQLITE_CANTOPEN:
-	case SQLITE_NOMEM:
-	case SQLITE_PROTOCOL:
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-		return true;
-	default:
-		return false;
-	}
-}
-
-static void
-step_reset(struct store *s, enum stmt_id id)
-{
-	sqlite3_stmt *st = stmt_get(s, id);
-
-	sqlite3_step(st);
-	sqlite3_reset(st);
-}
-
-static int
-journal_add(struct store *s, char *sql)
-{
-	if (s->n_journal == s->cap_journal) {
-		int cap = s->cap_journal ? 2 * s->cap_journal : 64;
-		char **j = realloc(s->journal, (size_t)cap * sizeof(*j));
-
-		if (j == NULL)
-			return -1;
-		s->journal = j;
-		s->cap_journal = cap;
-	}
-	s->journal[s->n_journal++] = sql;
-	return 0;
-}
-
-static void
-journal_clear(struct store *s)
-{
-	for (int i = 0; i < s->n_journal; i++)
-		sqlite3_free(s->journal[i]);
-	s->n_journal = 0;
-	if (s->cap_journal > 4096) { /* a long stall's array goes back */
-		free(s->journal);
-		s->journal = NULL;
-		s->cap_journal = 0;
-	}
-}
-
-/* The path still names the file we opened: an acknowledgement written
- * into a deleted or replaced file would be lost at the next start. */
-static int
-check_same_file(struct store *s, struct err *e)
-{
-	struct stat st;
-
-	if (s->ino == 0 || (stat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino))
-		return 0;
-	return err_set(e, GRPC_FAILED_PRECONDITION,
-	    "%s was %s while the daemon ran: nothing more can be recorded, so changes are"
-	    " refused (the running containers are kept; what happens to them is held in"
-	    " memory and logged). Put the original file back, or stop the daemon and"
-	    " restore the state dir before starting it again", s->path,
-	    errno == ENOENT ? "deleted" : "replaced");
-}
-
-/* A commit or a write failed for a reason that passes: roll back, keep
- * the journal; from now on writes are only journaled until store_retry. */
-static void
-stall(struct store *s, const char *what)
-{
-	if (what != NULL) /* NULL: commit_err already says why */
-		sql_fail(s, &s->commit_err, what);
-	if (!sqlite3_get_autocommit(s->db))
-		step_reset(s, ST_ROLLBACK);
-	s->in_txn = false;
-	s->stalled = true;
 }
 
 /* Runs a write statement inside the iteration's transaction, and journals
@@ -684,162 +607,35 @@ write_step(struct store *s, sqlite3_stmt *st, struct err *e, const char *what)
 
 		if ((rc = sqlite3_step(b)) == SQLITE_DONE)
 			s->in_txn = true;
-		else if (transient(rc))
-			stall(s, "begin transaction");
+		else if (store_transient(rc))
+			store_stall(s, "begin transaction");
 		sqlite3_reset(b);
 		if (!s->in_txn && !s->stalled) {
 			sqlite3_free(sql);
 			sqlite3_reset(st);
-			return sql_fail(s, e, "begin transaction");
+			return store_sql_fail(s, e, "begin transaction");
 		}
 	}
 	if (!s->stalled) {
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
-		if (rc != SQLITE_DONE && transient(rc)) {
-			stall(s, what);
+		if (rc != SQLITE_DONE && store_transient(rc)) {
+			store_stall(s, what);
 		} else if (rc != SQLITE_DONE) {
 			/* This statement is wrong, not the database: it is
 			 * undone alone and the transaction goes on. */
 			sqlite3_free(sql);
-			return sql_fail(s, e, what);
+			return store_sql_fail(s, e, what);
 		}
 	} else {
 		sqlite3_reset(st);
 	}
-	if (journal_add(s, sql) < 0) {
+	if (store_journal_add(s, sql) < 0) {
 		sqlite3_free(sql);
 		return err_set(e, GRPC_RESOURCE_EXHAUSTED, "%s: out of memory", what);
 	}
 	s->pending++;
 	return 0;
-}
-
-static void
-committed(struct store *s)
-{
-	if (s->pending > 0)
-		s->commits++;
-	s->pending = 0;
-	s->commit_seq = s->last_seq;
-	journal_clear(s);
-	store_sync_committed(s);
-}
-
-int
-store_commit(struct store *s, struct err *e)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (s->stalled)
-		goto fail; /* the writes wait for store_retry */
-	if (!s->in_txn)
-		return 0;
-	if (check_same_file(s, &s->commit_err) < 0) {
-		stall(s, NULL);
-		goto fail;
-	}
-	st = stmt_get(s, ST_COMMIT);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		stall(s, "commit");
-		goto fail;
-	}
-	s->in_txn = false;
-	committed(s);
-	return 0;
-fail:
-	if (e != NULL)
-		*e = s->commit_err;
-	return -1;
-}
-
-int
-store_retry(struct store *s, struct err *e)
-{
-	char *msg;
-	int rc, i;
-
-	if (!s->stalled)
-		return 0;
-	if (check_same_file(s, &s->commit_err) < 0)
-		goto fail;
-	if ((rc = sqlite3_step(stmt_get(s, ST_BEGIN))) != SQLITE_DONE) {
-		sqlite3_reset(s->stmt[ST_BEGIN]);
-		sql_fail(s, &s->commit_err, "begin transaction");
-		goto fail;
-	}
-	sqlite3_reset(s->stmt[ST_BEGIN]);
-	for (i = 0; i < s->n_journal; i++) {
-		msg = NULL;
-		rc = sqlite3_exec(s->db, s->journal[i], NULL, NULL, &msg);
-		if (rc == SQLITE_OK)
-			continue;
-		rc = sqlite3_extended_errcode(s->db);
-		if (transient(rc)) {
-			sqlite3_free(msg);
-			sql_fail(s, &s->commit_err, "record the changes kept in memory");
-			goto rollback;
-		}
-		/* A write that cannot ever apply must not hold back the others. */
-		log_errorx("database %s: a change kept in memory cannot be recorded and is"
-			   " dropped: %s: %s", s->path, s->journal[i], msg ? msg : "");
-		sqlite3_free(msg);
-		sqlite3_free(s->journal[i]);
-		memmove(&s->journal[i], &s->journal[i + 1],
-		    (size_t)(s->n_journal - i - 1) * sizeof(char *));
-		s->n_journal--;
-		i--;
-	}
-	if ((rc = sqlite3_step(stmt_get(s, ST_COMMIT))) != SQLITE_DONE) {
-		sqlite3_reset(s->stmt[ST_COMMIT]);
-		sql_fail(s, &s->commit_err, "commit");
-		goto rollback;
-	}
-	sqlite3_reset(s->stmt[ST_COMMIT]);
-	s->stalled = false;
-	s->pending = 1; /* the journal's writes: one commit */
-	committed(s);
-	return 0;
-rollback:
-	if (!sqlite3_get_autocommit(s->db))
-		step_reset(s, ST_ROLLBACK);
-fail:
-	if (e != NULL)
-		*e = s->commit_err;
-	return -1;
-}
-
-bool
-store_stalled(struct store *s)
-{
-	return s->stalled;
-}
-
-int
-store_unwritten(struct store *s)
-{
-	return s->n_journal;
-}
-
-uint64_t
-store_commit_target(struct store *s)
-{
-	return s->commits + (s->n_journal > 0 ? 1 : 0);
-}
-
-bool
-store_in_transaction(struct store *s)
-{
-	return s->in_txn;
-}
-
-int
-store_pending_writes(struct store *s)
-{
-	return s->pending;
 }
 
 int
@@ -1126,7 +922,7 @@ read_rows(struct store *s, sqlite3_stmt *st, int (*row)(void *, sqlite3_stmt *),
 			break;
 	}
 	if (stop == 0 && rc != SQLITE_DONE) {
-		sql_fail(s, e, what);
+		store_sql_fail(s, e, what);
 		stop = -1;
 	}
 	sqlite3_reset(st);
@@ -1260,7 +1056,7 @@ store_container_known(struct store *s, const char *id, struct err *e)
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int(st, 0) > 0;
 	else
-		sql_fail(s, e, "look up container");
+		store_sql_fail(s, e, "look up container");
 	sqlite3_reset(st);
 	return n;
 }
@@ -1278,7 +1074,7 @@ store_container_recorded(struct store *s, const char *id, const char *status,
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int(st, 0) > 0;
 	else
-		sql_fail(s, e, "look up container");
+		store_sql_fail(s, e, "look up container");
 	sqlite3_reset(st);
 	return n;
 }
@@ -1338,7 +1134,7 @@ store_prune(struct store *s, int64_t before, int64_t delivered, int64_t max_even
 		snprintf(ids[n++], ID_COPY_MAX, "%s", store_col_text(st, 0));
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return sql_fail(s, e, "find prunable containers");
+		return store_sql_fail(s, e, "find prunable containers");
 	for (int i = 0; i < n; i++) {
 		sqlite3_stmt *d = stmt_get(s, ST_PRUNE_EVENTS);
 
@@ -1371,7 +1167,7 @@ store_fold_pauses(struct store *s, int64_t delivered, int batch, struct err *e)
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return sql_fail(s, e, "find pause/resume pairs");
+		return store_sql_fail(s, e, "find pause/resume pairs");
 	for (int i = 0; i < n; i++) {
 		sqlite3_stmt *d = stmt_get(s, ST_EVENT_DELETE);
 
@@ -1421,7 +1217,7 @@ store_process_start_time(struct store *s, const char *container_id, const char *
 		*start_time = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return sql_fail(s, e, "read process start time");
+		return store_sql_fail(s, e, "read process start time");
 	return 0;
 }
 
@@ -1445,7 +1241,7 @@ store_prune_execs(struct store *s, int64_t before, int64_t delivered, int64_t ma
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return sql_fail(s, e, "find prunable execs");
+		return store_sql_fail(s, e, "find prunable execs");
 	for (int i = 0; i < n; i++) {
 		sqlite3_stmt *d = stmt_get(s, ST_PRUNE_EXEC_EVENTS);
 

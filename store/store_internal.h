@@ -40,6 +40,18 @@ struct store {
 	ino_t ino;
 };
 
+/* store.c: the transaction statements (the first of store.c's). */
+enum store_txn { STORE_BEGIN, STORE_COMMIT, STORE_ROLLBACK };
+int store_txn_step(struct store *s, enum store_txn which);	/* sqlite3_step's result */
+/* e from the connection's last error, saying what failed (a full disk, a lock). */
+int store_sql_fail(struct store *s, struct err *e, const char *what);
+
+/* journal.c */
+bool store_transient(int rc);		/* the database cannot take writes now */
+void store_stall(struct store *s, const char *what);	/* what NULL: commit_err says why */
+int store_journal_add(struct store *s, char *sql);	/* takes sql (sqlite3_malloc'd) */
+void store_journal_clear(struct store *s);
+
 /* sync.c */
 void store_sync_committed(struct store *s);
 void store_sync_close(struct store *s);

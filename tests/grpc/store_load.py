@@ -13,8 +13,9 @@
         N Events subscriptions from time NS, each read up to its first
         event: prints "subscriptions N served N in Ss".
     store_load.py --address SOCK load --bundle B --prefix P --count N --out F
-        [--workers W] [--seed S]: creates P1..PN with W workers, each
-        killed with SIGKILL once acknowledged, at seeded moments. F gets
+        [--workers W] [--seed S] [--no-kill]: creates P1..PN with W
+        workers, each killed with SIGKILL once acknowledged (unless
+        --no-kill), at seeded moments. F gets
         "ack create ID", "ack kill ID", "err create ID CODE".
     store_load.py --address SOCK follow --out F --stop-file S
         A subscriber that resumes from the last timestamp it received
@@ -136,6 +137,8 @@ def cmd_load(a, client):
             except grpc.RpcError as e:
                 log("err", "create", cid, e.code().name)
                 continue
+            if a.no_kill:
+                continue
             time.sleep(rnd.random() * a.spread)
             try:
                 c.signal(cid, 9)
@@ -200,6 +203,7 @@ def main():
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--spread", type=float, default=0.5)
+    p.add_argument("--no-kill", action="store_true", help="create only")
     p.add_argument("--out", required=True)
     p = sub.add_parser("follow")
     p.add_argument("--out", required=True)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "grpc.h"
+#include "grpc_core.h"
 #include "grpc_internal.h"
 #include "tap.h"
 
@@ -785,6 +786,7 @@ test_many_calls(void)
 		    frame_msg(b[i], "k", 1), 6, NULL, false);
 	pump(&c, conn);
 	is_int(s.nreq, MANY, "many: 100 calls delivered, the 20 past the limit wait");
+	is_int((int)grpc_conn_active_calls(conn), MANY, "many: 100 calls under way");
 	for (i = 0; i < s.nids; i++)
 		if (grpc_call_find(s.ids[i]) != NULL &&
 		    grpc_call_id(grpc_call_find(s.ids[i])) == s.ids[i])
@@ -801,9 +803,44 @@ test_many_calls(void)
 	ok(sent == MANY / 2 && done == MANY && s.nclosed == MANY / 2,
 	    "many: finished ones gone, others still there");
 	is_int(s.nreq, MANY + 20, "many: the 20 waiting delivered once there was room");
+	is_int((int)grpc_conn_active_calls(conn), MANY / 2 + 20, "many: 70 calls under way");
 	grpc_conn_free(conn);
 	is_int(s.nclosed, MANY + 20, "many: the rest closed on free");
 	tc_free(&c);
+}
+
+/*
+ * Partial messages past the connection's budget (max_msg + 1 MiB) get no
+ * more stream window: three 2 MiB messages with max_msg 4 MiB stall at
+ * about 5 MiB buffered, none delivered; one reset frees room and the
+ * other two complete.
+ */
+static void
+test_window_budget(void)
+{
+	struct tsrv s = { .mode = T_NONE };
+	struct grpc_conn *conn = grpc_conn_new(&t_cbs, &s, 4u << 20);
+	struct tcli c;
+	size_t len = 2u << 20, budget = (4u << 20) + (1u << 20);
+	uint8_t *body = calloc(1, len + 5);
+	struct tstream *st[3];
+
+	grpc_prefix_put(body, (uint32_t)len);
+	tc_init(&c, 3);
+	for (int i = 0; i < 3; i++)
+		st[i] = tc_request(&c, "/t/Big", "application/grpc", body, len + 5, NULL, false);
+	pump(&c, conn);
+	is_int(s.nreq, 0, "budget: no message complete while all three wait");
+	ok(conn->in_bytes > budget - (1u << 20) && conn->in_bytes <= budget + 3 * (64u << 10),
+	    "budget: %zu bytes buffered, the budget %zu and a window per stream at most",
+	    conn->in_bytes, budget);
+	nghttp2_submit_rst_stream(c.ses, NGHTTP2_FLAG_NONE, st[0]->id, NGHTTP2_CANCEL);
+	pump(&c, conn);
+	is_int(s.nreq, 2, "budget: once one is reset, the other two are delivered");
+	is_int((int)conn->in_bytes, 0, "budget: nothing buffered after");
+	grpc_conn_free(conn);
+	tc_free(&c);
+	free(body);
 }
 
 /* ---- a real server in a child process ---- */
@@ -1143,6 +1180,7 @@ main(void)
 	test_reset();
 	test_streaming();
 	test_many_calls();
+	test_window_budget();
 	test_client();
 	return done_testing();
 }

@@ -248,6 +248,14 @@ main(void)
 		is_int(e.code, 14, "lock: UNAVAILABLE");
 		seq2 = store_event_append(s, 8, "start-daemon", "", "", 0, &e);
 		ok(seq2 == seq1 + 1 && store_unwritten(s) == 3, "lock: later writes are kept too");
+		{
+			/* Taken blind while stalled; on the retry it cannot apply:
+			 * dropped (and logged), the others still recorded. */
+			struct store_container bad = { .id = "bad", .bundle = "/b", .runtime = "r",
+				.status = "bogus", .created_at = 1 };
+
+			ok(store_container_insert(s, &bad, &e) == 0, "lock: a bad write is taken blind");
+		}
 		ok(store_retry(s, &e) < 0, "lock: a retry while it is held fails");
 		ok(store_commit_target(s) == commits + 1, "lock: the next commit holds them");
 		sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
@@ -260,6 +268,8 @@ main(void)
 				 " container_id = 'locked'"), (int)seq1, "lock: with their seqs");
 		is_int(raw_count("SELECT occurred_at FROM events WHERE container_id = 'locked'"), 7,
 		    "lock: the exit's own time is occurred_at");
+		is_int(raw_count("SELECT count(*) FROM containers WHERE id = 'bad'"), 0,
+		    "lock: the write that could not apply was dropped");
 
 		/* Item 18: the file deleted (or replaced) under the store. */
 		sqlite3_close(other);
