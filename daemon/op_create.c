@@ -1,7 +1,8 @@
 /*
  * op_create: CreateContainer as a state machine.
  *
- *   VALIDATE -> RECORD (rows "creating", wait for their commit)
+ *   VALIDATE -> READ (the bundle and config.json, off the loop: bundle_read)
+ *            -> RECORD (its own directory, rows "creating", wait for their commit)
  *            -> SHIM (spawn, wait "created PID") -> START (runtime start)
  *            -> DONE (row running + start-container, reply)
  *   any failure -> UNDO (runtime delete --force) -> rows removed, reply error
