@@ -290,8 +290,8 @@ void metrics_event_recorded(void);
 /* retention.c */
 void retention_start(void);
 
-/* bundle.c: a bundle's config.json, read so that no path can block its
- * loop: only a regular file of at most BUNDLE_CONFIG_MAX bytes, opened
+/* bundle.c: a bundle's config.json, read so that no path can make the read
+ * block or balloon: only a regular file of at most BUNDLE_CONFIG_MAX bytes, opened
  * non-blocking. 0 and *out (a JSON object, the caller's), or -1 with e
  * (INVALID_ARGUMENT naming the path and why). */
 #define BUNDLE_CONFIG_MAX (1024 * 1024)
