@@ -26,6 +26,12 @@ teardown() {
 		wait "$FUSE_PID" 2>/dev/null || true
 		umount -l "$T/hung" 2>/dev/null || true
 	fi
+	# A create held in its hook, in a test that failed: its runtime
+	# processes (named by their $T paths) are this test's.
+	local p
+	for p in $(pgrep -f -- "--root=$T/" 2>/dev/null); do
+		kill -9 "$p" 2>/dev/null || true
+	done
 	teardown_common
 }
 
@@ -112,19 +118,20 @@ vm_kb() {
 	echo mine >"$CDIR/nomark/file"
 	# A real leftover: a create held inside `runc create`, the daemon killed,
 	# and its rows gone (as when they never reached the disk).
-	make_bundle leftover "${SLEEP_ARGS[@]}"
+	lo=$(unique_id leftover)
+	make_bundle "$lo" "${SLEEP_ARGS[@]}"
 	hold_create "$BUNDLE" "$T/hook-leftover"
-	ctr containers start leftover "$BUNDLE" >/dev/null 2>&1 &
+	ctr containers start "$lo" "$BUNDLE" >/dev/null 2>&1 &
 	BG_PIDS+=($!)
 	wait_for test -e "$T/hook-leftover"
-	shim=$(pgrep -f "containerd-shim --id leftover --bundle $BUNDLE " | head -n 1)
-	[ -n "$shim" ] || fail "no shim for leftover"
+	shim=$(pgrep -f "containerd-shim --id $lo --bundle $BUNDLE " | head -n 1)
+	[ -n "$shim" ] || fail "no shim for $lo"
 	stop_daemon -KILL
-	db "DELETE FROM labels WHERE container_id = 'leftover';
-		DELETE FROM processes WHERE container_id = 'leftover';
-		DELETE FROM containers WHERE id = 'leftover'"
+	db "DELETE FROM labels WHERE container_id = '$lo';
+		DELETE FROM processes WHERE container_id = '$lo';
+		DELETE FROM containers WHERE id = '$lo'"
 	marked=no
-	[ ! -e "$CDIR/leftover/.containerd" ] || marked=yes
+	[ ! -e "$CDIR/$lo/.containerd" ] || marked=yes
 	# What a create or a removal cut short between two steps leaves: a
 	# temporary dir, marked (removal) or empty (create); and one that is
 	# neither, which is not the daemon's.
@@ -146,15 +153,17 @@ vm_kb() {
 	assert_eq "$(cat "$CDIR/.tmp-odd/file")" mine "the unmarked temporary-looking dir's file"
 	run -0 grep -F "$CDIR/.tmp-odd: left as it is" "$T/daemon.log"
 	assert_eq "$marked" yes "the leftover's directory had the daemon's marker"
-	wait_for eval '[ ! -e "$CDIR/leftover" ]'
+	wait_for eval '[ ! -e "$CDIR/$lo" ]'
+	wait_for -t 10 eval '[ -z "$(cgroup_dirs "$lo")" ]'
 	echo "# figure: runc root, user's dir, unmarked dir kept; leftover (shim $shim, dir) removed" >&3
 }
 
 @test "a second daemon on the same state dir (another --listen) refuses at once, naming the first; the first's create succeeds; each exit recorded once" {
 	start_daemon
-	make_bundle held "${SLEEP_ARGS[@]}"
+	held=$(unique_id held)
+	make_bundle "$held" "${SLEEP_ARGS[@]}"
 	hold_create "$BUNDLE" "$T/hook-held"
-	ctr containers start held "$BUNDLE" >"$T/held.out" 2>&1 &
+	ctr containers start "$held" "$BUNDLE" >"$T/held.out" 2>&1 &
 	create=$!
 	BG_PIDS+=("$create")
 	wait_for test -e "$T/hook-held"
@@ -171,16 +180,16 @@ vm_kb() {
 
 	touch "$T/hook-held.go"
 	wait "$create" || fail "the held create failed: $(cat "$T/held.out")"
-	assert_eq "$(ctr_status held)" running "held"
-	ctr containers kill --signal KILL held
-	wait_exit held 137
+	assert_eq "$(ctr_status "$held")" running "$held"
+	ctr containers kill --signal KILL "$held"
+	wait_exit "$held" 137
 	start_container other "${SLEEP_ARGS[@]}"
 	ctr containers kill --signal KILL other
 	wait_exit other 137
 	run -0 grpc_call GetServerVersion
-	assert_eq "$(event_count exit held)" 1 "exit events of held"
+	assert_eq "$(event_count exit "$held")" 1 "exit events of $held"
 	assert_eq "$(event_count exit other)" 1 "exit events of other"
-	assert_eq "$(event_count start-container held)" 1 "start events of held"
+	assert_eq "$(event_count start-container "$held")" 1 "start events of $held"
 }
 
 @test "config.json a FIFO: CreateContainer answers INVALID_ARGUMENT at once, AddProcess does not read it, the daemon answers meanwhile, SIGTERM stops it" {
@@ -345,6 +354,7 @@ vm_kb() {
 	wait_for pid_gone "$half_shim"
 	wait_for eval '[ ! -e "$CDIR/$half" ] && [ ! -e "$STATE/$half" ]'
 	assert_eq "$(db "SELECT count(*) FROM containers WHERE id = '$half'")" 0 "rows of $half"
+	wait_for -t 10 eval '[ -z "$(cgroup_dirs "$half")" ]'
 	kill -9 "$pid"
 	wait_exit up1 137
 	assert_eq "$(db "SELECT exit_status FROM processes WHERE container_id = 'up1' AND pid = 'init'")" 137 "up1's exit status (from its shim's exit file)"
