@@ -27,9 +27,9 @@ teardown() {
 		umount -l "$T/hung" 2>/dev/null || true
 	fi
 	# A create held in its hook, in a test that failed: its runtime
-	# processes (named by their $T paths) are this test's.
+	# processes (runc with this test's --root) are this test's.
 	local p
-	for p in $(pgrep -f -- "--root=$T/" 2>/dev/null); do
+	for p in $(pgrep -f -- "^[^ ]*runc --root=$T/" 2>/dev/null); do
 		kill -9 "$p" 2>/dev/null || true
 	done
 	teardown_common
