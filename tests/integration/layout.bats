@@ -371,6 +371,9 @@ vm_kb() {
 	run grpc_call CreateContainer "{\"id\": \"$id\", \"bundlePath\": \"$BUNDLE\"}"
 	echo "$output"
 	assert_contains "$output" DEADLINE_EXCEEDED
+	# The killed runtime's processes may take a moment to leave them.
+	gone() { [ -z "$(cgroup_dirs "$id")" ]; }
+	wait_for -t 10 gone || true
 	after=$(cgroup_dirs "$id" | wc -l)
 	echo "# figure: cgroup dirs of $id after the timed-out create: $after" >&3
 	cgroup_dirs "$id" | xargs -r rmdir 2>/dev/null || true
