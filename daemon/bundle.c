@@ -1,8 +1,9 @@
 /*
- * bundle: reading a bundle's config.json. The path is a client's, read on
- * the loop, so it must not be able to stop the loop: opened non-blocking
- * (a FIFO with no writer would block open() for ever), only a regular file,
- * only up to BUNDLE_CONFIG_MAX bytes (a 300 MB file took 12 s and 600 MB).
+ * bundle: reading a bundle's config.json. The path is a client's: opened
+ * non-blocking (a FIFO with no writer would block open() for ever), only a
+ * regular file, only up to BUNDLE_CONFIG_MAX bytes (a 300 MB file took 12 s
+ * and 600 MB). It runs in bundle_read's thread, so a filesystem that does
+ * not answer at all stops that thread, not the loop.
  */
 #include <errno.h>
 #include <fcntl.h>

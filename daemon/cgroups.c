@@ -8,6 +8,8 @@
  * at <runc's own cgroup>/<id>, in every v1 hierarchy and in the v2 one.
  * runc ran as the shim's child, in the daemon's cgroups. Only rmdir: a
  * cgroup with processes in it (or child cgroups) refuses, and is logged.
+ * A runtime process killed a moment ago may still be leaving its cgroup:
+ * a busy one is tried again for a few seconds before it is left.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +19,45 @@
 
 #include "daemon.h"
 #include "log.h"
+
+#define RETRY_EVERY 0.1	/* s */
+#define RETRY_TRIES 30
+
+/* The busy cgroups of one container, tried again. */
+struct cg_retry {
+	ev_timer w;
+	char *id;
+	char **dirs;	/* NULL once removed */
+	int n, tries;
+};
+
+static void
+retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct cg_retry *r = w->data;
+	int left = 0;
+
+	r->tries++;
+	for (int i = 0; i < r->n; i++) {
+		if (r->dirs[i] == NULL)
+			continue;
+		if (rmdir(r->dirs[i]) == 0)
+			log_info("container %s: removed its empty cgroup %s", r->id, r->dirs[i]);
+		else if (errno == EBUSY && r->tries < RETRY_TRIES) {
+			left++;
+			continue;
+		} else if (errno != ENOENT)
+			log_warn("container %s: cgroup %s left as it is", r->id, r->dirs[i]);
+		free(r->dirs[i]);
+		r->dirs[i] = NULL;
+	}
+	if (left > 0)
+		return;
+	ev_timer_stop(loop, w);
+	free(r->dirs);
+	free(r->id);
+	free(r);
+}
 
 /* /proc/self/cgroup's path for the hierarchy whose controllers are ctrls
  * ("" for v2's "0::" line), into out. -1 if none. */
@@ -68,7 +109,7 @@ v1_controllers(const char *opts, char *out, size_t n)
 
 static void
 remove_one(const char *mnt, const char *mnt_root, const char *ctrls, const char *cg_path,
-    const char *id)
+    const char *id, struct cg_retry **retry)
 {
 	char own[2048], inner[4096], dir[8192];
 	size_t rlen = strlen(mnt_root);
@@ -90,13 +131,28 @@ remove_one(const char *mnt, const char *mnt_root, const char *ctrls, const char 
 		snprintf(dir, sizeof(dir), "%s%s", mnt, inner);
 	if (rmdir(dir) == 0)
 		log_info("container %s: removed its empty cgroup %s", id, dir);
-	else if (errno != ENOENT)
+	else if (errno == EBUSY) {
+		struct cg_retry *r = *retry;
+		char **nv;
+
+		if (r == NULL && (r = *retry = calloc(1, sizeof(*r))) != NULL &&
+		    (r->id = strdup(id)) == NULL) {
+			free(r);
+			r = *retry = NULL;
+		}
+		if (r == NULL || (nv = realloc(r->dirs, (size_t)(r->n + 1) * sizeof(*nv))) == NULL)
+			return;
+		r->dirs = nv;
+		if ((r->dirs[r->n] = strdup(dir)) != NULL)
+			r->n++;
+	} else if (errno != ENOENT)
 		log_warn("container %s: cgroup %s left as it is", id, dir);
 }
 
 void
 cgroups_remove_empty(const char *id, const char *cg_path)
 {
+	struct cg_retry *retry = NULL;
 	FILE *f;
 	char line[8192];
 
@@ -132,14 +188,24 @@ cgroups_remove_empty(const char *id, const char *cg_path)
 			continue;
 		/* Mount points with spaces are escaped (\040): not ours to guess. */
 		if (strcmp(fstype, "cgroup2") == 0)
-			remove_one(field[4], field[3], "", cg_path, id);
+			remove_one(field[4], field[3], "", cg_path, id, &retry);
 		else if (strcmp(fstype, "cgroup") == 0 && super != NULL) {
 			char ctrls[512];
 
 			v1_controllers(super, ctrls, sizeof(ctrls));
 			if (ctrls[0] != '\0')
-				remove_one(field[4], field[3], ctrls, cg_path, id);
+				remove_one(field[4], field[3], ctrls, cg_path, id, &retry);
 		}
 	}
 	fclose(f);
+	if (retry != NULL) {
+		if (retry->n == 0) {
+			free(retry->id);
+			free(retry);
+			return;
+		}
+		ev_timer_init(&retry->w, retry_cb, RETRY_EVERY, RETRY_EVERY);
+		retry->w.data = retry;
+		ev_timer_start(D.loop, &retry->w);
+	}
 }

@@ -351,12 +351,38 @@ void retention_exec_exited(const char *dir);
  * exit_commit (store_commit_target() when the exit was written) is durable. */
 void retention_container_stopped(const char *id, uint64_t exit_commit);
 
-/* bundle.c: a bundle's config.json, read so that no path can block the
- * loop: only a regular file of at most BUNDLE_CONFIG_MAX bytes, opened
+/* bundle.c: a bundle's config.json, read so that no path can make the read
+ * block or balloon: only a regular file of at most BUNDLE_CONFIG_MAX bytes, opened
  * non-blocking. 0 and *out (a JSON object, the caller's), or -1 with e
  * (INVALID_ARGUMENT naming the path and why). */
 #define BUNDLE_CONFIG_MAX (1024 * 1024)
 int bundle_config_load(const char *bundle, json_t **out, struct err *e);
+
+/* bundle_read.c: a create's reads of the client's files (the bundle dir,
+ * config.json, the checkpoint image) in a thread of their own, so that a
+ * filesystem that does not answer cannot stop the loop. */
+struct bundle_read {
+	char *bundle;			/* in: owned */
+	char *checkpoint_dir;		/* in: checked readable; NULL: none; owned */
+	/* On the loop, once: e->code GRPC_OK and config (r's: incref to keep
+	 * it), or the error (a timeout after --start-timeout too). r is freed
+	 * after it returns, or later: keep nothing of it. */
+	void (*done)(struct bundle_read *r, const struct err *e, json_t *config);
+	uint64_t call_id;		/* for done */
+	void *arg;			/* for done */
+	uint8_t *req;			/* for done: the packed request, owned */
+	size_t req_len;
+	int64_t started;		/* for done */
+	/* Private. */
+	struct err err;
+	json_t *config;
+	bool answered;
+	ev_timer timeout_w;
+};
+struct bundle_read *bundle_read_new(const char *bundle, const char *checkpoint_dir);
+/* 0: done will be called. -1 with e: not started; bundle_read_discard(r). */
+int bundle_read_start(struct bundle_read *r, struct err *e);
+void bundle_read_discard(struct bundle_read *r);
 
 /* cgroups.c: rmdir the container's empty cgroups in every hierarchy, where
  * runc's cgroupfs driver puts them for cg_path (config.json's

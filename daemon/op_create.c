@@ -1,7 +1,8 @@
 /*
  * op_create: CreateContainer as a state machine.
  *
- *   VALIDATE -> RECORD (rows "creating", wait for their commit)
+ *   VALIDATE -> READ (the bundle and config.json, off the loop: bundle_read)
+ *            -> RECORD (its own directory, rows "creating", wait for their commit)
  *            -> SHIM (spawn, wait "created PID") -> START (runtime start)
  *            -> DONE (row running + start-container, reply)
  *   any failure -> UNDO (runtime delete --force) -> rows removed, reply error
@@ -362,16 +363,11 @@ strv_dup(char **v, size_t n)
 	return out;
 }
 
-/* Checks the request; loads config.json's process and linux.cgroupsPath
- * (*cg_path, owned by the caller). -1 with e. */
+/* Checks the request as far as it can without touching the client's files
+ * (bundle_read does that, off the loop). -1 with e. */
 static int
-validate(const Types__CreateContainerRequest *req, json_t **process, char **cg_path,
-    struct err *e)
+validate(const Types__CreateContainerRequest *req, struct err *e)
 {
-	struct stat st;
-	json_t *cfg;
-	const char *cgp;
-
 	if (validate_id("container id", req->id, e) < 0 ||
 	    validate_path("bundle path", req->bundlepath, 0, e) < 0 ||
 	    validate_path("stdin path", req->stdin, 1, e) < 0 ||
@@ -385,26 +381,28 @@ validate(const Types__CreateContainerRequest *req, json_t **process, char **cg_p
 		return -1;
 	if (container_find(req->id) != NULL)
 		return err_set(e, GRPC_ALREADY_EXISTS, "container %s already exists", req->id);
-	if (stat(req->bundlepath, &st) < 0)
-		return err_set(e, GRPC_INVALID_ARGUMENT, "bundle %s: %s", req->bundlepath,
-		    strerror(errno));
-	if (!S_ISDIR(st.st_mode))
-		return err_set(e, GRPC_INVALID_ARGUMENT, "bundle %s: not a directory",
-		    req->bundlepath);
-	if (bundle_config_load(req->bundlepath, &cfg, e) < 0)
-		return -1;
+	return 0;
+}
+
+/* config.json's process and linux.cgroupsPath (*cg_path, the caller's). */
+static int
+from_config(const Types__CreateContainerRequest *req, json_t *cfg, json_t **process,
+    char **cg_path, struct err *e)
+{
+	const char *cgp;
+
 	*process = json_incref(json_object_get(cfg, "process"));
-	cgp = json_string_value(json_object_get(json_object_get(cfg, "linux"), "cgroupsPath"));
-	*cg_path = strdup(cgp != NULL ? cgp : "");
-	json_decref(cfg);
-	if (*cg_path == NULL) {
-		json_decref(*process);
-		return err_set(e, GRPC_RESOURCE_EXHAUSTED, "out of memory");
-	}
 	if (!json_is_object(*process)) {
 		json_decref(*process);
+		*process = NULL;
 		return err_set(e, GRPC_INVALID_ARGUMENT,
 		    "bundle %s: config.json has no \"process\" object", req->bundlepath);
+	}
+	cgp = json_string_value(json_object_get(json_object_get(cfg, "linux"), "cgroupsPath"));
+	if ((*cg_path = strdup(cgp != NULL ? cgp : "")) == NULL) {
+		json_decref(*process);
+		*process = NULL;
+		return err_set(e, GRPC_RESOURCE_EXHAUSTED, "out of memory");
 	}
 	return 0;
 }
@@ -466,8 +464,18 @@ record(struct container *c, const Types__CreateContainerRequest *req, json_t *pr
 	return rc;
 }
 
-void
-op_create_start(uint64_t call_id, const Types__CreateContainerRequest *req)
+/* The checkpoint image a restore reads: <dir or bundle>/checkpoints/<name>. */
+static void
+checkpoint_path(const Types__CreateContainerRequest *req, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s/checkpoints/%s",
+	    req->checkpointdir[0] ? req->checkpointdir : req->bundlepath, req->checkpoint);
+}
+
+/* The client's files are read (cfg: config.json): the create proper. */
+static void
+create_continue(uint64_t call_id, const Types__CreateContainerRequest *req, json_t *cfg,
+    int64_t started)
 {
 	struct op_create *op = NULL;
 	struct container *c = NULL;
@@ -483,7 +491,12 @@ op_create_start(uint64_t call_id, const Types__CreateContainerRequest *req)
 		.no_pivot = req->nopivotroot,
 	};
 
-	if (validate(req, &process, &cg_path, &e) < 0)
+	/* Another create of this id may have begun while the files were read. */
+	if (container_find(req->id) != NULL) {
+		err_set(&e, GRPC_ALREADY_EXISTS, "container %s already exists", req->id);
+		goto fail;
+	}
+	if (from_config(req, cfg, &process, &cg_path, &e) < 0)
 		goto fail;
 	/* The store cannot commit (locked, disk full, file gone; tried again
 	 * now): refused at once, nothing written (recorded_cb catches a stall
@@ -519,14 +532,8 @@ op_create_start(uint64_t call_id, const Types__CreateContainerRequest *req)
 	op->init->info = procinfo_from_oci("init", process, req->stdin, req->stdout, req->stderr);
 	spec.terminal = op->init->info && op->init->info->terminal;
 	if (req->checkpoint[0] != '\0') {
-		snprintf(dir, sizeof(dir), "%s/checkpoints/%s",
-		    req->checkpointdir[0] ? req->checkpointdir : req->bundlepath, req->checkpoint);
-		spec.checkpoint_dir = dir;
-		if (access(dir, R_OK) != 0) {
-			err_set(&e, GRPC_NOT_FOUND, "checkpoint %s of container %s not found at %s",
-			    req->checkpoint, req->id, dir);
-			goto fail;
-		}
+		checkpoint_path(req, dir, sizeof(dir));
+		spec.checkpoint_dir = dir; /* bundle_read found it readable */
 	}
 	/* Only a directory made here is removed by the undo: one already
 	 * there is not this create's to clean up. */
@@ -536,7 +543,7 @@ op_create_start(uint64_t call_id, const Types__CreateContainerRequest *req)
 		goto fail_dir;
 	op->call_id = call_id;
 	op->c = c;
-	op->started = now;
+	op->started = started;
 	op->state = CR_RECORD;
 	op->cg_path = cg_path;
 	cg_path = NULL;
@@ -577,6 +584,63 @@ fail:
 	if (c != NULL)
 		container_free(c);
 	free(op);
+	log_info("CreateContainer %s refused: %s", req->id, e.msg);
+	server_reply_error(call_id, &e);
+}
+
+static void
+create_read_done(struct bundle_read *r, const struct err *e, json_t *cfg)
+{
+	Types__CreateContainerRequest *req;
+	struct err e2 = { 0 };
+
+	req = types__create_container_request__unpack(NULL, r->req_len, r->req);
+	if (e->code == GRPC_NOT_FOUND && req != NULL && r->checkpoint_dir != NULL) {
+		err_set(&e2, GRPC_NOT_FOUND, "checkpoint %s of container %s not found at %s",
+		    req->checkpoint, req->id, r->checkpoint_dir);
+		e = &e2;
+	}
+	if (e->code != GRPC_OK || req == NULL) {
+		if (e->code == GRPC_OK)
+			err_set(&e2, GRPC_INTERNAL, "the request could not be read back");
+		log_info("CreateContainer %s refused: %s", req ? req->id : "?",
+		    e->code != GRPC_OK ? e->msg : e2.msg);
+		server_reply_error(r->call_id, e->code != GRPC_OK ? e : &e2);
+	} else
+		create_continue(r->call_id, req, cfg, r->started);
+	if (req != NULL)
+		types__create_container_request__free_unpacked(req, NULL);
+}
+
+/* Checks what it can at once, then reads the client's files off the loop;
+ * create_read_done goes on. */
+void
+op_create_start(uint64_t call_id, const Types__CreateContainerRequest *req)
+{
+	char dir[PATH_MAX_LEN + 256];
+	struct bundle_read *r = NULL;
+	struct err e = { 0 };
+
+	if (validate(req, &e) < 0)
+		goto refuse;
+	if (req->checkpoint[0] != '\0')
+		checkpoint_path(req, dir, sizeof(dir));
+	r = bundle_read_new(req->bundlepath, req->checkpoint[0] != '\0' ? dir : NULL);
+	if (r == NULL ||
+	    (r->req = malloc(types__create_container_request__get_packed_size(req) + 1)) == NULL) {
+		err_set(&e, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		goto refuse;
+	}
+	r->req_len = types__create_container_request__pack(req, r->req);
+	r->call_id = call_id;
+	r->started = now_ns();
+	r->done = create_read_done;
+	if (bundle_read_start(r, &e) < 0)
+		goto refuse;
+	return;
+refuse:
+	if (r != NULL)
+		bundle_read_discard(r);
 	log_info("CreateContainer %s refused: %s", req->id, e.msg);
 	server_reply_error(call_id, &e);
 }

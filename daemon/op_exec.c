@@ -36,19 +36,29 @@ strv_json(char **v, size_t n)
 	return a;
 }
 
+static int
+init_capabilities(void *arg, const struct store_process *sp)
+{
+	json_t **caps = arg, *spec;
+
+	if (strcmp(sp->pid, "init") != 0 || *caps != NULL)
+		return 0;
+	spec = json_loads(sp->spec, 0, NULL);
+	*caps = json_incref(json_object_get(spec, "capabilities"));
+	json_decref(spec);
+	return 0;
+}
+
 /* The container's own process capabilities (*caps, NULL: none named), for
- * an exec that names none. config.json is read as a create reads it: a
- * FIFO or a huge file put there since is refused, not waited for. */
+ * an exec that names none: those its init was created with, as recorded.
+ * The bundle's config.json is not read again: it is the client's file (a
+ * FIFO, a huge file, a filesystem that stopped answering would stop the
+ * loop), and the container runs with the config of its create anyway. */
 static int
 bundle_capabilities(const struct container *c, json_t **caps, struct err *e)
 {
-	json_t *cfg;
-
-	if (bundle_config_load(c->bundle, &cfg, e) < 0)
-		return -1;
-	*caps = json_incref(json_object_get(json_object_get(cfg, "process"), "capabilities"));
-	json_decref(cfg);
-	return 0;
+	*caps = NULL;
+	return store_processes_foreach(D.store, c->id, init_capabilities, caps, e);
 }
 
 /* bcaps: the bundle's, taken (for an exec that names none). */

@@ -209,30 +209,27 @@ kill_shims_under(const char *prefix)
 	}
 }
 
+/* An undo waits for two things before it looks for the cgroups: the
+ * runtime's delete, and the bundle's linux.cgroupsPath, read off the loop
+ * (the bundle is the client's, and may not answer). */
 struct undo {
 	char *id;
-	char *cg_path;	/* config.json's linux.cgroupsPath, "" for none */
+	char *cg_path;	/* config.json's linux.cgroupsPath; NULL: runc's default */
+	int pending;
 };
 
 static void
-undo_free(struct undo *u)
+undo_step_done(struct undo *u)
 {
-	if (u != NULL) {
-		free(u->id);
-		free(u->cg_path);
-		free(u);
-	}
-}
-
-/* The runtime's delete has ended: what it did not know of goes now. */
-static void
-undo_finish(struct undo *u)
-{
+	if (--u->pending > 0)
+		return;
 	/* A runtime create killed mid-way leaves its cgroups: the runtime's
 	 * delete does not know the container. */
-	cgroups_remove_empty(u->id, u->cg_path);
+	cgroups_remove_empty(u->id, u->cg_path != NULL ? u->cg_path : "");
 	container_remove_dir(u->id);
-	undo_free(u);
+	free(u->id);
+	free(u->cg_path);
+	free(u);
 }
 
 static void
@@ -243,24 +240,23 @@ undo_done_cb(void *arg, int status, const char *out, const char *errmsg)
 	if (status != 0)
 		log_warnx("container %s: runtime delete of a half-created container: %s", u->id,
 		    errmsg);
-	undo_finish(u);
+	undo_step_done(u);
 }
 
-/* The bundle's linux.cgroupsPath ("" for none), or NULL if it cannot be read. */
-static char *
-bundle_cgroups_path(const struct container *c)
+static void
+undo_read_done(struct bundle_read *r, const struct err *e, json_t *cfg)
 {
-	json_t *cfg;
-	struct err e;
+	struct undo *u = r->arg;
 	const char *p;
-	char *out;
 
-	if (c->bundle == NULL || bundle_config_load(c->bundle, &cfg, &e) < 0)
-		return NULL;
-	p = json_string_value(json_object_get(json_object_get(cfg, "linux"), "cgroupsPath"));
-	out = strdup(p != NULL ? p : "");
-	json_decref(cfg);
-	return out;
+	if (e->code == GRPC_OK) {
+		p = json_string_value(json_object_get(json_object_get(cfg, "linux"),
+		    "cgroupsPath"));
+		u->cg_path = strdup(p != NULL ? p : "");
+	} else
+		log_warnx("container %s: %s; its cgroups are looked for where runc puts them by"
+			  " default", u->id, e->msg);
+	undo_step_done(u);
 }
 
 /* Never acknowledged: remove every trace. */
@@ -270,6 +266,7 @@ undo_creating(struct container *c)
 	const char *args[] = { "delete", "--force", c->id, NULL };
 	struct err e;
 	struct undo *u = calloc(1, sizeof(*u));
+	struct bundle_read *r = NULL;
 
 	log_warnx("container %s was being created when the daemon stopped: removing it", c->id);
 	for (struct process *p = c->procs; p != NULL; p = p->next) {
@@ -286,17 +283,25 @@ undo_creating(struct container *c)
 	}
 	if (store_container_remove(D.store, c->id, &e) < 0)
 		log_warnx("container %s: %s", c->id, e.msg);
-	if (u != NULL && (u->id = strdup(c->id)) != NULL &&
-	    (u->cg_path = bundle_cgroups_path(c)) == NULL) {
-		log_warnx("container %s: its bundle's config.json cannot be read: its cgroups"
-			  " are looked for where runc puts them by default", c->id);
-		u->cg_path = strdup("");
-	}
-	if (u == NULL || u->id == NULL || u->cg_path == NULL) {
-		undo_free(u);
+	if (u == NULL || (u->id = strdup(c->id)) == NULL) {
+		free(u);
 		container_remove_dir(c->id);
-	} else if (runtime_run(c, args, undo_done_cb, u) < 0)
-		undo_finish(u);
+		container_free(c);
+		return;
+	}
+	u->pending = 2;
+	if (runtime_run(c, args, undo_done_cb, u) < 0)
+		undo_step_done(u);
+	if (c->bundle == NULL || (r = bundle_read_new(c->bundle, NULL)) == NULL) {
+		undo_step_done(u);
+	} else {
+		r->done = undo_read_done;
+		r->arg = u;
+		if (bundle_read_start(r, &e) < 0) {
+			bundle_read_discard(r);
+			undo_step_done(u);
+		}
+	}
 	container_free(c);
 }
 
