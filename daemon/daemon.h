@@ -88,6 +88,11 @@ struct process {
 	ev_timer start_w;
 	uint64_t op_id;			/* the operation waiting on this process, 0: none */
 	/* init only: its exit waits until the execs' exits are recorded. */
+	/* The exit the shim reported on its sync pipe ("exited STATUS NS"),
+	 * for when its exit file could not be written (a full disk). */
+	bool exit_reported;
+	int reported_status;
+	int64_t reported_at;
 	bool exit_pending;
 	int pending_status;
 	int64_t pending_at;

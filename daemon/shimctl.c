@@ -269,6 +269,13 @@ shim_gone(struct process *p)
 		process_exited(p, status, at, NULL);
 		return;
 	}
+	if (p->exit_reported) {
+		log_warnx("container %s process %s: its shim could not write the exit file (see"
+			  " its shim.log; a full disk?): the status it reported is recorded",
+		    p->ctr->id, p->name);
+		process_exited(p, p->reported_status, p->reported_at, NULL);
+		return;
+	}
 	/* The shim died (killed?) before its process: the process is ours
 	 * now, and its exit comes to any_child_cb, or came already. */
 	if (reaped_take(p->system_pid, &status, &at) == 0) {
@@ -314,6 +321,15 @@ handle_line(struct process *p, char *line)
 	} else if (strncmp(line, "error ", 6) == 0) {
 		if (p->state == PROCESS_CREATING)
 			shim_reported(p, 0, line + 6);
+	} else if (strncmp(line, "exited ", 7) == 0) {
+		int status;
+		long long at;
+
+		if (sscanf(line + 7, "%d %lld", &status, &at) == 2) {
+			p->exit_reported = true;
+			p->reported_status = status;
+			p->reported_at = (int64_t)at;
+		}
 	} else if (strcmp(line, "oom") == 0) {
 		struct err e;
 

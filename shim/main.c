@@ -735,6 +735,18 @@ static void drain_tty(struct shim *s)
 	}
 }
 
+/* The exit goes to a daemon that is there on the sync pipe as well as to
+ * the file: a full disk can stop the file, not the pipe, and the status
+ * must not become "unknown" for want of a page. */
+static void report_exit(struct shim *s)
+{
+	char line[64];
+	int n = shim_snprintf(line, sizeof(line), "exited %d %llu\n", s->exit_status,
+	    s->exited_at);
+
+	sync_send(s, line, (size_t)n);
+}
+
 static void write_exit(struct shim *s)
 {
 	char line[48];
@@ -805,6 +817,7 @@ int main(int argc, char **argv)
 
 	check_oom(&s);	/* the kill may be reported after the exit */
 	drain_tty(&s);
+	report_exit(&s);
 	write_exit(&s);
 	cleanup_files(&s);
 	return 0;

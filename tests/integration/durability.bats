@@ -141,6 +141,33 @@ got_event() {
 	pid_alive "$DAEMON_PID" || fail "the daemon died"
 }
 
+# has_exit_event ID: ID's init exit is in the table, whatever its status.
+has_exit_event() {
+	[ "$(event_count exit "$1" init)" -gt 0 ]
+}
+
+@test "item 3: disk full for the shim too (no room for its exit file): the status it reported on its pipe is recorded, not 255" {
+	requires_tool mountpoint util-linux
+	MNT=$T/state
+	mkdir -p "$MNT"
+	mount -t tmpfs -o size=4m,mode=0711 tmpfs "$MNT" || skip "cannot mount a tmpfs here"
+	start_daemon
+	start_container full2 "${SLEEP_ARGS[@]}"
+	db 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
+	dd if=/dev/zero of="$MNT/filler" bs=64k 2>/dev/null || true
+	dd if=/dev/zero of="$MNT/filler2" bs=1k 2>/dev/null || true
+	dd if=/dev/zero of="$MNT/filler3" bs=1 2>/dev/null || true
+	kill -9 "$(init_pid full2)"
+	wait_for container_not_listed full2
+	shim_log=$(cat "$CDIR/full2/init/shim.log" 2>/dev/null | tail -n1)
+	echo "# figure: exit file written by the shim: $([ -e "$CDIR/full2/init/exit" ] && echo yes || echo no); shim.log: ${shim_log:-(empty)}" >&3
+	rm -f "$MNT/filler" "$MNT/filler2" "$MNT/filler3"
+	wait_for has_exit_event full2
+	status_now=$(db "SELECT status FROM events WHERE type = 'exit' AND container_id = 'full2'")
+	echo "# figure: exit recorded with status $status_now (want 137)" >&3
+	assert_eq "$status_now" 137 "the exit status"
+}
+
 @test "item 5: event timestamps strictly increase; resuming from each received event's timestamp continues exactly" {
 	start_daemon
 	make_bundle quick sh -c 'exit 3'
