@@ -363,10 +363,35 @@ void retention_container_stopped(const char *id, uint64_t exit_commit);
 #define BUNDLE_CONFIG_MAX (1024 * 1024)
 int bundle_config_load(const char *bundle, json_t **out, struct err *e);
 
+/* offload.c: file work on a client's paths in a short-lived thread, so a
+ * filesystem that does not answer cannot stop the loop. The caller embeds
+ * a struct offload first in its job and sets the four fields. */
+struct offload {
+	/* In the thread: the work; fills err (left GRPC_OK: success) and the
+	 * job's own results. Touches nothing of the loop's. */
+	void (*work)(struct offload *o);
+	/* On the loop, once: the result, or DEADLINE_EXCEEDED past timeout.
+	 * A done called with the result (not a timeout) may start o again
+	 * for a next step, with new work/done. */
+	void (*done)(struct offload *o, const struct err *e);
+	/* On the loop, once the thread is finished too: free the job. */
+	void (*release)(struct offload *o);
+	const char *what;		/* for messages: "bundle /x" (the job's) */
+	double timeout;			/* seconds; 0: none */
+	/* Private. */
+	struct err err;
+	bool answered;
+	unsigned gen;			/* which start this is */
+	ev_timer timeout_w;
+};
+/* 0: done and release will be called. -1 with e: nothing started. */
+int offload_start(struct offload *o, struct err *e);
+
 /* bundle_read.c: a create's reads of the client's files (the bundle dir,
- * config.json, the checkpoint image) in a thread of their own, so that a
- * filesystem that does not answer cannot stop the loop. */
+ * config.json, the checkpoint image) offloaded; answered within
+ * --start-timeout. */
 struct bundle_read {
+	struct offload job;		/* first: the job is the read */
 	char *bundle;			/* in: owned */
 	char *checkpoint_dir;		/* in: checked readable; NULL: none; owned */
 	/* On the loop, once: e->code GRPC_OK and config (r's: incref to keep
@@ -379,10 +404,8 @@ struct bundle_read {
 	size_t req_len;
 	int64_t started;		/* for done */
 	/* Private. */
-	struct err err;
+	char *what;
 	json_t *config;
-	bool answered;
-	ev_timer timeout_w;
 };
 struct bundle_read *bundle_read_new(const char *bundle, const char *checkpoint_dir);
 /* 0: done will be called. -1 with e: not started; bundle_read_discard(r). */

@@ -5,6 +5,7 @@
  * the files and the row. Restoring is CreateContainer with `checkpoint`.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -17,13 +18,31 @@
 #include "log.h"
 #include "procinfo.h"
 
+/*
+ * The image directory is the client's path: making it, reading CRIU's log
+ * from it and removing it run off the loop (offload.c), so a filesystem
+ * that stops answering cannot stop the daemon. Each step is a job of the
+ * same context: PREPARE (mkdir) -> the runtime's checkpoint -> on failure
+ * CLEAN (the log's gist, rm -r). A delete is one job: REMOVE, then the row.
+ */
+enum ckpt_step { CK_PREPARE, CK_CLEAN, CK_REMOVE };
+
 struct ckpt_ctx {
+	struct offload job;	/* first: the context is the job */
+	enum ckpt_step step;
+	bool in_runtime;	/* the runtime's call holds it: release leaves it */
 	uint64_t call_id;
 	char *id;
 	char *name;
 	char *path;
+	char *what;		/* for offload's messages */
 	bool exit, tcp, unix_sockets, shell;
 	char *empty_ns;		/* JSON array */
+	char **empty_ns_v;	/* the same, for argv */
+	size_t n_empty_ns;
+	int runtime_code;	/* CLEAN: the runtime's failure, as a gRPC code */
+	char runtime_err[1024];	/* CLEAN: the runtime's message */
+	char criu[512];		/* CLEAN: the last "Error" line of CRIU's log */
 };
 
 static int
@@ -45,7 +64,11 @@ ctx_free(struct ckpt_ctx *k)
 	free(k->id);
 	free(k->name);
 	free(k->path);
+	free(k->what);
 	free(k->empty_ns);
+	for (size_t i = 0; i < k->n_empty_ns; i++)
+		free(k->empty_ns_v[i]);
+	free(k->empty_ns_v);
 	free(k);
 }
 
@@ -55,11 +78,21 @@ criu_error(const char *path, char *out, size_t n)
 {
 	char file[PATH_MAX_LEN + 400], line[512];
 	FILE *f;
+	int fd;
 
 	out[0] = '\0';
 	snprintf(file, sizeof(file), "%s/criu.work/dump.log", path);
-	if ((f = fopen(file, "re")) == NULL)
+	/* Non-blocking and regular only: a FIFO planted there must not hang. */
+	if ((fd = open(file, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return;
+	{
+		struct stat st;
+
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (f = fdopen(fd, "r")) == NULL) {
+			close(fd);
+			return;
+		}
+	}
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if (strstr(line, "Error") != NULL) {
 			line[strcspn(line, "\n")] = '\0';
@@ -69,22 +102,103 @@ criu_error(const char *path, char *out, size_t n)
 	fclose(f);
 }
 
+/* mkdir -p, 0700 for what it makes. */
+static int
+mkdir_parents(const char *path)
+{
+	char buf[PATH_MAX_LEN + 300];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* In the job's thread: only k's own strings and the filesystem. */
+static void
+ckpt_work(struct offload *o)
+{
+	struct ckpt_ctx *k = (struct ckpt_ctx *)o;
+	struct stat st;
+	char *slash;
+
+	switch (k->step) {
+	case CK_PREPARE:
+		if (stat(k->path, &st) == 0) {
+			err_set(&o->err, GRPC_ALREADY_EXISTS, "checkpoint %s of container %s already"
+			    " exists (%s)", k->name, k->id, k->path);
+			break;
+		}
+		slash = strrchr(k->path, '/');
+		*slash = '\0';
+		if (mkdir_parents(k->path) < 0) {
+			*slash = '/';
+			goto mkdir_failed;
+		}
+		*slash = '/';
+		if (mkdir(k->path, 0700) < 0)
+			goto mkdir_failed;
+		break;
+	mkdir_failed:
+		err_set(&o->err, errno == ENOSPC ? GRPC_RESOURCE_EXHAUSTED : GRPC_INTERNAL,
+		    "cannot create %s: %s", k->path, strerror(errno));
+		break;
+	case CK_CLEAN:
+		/* The log runc points at goes with the directory: keep its gist. */
+		criu_error(k->path, k->criu, sizeof(k->criu));
+		rm_tree(k->path);
+		break;
+	case CK_REMOVE:
+		rm_tree(k->path);
+		break;
+	}
+}
+
+static void ckpt_done(struct offload *o, const struct err *e);
+
+static void
+ckpt_release(struct offload *o)
+{
+	struct ckpt_ctx *k = (struct ckpt_ctx *)o;
+
+	if (!k->in_runtime)
+		ctx_free(k);
+}
+
+/* Runs the next step of k off the loop; -1 with e if it cannot start. */
+static int
+ckpt_step(struct ckpt_ctx *k, enum ckpt_step step, struct err *e)
+{
+	k->step = step;
+	memset(&k->job.err, 0, sizeof(k->job.err));
+	k->job.work = ckpt_work;
+	k->job.done = ckpt_done;
+	k->job.release = ckpt_release;
+	k->job.what = k->what;
+	k->job.timeout = (double)D.cfg.runtime_timeout_ns / 1e9;
+	return offload_start(&k->job, e);
+}
+
 static void
 create_done_cb(void *arg, int status, const char *out, const char *errmsg)
 {
 	struct ckpt_ctx *k = arg;
-	Types__CreateCheckpointResponse resp = TYPES__CREATE_CHECKPOINT_RESPONSE__INIT;
 	struct err e;
 
+	k->in_runtime = false;
 	if (status != 0) {
-		char criu[512];
-
-		/* The log runc points at goes with the directory: keep its gist. */
-		criu_error(k->path, criu, sizeof(criu));
-		rm_tree(k->path);
-		err_set(&e, runtime_error_code(status),
-		    "container %s: checkpoint %s failed: %s%s%s", k->id,
-		    k->name, errmsg, criu[0] ? "; criu: " : "", criu);
+		snprintf(k->runtime_err, sizeof(k->runtime_err), "%s", errmsg);
+		k->runtime_code = runtime_error_code(status);
+		if (ckpt_step(k, CK_CLEAN, &e) == 0)
+			return;
+		err_set(&e, runtime_error_code(status), "container %s: checkpoint %s failed: %s"
+		    " (its directory %s is left: %s)", k->id, k->name, errmsg, k->path, e.msg);
 		log_warnx("%s", e.msg);
 		server_reply_error(k->call_id, &e);
 	} else {
@@ -100,6 +214,7 @@ create_done_cb(void *arg, int status, const char *out, const char *errmsg)
 			.shell = k->shell,
 			.empty_ns = k->empty_ns,
 		};
+		Types__CreateCheckpointResponse resp = TYPES__CREATE_CHECKPOINT_RESPONSE__INIT;
 
 		if (store_checkpoint_insert(D.store, &c, &e) < 0) {
 			server_reply_error(k->call_id, &e);
@@ -112,22 +227,93 @@ create_done_cb(void *arg, int status, const char *out, const char *errmsg)
 	ctx_free(k);
 }
 
-/* mkdir -p, 0700 for what it makes. */
-static int
-mkdir_parents(const char *path)
+/* The image directory is made: run the runtime's checkpoint into it. */
+static void
+run_checkpoint(struct ckpt_ctx *k)
 {
-	char buf[PATH_MAX_LEN + 300];
+	char work[PATH_MAX_LEN + 320];
+	const char *argv[32];
+	struct process *init;
+	struct err e;
+	int n = 0;
 
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
+	/* The container may have gone while the directory was made. */
+	if ((init = rpc_lookup_process(k->call_id, k->id, "init")) == NULL) {
+		if (ckpt_step(k, CK_REMOVE, &e) < 0)
+			log_warnx("container %s: checkpoint directory %s is left: %s", k->id, k->path,
+			    e.msg);
+		k->call_id = 0; /* answered */
+		return;
 	}
-	return mkdir(buf, 0700) < 0 && errno != EEXIST ? -1 : 0;
+	snprintf(work, sizeof(work), "%s/criu.work", k->path);
+	argv[n++] = "checkpoint";
+	argv[n++] = "--image-path";
+	argv[n++] = k->path;
+	argv[n++] = "--work-path";
+	argv[n++] = work;
+	if (!k->exit)
+		argv[n++] = "--leave-running";
+	if (k->tcp)
+		argv[n++] = "--tcp-established";
+	if (k->unix_sockets)
+		argv[n++] = "--ext-unix-sk";
+	if (k->shell)
+		argv[n++] = "--shell-job";
+	for (size_t i = 0; i < k->n_empty_ns && n < 28; i++) {
+		argv[n++] = "--empty-ns";
+		argv[n++] = k->empty_ns_v[i];
+	}
+	argv[n++] = k->id;
+	argv[n] = NULL;
+	k->in_runtime = true;
+	if (runtime_run(init->ctr, argv, create_done_cb, k) < 0) {
+		k->in_runtime = false;
+		err_set(&e, GRPC_RESOURCE_EXHAUSTED, "cannot run the runtime");
+		server_reply_error(k->call_id, &e);
+		k->call_id = 0;
+		if (ckpt_step(k, CK_REMOVE, &e) < 0)
+			log_warnx("container %s: checkpoint directory %s is left: %s", k->id, k->path,
+			    e.msg);
+	}
+}
+
+static void
+ckpt_done(struct offload *o, const struct err *e)
+{
+	struct ckpt_ctx *k = (struct ckpt_ctx *)o;
+	struct err re;
+
+	switch (k->step) {
+	case CK_PREPARE:
+		if (e->code != GRPC_OK)
+			server_reply_error(k->call_id, e);
+		else
+			run_checkpoint(k);
+		break;
+	case CK_CLEAN:
+		err_set(&re, k->runtime_code, "container %s: checkpoint %s failed: %s%s%s", k->id, k->name, k->runtime_err,
+		    k->criu[0] ? "; criu: " : "", k->criu);
+		log_warnx("%s", re.msg);
+		server_reply_error(k->call_id, &re);
+		break;
+	case CK_REMOVE:
+		if (k->call_id == 0) /* the leftover of a create that did not run */
+			break;
+		if (e->code != GRPC_OK) {
+			server_reply_error(k->call_id, e);
+			break;
+		}
+		/* The files are gone: now the row and the event. */
+		if (store_checkpoint_remove(D.store, k->id, k->name, &re) < 0) {
+			server_reply_error(k->call_id, &re);
+		} else {
+			Types__DeleteCheckpointResponse resp = TYPES__DELETE_CHECKPOINT_RESPONSE__INIT;
+
+			event_record("delete-checkpoint", k->id, k->name, 0, now_ns(), &re);
+			server_reply(k->call_id, &resp.base);
+		}
+		break;
+	}
 }
 
 /* <dir or bundle>/checkpoints[/<name>] */
@@ -138,17 +324,34 @@ checkpoint_path(char *buf, size_t n, const char *dir, const char *bundle, const 
 	    name ? name : "");
 }
 
+static struct ckpt_ctx *
+ctx_new(uint64_t call_id, const char *id, const char *name, const char *path)
+{
+	struct ckpt_ctx *k = calloc(1, sizeof(*k));
+
+	if (k == NULL)
+		return NULL;
+	k->call_id = call_id;
+	k->id = strdup(id);
+	k->name = strdup(name);
+	k->path = strdup(path);
+	if (k->id == NULL || k->name == NULL || k->path == NULL ||
+	    asprintf(&k->what, "checkpoint directory %s", path) < 0) {
+		k->what = NULL;
+		ctx_free(k);
+		return NULL;
+	}
+	return k;
+}
+
 void
 rpc_create_checkpoint(uint64_t call_id, const Types__CreateCheckpointRequest *req)
 {
 	const Types__Checkpoint *cp = req->checkpoint;
 	struct process *init;
 	struct ckpt_ctx *k;
-	char path[PATH_MAX_LEN + 300], work[PATH_MAX_LEN + 320], parent[PATH_MAX_LEN + 300];
-	const char *argv[32];
-	int n = 0;
+	char path[PATH_MAX_LEN + 300];
 	struct err e;
-	struct stat st;
 
 	if (cp == NULL) {
 		err_set(&e, GRPC_INVALID_ARGUMENT, "checkpoint is missing: give at least its name");
@@ -162,61 +365,34 @@ rpc_create_checkpoint(uint64_t call_id, const Types__CreateCheckpointRequest *re
 	}
 	if ((init = rpc_lookup_process(call_id, req->id, "init")) == NULL)
 		return;
-	checkpoint_path(parent, sizeof(parent), req->checkpointdir, init->ctr->bundle, NULL);
 	checkpoint_path(path, sizeof(path), req->checkpointdir, init->ctr->bundle, cp->name);
-	if (stat(path, &st) == 0) {
-		err_set(&e, GRPC_ALREADY_EXISTS, "checkpoint %s of container %s already exists (%s)",
-		    cp->name, req->id, path);
-		server_reply_error(call_id, &e);
-		return;
-	}
-	if (mkdir_parents(parent) < 0 || mkdir(path, 0700) < 0) {
-		err_set(&e, errno == ENOSPC ? GRPC_RESOURCE_EXHAUSTED : GRPC_INTERNAL,
-		    "cannot create %s: %s", path, strerror(errno));
-		server_reply_error(call_id, &e);
-		return;
-	}
-	snprintf(work, sizeof(work), "%s/criu.work", path);
-	if ((k = calloc(1, sizeof(*k))) == NULL) {
-		rmdir(path);
-		err_set(&e, GRPC_RESOURCE_EXHAUSTED, "out of memory");
-		server_reply_error(call_id, &e);
-		return;
-	}
-	k->call_id = call_id;
-	k->id = strdup(req->id);
-	k->name = strdup(cp->name);
-	k->path = strdup(path);
+	if ((k = ctx_new(call_id, req->id, cp->name, path)) == NULL)
+		goto oom;
 	k->exit = cp->exit;
 	k->tcp = cp->tcp;
 	k->unix_sockets = cp->unixsockets;
 	k->shell = cp->shell;
 	k->empty_ns = procinfo_strv_json(cp->emptyns, cp->n_emptyns);
-	argv[n++] = "checkpoint";
-	argv[n++] = "--image-path";
-	argv[n++] = path;
-	argv[n++] = "--work-path";
-	argv[n++] = work;
-	if (!cp->exit)
-		argv[n++] = "--leave-running";
-	if (cp->tcp)
-		argv[n++] = "--tcp-established";
-	if (cp->unixsockets)
-		argv[n++] = "--ext-unix-sk";
-	if (cp->shell)
-		argv[n++] = "--shell-job";
-	for (size_t i = 0; i < cp->n_emptyns && n < 28; i++) {
-		argv[n++] = "--empty-ns";
-		argv[n++] = cp->emptyns[i];
-	}
-	argv[n++] = req->id;
-	argv[n] = NULL;
-	if (runtime_run(init->ctr, argv, create_done_cb, k) < 0) {
-		rm_tree(path);
+	if (cp->n_emptyns > 0 &&
+	    (k->empty_ns_v = calloc(cp->n_emptyns, sizeof(char *))) == NULL) {
 		ctx_free(k);
-		err_set(&e, GRPC_RESOURCE_EXHAUSTED, "cannot run the runtime");
+		goto oom;
+	}
+	for (size_t i = 0; i < cp->n_emptyns; i++) {
+		if ((k->empty_ns_v[i] = strdup(cp->emptyns[i])) == NULL) {
+			ctx_free(k);
+			goto oom;
+		}
+		k->n_empty_ns++;
+	}
+	if (ckpt_step(k, CK_PREPARE, &e) < 0) {
+		ctx_free(k);
 		server_reply_error(call_id, &e);
 	}
+	return;
+oom:
+	err_set(&e, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+	server_reply_error(call_id, &e);
 }
 
 /* The container must be known to the database, running or not. */
@@ -337,8 +513,8 @@ find_one(void *arg, const struct store_checkpoint *c)
 void
 rpc_delete_checkpoint(uint64_t call_id, const Types__DeleteCheckpointRequest *req)
 {
-	Types__DeleteCheckpointResponse resp = TYPES__DELETE_CHECKPOINT_RESPONSE__INIT;
 	struct find_ctx f = { .name = req->name };
+	struct ckpt_ctx *k;
 	struct err e;
 
 	if (validate_id("checkpoint name", req->name, &e) < 0 ||
@@ -357,11 +533,16 @@ rpc_delete_checkpoint(uint64_t call_id, const Types__DeleteCheckpointRequest *re
 		server_reply_error(call_id, &e);
 		return;
 	}
-	if (store_checkpoint_remove(D.store, req->id, req->name, &e) < 0) {
+	/* The files first, off the loop; the row and the event once they are
+	 * gone (ckpt_done), so a checkpoint made again under the name finds
+	 * its directory free. */
+	if ((k = ctx_new(call_id, req->id, req->name, f.path)) == NULL) {
+		err_set(&e, GRPC_RESOURCE_EXHAUSTED, "out of memory");
 		server_reply_error(call_id, &e);
 		return;
 	}
-	rm_tree(f.path);
-	event_record("delete-checkpoint", req->id, req->name, 0, now_ns(), &e);
-	server_reply(call_id, &resp.base);
+	if (ckpt_step(k, CK_REMOVE, &e) < 0) {
+		ctx_free(k);
+		server_reply_error(call_id, &e);
+	}
 }

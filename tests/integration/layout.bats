@@ -271,6 +271,42 @@ vm_kb() {
 	assert_eq "$DAEMON_STATUS" 0 "the daemon's exit status after SIGTERM"
 }
 
+@test "a checkpoint dir on a filesystem that does not answer (FUSE): CreateCheckpoint answers DEADLINE_EXCEEDED after --runtime-timeout; the daemon answers meanwhile and stops on SIGTERM" {
+	[ -c /dev/fuse ] && grep -qw fuse /proc/filesystems || skip "needs FUSE (/dev/fuse)"
+	mkdir -p "$T/hung"
+	"$PY" "$REPO/tests/integration/hung_fuse.py" "$T/hung" >"$T/fuse.log" 2>&1 &
+	FUSE_PID=$!
+	wait_for file_has "$T/fuse.log" mounted
+	start_daemon --runtime-timeout 2s
+	start_container ck "${SLEEP_ARGS[@]}"
+	t0=$(date +%s%N)
+	timeout -k 2 30 "$PY" "$GRPC_CALL" --address "$SOCK" CreateCheckpoint \
+		"{\"id\": \"ck\", \"checkpoint\": {\"name\": \"c1\"}, \"checkpointDir\": \"$T/hung/cp\"}" \
+		>"$T/ck.out" 2>&1 &
+	call=$!
+	BG_PIDS+=("$call")
+	t1=$(date +%s%N)
+	run -0 timeout 5 "$PY" "$GRPC_CALL" --address "$SOCK" --timeout 3 GetServerVersion
+	version_ms=$(ms_since "$t1")
+	wait "$call" && fail "the checkpoint succeeded: $(cat "$T/ck.out")"
+	call_ms=$(ms_since "$t0")
+	cat "$T/ck.out"
+	assert_contains "$(cat "$T/ck.out")" DEADLINE_EXCEEDED
+	assert_contains "$(cat "$T/ck.out")" "its filesystem does not answer"
+	assert_eq "$(db "SELECT count(*) FROM checkpoints")" 0 "checkpoint rows"
+	assert_eq "$(ctr_status ck)" running "ck"
+	if [ -n "${CTRD_SAN:-}" ]; then
+		kill "$FUSE_PID"
+		wait "$FUSE_PID" || true
+		FUSE_PID=
+	fi
+	t2=$(date +%s%N)
+	stop_daemon -TERM
+	stop_ms=$(ms_since "$t2")
+	echo "# figure: checkpoint dir on a hung filesystem: CreateCheckpoint DEADLINE_EXCEEDED in $call_ms ms (--runtime-timeout 2s), GetServerVersion meanwhile in $version_ms ms, SIGTERM stopped the daemon (status $DAEMON_STATUS) in $stop_ms ms" >&3
+	assert_eq "$DAEMON_STATUS" 0 "the daemon's exit status after SIGTERM"
+}
+
 @test "config.json of 300 MB (sparse), or /dev/zero: refused at once, the daemon's peak memory barely moves" {
 	start_daemon
 	make_bundle big "${SLEEP_ARGS[@]}"
