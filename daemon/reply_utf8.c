@@ -17,6 +17,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "pbwalk.h"
 #include "validate.h"
 
 struct fix {
@@ -67,55 +68,32 @@ escaped(const char *s)
 	return out;
 }
 
-static void
-walk(ProtobufCMessage *m, struct fixes *fx, int depth)
+/* A string that is not UTF-8 is swapped for its escaped copy, and where
+ * it was noted so that reply_utf8_undo puts the caller's back. */
+static int
+fix_one(void *arg, char **slot, const char *where)
 {
-	const ProtobufCMessageDescriptor *d = m->descriptor;
+	struct fixes *fx = arg;
+	char *e;
 
-	for (unsigned i = 0; i < d->n_fields; i++) {
-		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		char *base = (char *)m;
-		size_t n = 1;
-		void **vals = (void **)(base + f->offset);
+	if (validate_utf8(*slot, strlen(*slot)))
+		return 0;
+	if (fx->n == fx->cap) {
+		size_t cap = fx->cap ? fx->cap * 2 : 8;
+		struct fix *nv = realloc(fx->v, cap * sizeof(*nv));
 
-		if (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE)
-			continue;
-		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-		    *(const uint32_t *)(base + f->quantifier_offset) != f->id)
-			continue;
-		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-			n = *(const size_t *)(base + f->quantifier_offset);
-			vals = *(void ***)(base + f->offset);
-		}
-		for (size_t k = 0; k < n; k++) {
-			char *v = vals[k], *e;
-
-			if (v == NULL)
-				continue;
-			if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
-				if (depth < 32)
-					walk((ProtobufCMessage *)v, fx, depth + 1);
-				continue;
-			}
-			if (validate_utf8(v, strlen(v)))
-				continue;
-			if (fx->n == fx->cap) {
-				size_t cap = fx->cap ? fx->cap * 2 : 8;
-				struct fix *nv = realloc(fx->v, cap * sizeof(*nv));
-
-				if (nv == NULL)
-					return;
-				fx->v = nv;
-				fx->cap = cap;
-			}
-			if ((e = escaped(v)) == NULL)
-				return;
-			fx->v[fx->n].slot = (char **)&vals[k];
-			fx->v[fx->n].orig = v;
-			fx->n++;
-			vals[k] = e;
-		}
+		if (nv == NULL)
+			return 1;
+		fx->v = nv;
+		fx->cap = cap;
 	}
+	if ((e = escaped(*slot)) == NULL)
+		return 1;
+	fx->v[fx->n].slot = slot;
+	fx->v[fx->n].orig = *slot;
+	fx->n++;
+	*slot = e;
+	return 0;
 }
 
 void *
@@ -127,7 +105,7 @@ reply_utf8_fix(const ProtobufCMessage *msg)
 	if (fx == NULL)
 		return NULL;
 	/* The message is the caller's: changed only until reply_utf8_undo. */
-	walk((ProtobufCMessage *)msg, fx, 0);
+	pbwalk_strings((ProtobufCMessage *)msg, fix_one, fx);
 	if (fx->n == 0) {
 		free(fx->v);
 		free(fx);

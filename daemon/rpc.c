@@ -11,6 +11,7 @@
 #include "daemon.h"
 #include "health.pb-c.h"
 #include "log.h"
+#include "pbwalk.h"
 #include "stats.h"
 
 static void
@@ -343,54 +344,16 @@ wire_string_has_nul(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_
  * dropped where a string is written as JSON (jansson refuses them: an
  * exec's args or AppArmor profile lost) or make every later State
  * unreadable to clients that check (grpcio). So the whole request is
- * walked by its descriptors, nested and repeated fields included, and the
- * first bad string named in where ("args[1]", "user.username").
- * Returns 0, or -1 with where filled.
+ * walked, and the first bad string named by where ("args[1]",
+ * "user.username") into arg (PBWALK's 256 bytes).
  */
 static int
-pb_strings_utf8(const ProtobufCMessage *m, char *where, size_t wsz, size_t at, int depth)
+utf8_or_name(void *arg, char **slot, const char *where)
 {
-	const ProtobufCMessageDescriptor *d = m->descriptor;
-
-	for (unsigned i = 0; i < d->n_fields; i++) {
-		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		const char *base = (const char *)m;
-		size_t n = 1;
-		void *const *vals = (void *const *)(base + f->offset);
-
-		if (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE)
-			continue;
-		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-		    *(const uint32_t *)(base + f->quantifier_offset) != f->id)
-			continue;
-		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-			n = *(const size_t *)(base + f->quantifier_offset);
-			vals = *(void *const *const *)(base + f->offset);
-		}
-		for (size_t k = 0; k < n; k++) {
-			const void *v = vals[k];
-			int w;
-
-			if (v == NULL)
-				continue;
-			if (f->label == PROTOBUF_C_LABEL_REPEATED)
-				w = snprintf(where + at, wsz - at, "%s%s[%zu]", at ? "." : "",
-				    f->name, k);
-			else
-				w = snprintf(where + at, wsz - at, "%s%s", at ? "." : "", f->name);
-			if (w < 0 || (size_t)w >= wsz - at)
-				w = (int)(wsz - at - 1);
-			if (f->type == PROTOBUF_C_TYPE_STRING) {
-				if (!validate_utf8(v, strlen(v)))
-					return -1;
-			} else if (depth < 32 &&
-			    pb_strings_utf8(v, where, wsz, at + (size_t)w, depth + 1) < 0) {
-				return -1;
-			}
-			where[at] = '\0';
-		}
-	}
-	return 0;
+	if (validate_utf8(*slot, strlen(*slot)))
+		return 0;
+	snprintf(arg, 256, "%s", where);
+	return 1;
 }
 
 void
@@ -420,7 +383,7 @@ rpc_dispatch(uint64_t call_id, const char *path, const uint8_t *msg, size_t len)
 		{
 			char where[256] = "";
 
-			if (pb_strings_utf8(req, where, sizeof(where), 0, 0) < 0) {
+			if (pbwalk_strings(req, utf8_or_name, where) != 0) {
 				err_set(&e, GRPC_INVALID_ARGUMENT,
 				    "%s: field %s is not valid UTF-8 (protobuf strings must be)",
 				    path, where);
