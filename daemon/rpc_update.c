@@ -94,8 +94,8 @@ pause_done_cb(void *arg, int status, const char *out, const char *errmsg)
 		}
 		json_decref(j);
 	} else if (status != 0) {
-		err_set(&e, GRPC_UNKNOWN, "container %s: the runtime refused to %s it: %s", u->id,
-		    kind_verb(u->kind), errmsg);
+		err_set(&e, runtime_error_code(status), "container %s: the runtime refused to %s it:"
+		    " %s", u->id, kind_verb(u->kind), errmsg);
 		server_reply_error(u->call_id, &e);
 	} else {
 		Types__UpdateContainerResponse resp = TYPES__UPDATE_CONTAINER_RESPONSE__INIT;
