@@ -232,7 +232,7 @@ fi
 
 # (c) end to end
 if command -v bats >/dev/null; then
-	bats_args=(--tap)
+	bats_args=(--tap --timing)
 	[ -n "${BATS_FILTER:-}" ] && bats_args+=(--filter "$BATS_FILTER")
 	run_section bats "$BATS_TIMEOUT" tap bats "${bats_args[@]}" tests/integration
 else
