@@ -13,7 +13,7 @@
 # bails out or whose plan does not match its tests counts as one failure.
 # The last line is "N passed, N failed[, N skipped]"; exit 1 if any failed.
 #
-# Environment: SUITE_BUDGET (seconds for everything, default 870),
+# Environment: SUITE_BUDGET (seconds for everything, default 1140),
 # UNIT_TIMEOUT, SHIM_TIMEOUT, FUZZ_TIMEOUT, BATS_TIMEOUT, GRPC_TIMEOUT,
 # SAN_TIMEOUT (per runner caps),
 # BATS_FILTER (passed to bats --filter), KEEP_SUITE_TMP=1 (keep the temp dir).
@@ -25,13 +25,13 @@ fi
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
-SUITE_BUDGET=${SUITE_BUDGET:-870}
+SUITE_BUDGET=${SUITE_BUDGET:-1140}
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-120}
 SHIM_TIMEOUT=${SHIM_TIMEOUT:-180}
-BATS_TIMEOUT=${BATS_TIMEOUT:-600}
+BATS_TIMEOUT=${BATS_TIMEOUT:-780}
 GRPC_TIMEOUT=${GRPC_TIMEOUT:-300}
 FUZZ_TIMEOUT=${FUZZ_TIMEOUT:-90}
-SAN_TIMEOUT=${SAN_TIMEOUT:-360}
+SAN_TIMEOUT=${SAN_TIMEOUT:-420}
 PY=/usr/bin/python3
 
 passed=0
