@@ -93,6 +93,26 @@ parse_int_flag(const char *flag, const char *v, long min)
 	return n;
 }
 
+/* name's executable in one of PATH's directories, or NULL. */
+static char *
+find_in_path(const char *name)
+{
+	const char *env = getenv("PATH");
+	char *copy = strdup(env ? env : "/usr/local/bin:/usr/bin:/bin"), *save = NULL, *path;
+
+	for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save)) {
+		if (asprintf(&path, "%s/%s", d, name) < 0)
+			break;
+		if (access(path, X_OK) == 0) {
+			free(copy);
+			return path;
+		}
+		free(path);
+	}
+	free(copy);
+	return NULL;
+}
+
 static char *
 find_shim(const char *argv0)
 {
@@ -105,20 +125,44 @@ find_shim(const char *argv0)
 		if (asprintf(&path, "%s/containerd-shim", dir) >= 0 && access(path, X_OK) == 0)
 			return path;
 	}
-	/* Else PATH. */
-	{
-		const char *env = getenv("PATH");
-		char *copy = strdup(env ? env : "/usr/local/bin:/usr/bin:/bin"), *save = NULL;
-
-		for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-			if (asprintf(&path, "%s/containerd-shim", d) >= 0 && access(path, X_OK) == 0) {
-				free(copy);
-				return path;
-			}
-		}
-		free(copy);
-	}
+	if ((path = find_in_path("containerd-shim")) != NULL)
+		return path;
 	fatalx("cannot find containerd-shim beside %s or in PATH; give --shim", argv0);
+}
+
+/* A path given relative is taken from the working directory at start (as
+ * the 2017 daemon did: its own test suite starts it with a relative
+ * --state-dir); the daemon keeps it absolute, for its shims and runtime
+ * calls run elsewhere. */
+static const char *
+from_cwd(const char *flag, const char *path)
+{
+	char cwd[PATH_MAX], *abs;
+
+	if (path[0] == '/')
+		return path;
+	if (path[0] == '\0')
+		fatalx("%s: an empty path", flag);
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		fatal("%s %s: cannot read the working directory", flag, path);
+	{
+		char *real = realpath(path, NULL); /* when it exists: the same name every start */
+
+		if (real != NULL)
+			return real;
+	}
+	while (path[0] == '.' && path[1] == '/')
+		path += 2;
+	if (asprintf(&abs, "%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd,
+		strcmp(path, ".") == 0 ? "" : path) < 0)
+		fatalx("out of memory");
+	{
+		size_t len = strlen(abs);
+
+		if (len > 1 && abs[len - 1] == '/')
+			abs[len - 1] = '\0';
+	}
+	return abs;
 }
 
 static void
@@ -309,8 +353,9 @@ parse_flags(int argc, char **argv)
 		usage(stderr);
 		exit(2);
 	}
-	if (D.cfg.state_dir[0] != '/')
-		fatalx("--state-dir must be an absolute path, not \"%s\"", D.cfg.state_dir);
+	D.cfg.state_dir = from_cwd("--state-dir", D.cfg.state_dir);
+	if (D.cfg.listen != NULL)
+		D.cfg.listen = from_cwd("--listen", D.cfg.listen);
 	if (D.cfg.listen == NULL) {
 		char *l;
 
@@ -318,10 +363,21 @@ parse_flags(int argc, char **argv)
 			fatalx("out of memory");
 		D.cfg.listen = l;
 	}
-	if (D.cfg.shim == NULL)
+	if (D.cfg.shim == NULL) {
 		D.cfg.shim = find_shim(argv[0]);
-	else if (access(D.cfg.shim, X_OK) != 0)
-		fatal("--shim %s", D.cfg.shim);
+	} else if (strchr(D.cfg.shim, '/') == NULL) {
+		/* A bare name is looked up in PATH, as the 2017 daemon did: dockerd
+		 * starts it with --shim docker-containerd-shim. */
+		const char *name = D.cfg.shim;
+
+		if ((D.cfg.shim = find_in_path(name)) == NULL)
+			fatalx("--shim %s: no such program in PATH (%s)", name,
+			    getenv("PATH") ? getenv("PATH") : "unset");
+	} else {
+		D.cfg.shim = from_cwd("--shim", D.cfg.shim);
+		if (access(D.cfg.shim, X_OK) != 0)
+			fatal("--shim %s", D.cfg.shim);
+	}
 }
 
 static void

@@ -177,3 +177,30 @@ teardown() {
 	run -0 ctr version
 	pid_alive "$DAEMON_PID"
 }
+
+@test "relative --state-dir, --listen and --shim are taken from the working directory; a bare --shim name is looked up in PATH (as dockerd starts it)" {
+	requires_e2e
+	mkdir -p "$T/pathbin"
+	ln -s "$SHIM" "$T/pathbin/docker-containerd-shim"
+	DAEMON_ARGV=("$CONTAINERD" --state-dir state --listen ./state/containerd.sock
+		--runtime-args "--root=$RUNC_ROOT" --shim docker-containerd-shim)
+	(cd "$T" && PATH="$T/pathbin:$PATH" exec "${DAEMON_ARGV[@]}") >>"$T/daemon.log" 2>&1 3>&- &
+	DAEMON_PID=$!
+	wait_daemon_ready
+	start_container rel "${SLEEP_ARGS[@]}"
+	[ -f "$T/state/state.db" ] || fail "no $T/state/state.db"
+	[ -d "$T/state/_containers/rel/init" ] || fail "no $T/state/_containers/rel/init"
+	line=$(grep -m1 "listening on" "$T/daemon.log")
+	echo "# figure: $line" >&3
+	assert_contains "$line" "listening on $T/state/containerd.sock (state $T/state,"
+	assert_contains "$line" "shim $T/pathbin/docker-containerd-shim)"
+	kill -9 "$(init_pid rel)"
+	wait_exit rel 137
+}
+
+@test "a bare --shim name that is not in PATH: refused at once, saying so" {
+	run timeout 10 "$CONTAINERD" --state-dir "$STATE" --listen "$SOCK" --shim no-such-shim-here
+	echo "$output"
+	[ "$status" -ne 0 ] && [ "$status" -ne 124 ] || fail "status $status"
+	assert_contains "$output" "--shim no-such-shim-here: no such program in PATH"
+}
