@@ -22,6 +22,13 @@
 #define DAEMON_VERSION_PATCH 9
 #define DAEMON_REVISION "c-0.1"
 
+/* The 2017 daemon's error texts, which its clients match inside messages
+ * (dockerd treats "container not found" and "process not found" as
+ * "already gone"): each such error starts with one, then says more. */
+#define MSG_CONTAINER_NOT_FOUND "containerd: container not found"
+#define MSG_PROCESS_NOT_FOUND "containerd: process not found for container"
+#define MSG_CONTAINER_EXISTS "containerd: container already exists"
+
 struct config {
 	const char *state_dir;
 	const char *listen;		/* socket path */

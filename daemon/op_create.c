@@ -380,7 +380,8 @@ validate(const Types__CreateContainerRequest *req, struct err *e)
 	if (validate_labels(req->labels, req->n_labels, e) < 0)
 		return -1;
 	if (container_find(req->id) != NULL)
-		return err_set(e, GRPC_ALREADY_EXISTS, "container %s already exists", req->id);
+		return err_set(e, GRPC_ALREADY_EXISTS,
+		    MSG_CONTAINER_EXISTS ": %s", req->id);
 	return 0;
 }
 
@@ -493,7 +494,8 @@ create_continue(uint64_t call_id, const Types__CreateContainerRequest *req, json
 
 	/* Another create of this id may have begun while the files were read. */
 	if (container_find(req->id) != NULL) {
-		err_set(&e, GRPC_ALREADY_EXISTS, "container %s already exists", req->id);
+		err_set(&e, GRPC_ALREADY_EXISTS,
+		    MSG_CONTAINER_EXISTS ": %s", req->id);
 		goto fail;
 	}
 	if (from_config(req, cfg, &process, &cg_path, &e) < 0)

@@ -133,7 +133,8 @@ validate(const Types__AddProcessRequest *req, struct container **cp, struct err 
 		return err_set(e, GRPC_INVALID_ARGUMENT, "pid \"init\" names the container's"
 		    " first process; choose another name");
 	if ((c = container_find(req->id)) == NULL || c->status == CONTAINER_STOPPED)
-		return err_set(e, GRPC_NOT_FOUND, "no such container: %s", req->id);
+		return err_set(e, GRPC_NOT_FOUND,
+		    MSG_CONTAINER_NOT_FOUND ": no such container: %s", req->id);
 	if (c->status != CONTAINER_RUNNING)
 		return err_set(e, GRPC_FAILED_PRECONDITION, "container %s is %s, not running",
 		    req->id, container_status_name(c->status));

@@ -73,7 +73,8 @@ rpc_state(uint64_t call_id, const void *reqp)
 			np++;
 	}
 	if (req->id[0] != '\0' && nc == 0) {
-		err_set(&e, GRPC_NOT_FOUND, "no such container: %s", req->id);
+		err_set(&e, GRPC_NOT_FOUND,
+		    MSG_CONTAINER_NOT_FOUND ": no such container: %s", req->id);
 		server_reply_error(call_id, &e);
 		return;
 	}
@@ -121,7 +122,8 @@ rpc_lookup_process(uint64_t call_id, const char *id, const char *pid)
 		return NULL;
 	}
 	if ((c = container_find(id)) == NULL || c->status == CONTAINER_STOPPED) {
-		err_set(&e, GRPC_NOT_FOUND, "no such container: %s", id);
+		err_set(&e, GRPC_NOT_FOUND,
+		    MSG_CONTAINER_NOT_FOUND ": no such container: %s", id);
 		server_reply_error(call_id, &e);
 		return NULL;
 	}
@@ -133,7 +135,8 @@ rpc_lookup_process(uint64_t call_id, const char *id, const char *pid)
 	if (pid == NULL || *pid == '\0')
 		pid = "init";
 	if ((p = process_find(c, pid)) == NULL || p->state != PROCESS_RUNNING) {
-		err_set(&e, GRPC_NOT_FOUND, "container %s has no running process %s", id, pid);
+		err_set(&e, GRPC_NOT_FOUND,
+		    MSG_PROCESS_NOT_FOUND ": container %s has no running process %s", id, pid);
 		server_reply_error(call_id, &e);
 		return NULL;
 	}

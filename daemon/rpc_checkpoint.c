@@ -408,7 +408,8 @@ known(uint64_t call_id, const char *id)
 	}
 	if ((k = store_container_known(D.store, id, &e)) <= 0) {
 		if (k == 0)
-			err_set(&e, GRPC_NOT_FOUND, "no such container: %s", id);
+			err_set(&e, GRPC_NOT_FOUND,
+			    MSG_CONTAINER_NOT_FOUND ": no such container: %s", id);
 		server_reply_error(call_id, &e);
 		return 0;
 	}

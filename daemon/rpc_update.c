@@ -131,8 +131,8 @@ queue_next(struct pause_queue *q)
 		q->head = u->next;
 		if (u->call_id != 0) {
 			if (c == NULL || c->status == CONTAINER_STOPPED || c->deleting)
-				err_set(&e, GRPC_NOT_FOUND, "no such container: %s (it stopped"
-				    " while this request waited)", u->id);
+				err_set(&e, GRPC_NOT_FOUND, MSG_CONTAINER_NOT_FOUND ": no such container:"
+				    " %s (it stopped while this request waited)", u->id);
 			else
 				err_set(&e, GRPC_RESOURCE_EXHAUSTED, "container %s: cannot run the"
 				    " runtime (out of memory)", u->id);

@@ -338,3 +338,19 @@ sys.exit(1 if bad else 0)
 	nspid=$(awk '/^NSpid:/ { print $NF }' "/proc/$pid/status")
 	[ "$nspid" != "$pid" ] && [ "$nspid" -gt 1 ] || fail "NSpid $nspid (host pid $pid)"
 }
+
+@test "the 2017 daemon's error texts that clients match: container not found, process not found for container, container already exists" {
+	requires_e2e
+	requires grpcio
+	start_container known "${SLEEP_ARGS[@]}"
+	run -1 grpc_call Signal '{"id": "nosuch", "pid": "init", "signal": 9}'
+	echo "# figure: unknown container: $output" >&3
+	assert_match "$output" '^NOT_FOUND: containerd: container not found'
+	run -1 grpc_call Signal '{"id": "known", "pid": "nosuchpid", "signal": 9}'
+	echo "# figure: unknown process: $output" >&3
+	assert_match "$output" '^NOT_FOUND: containerd: process not found for container'
+	run -1 grpc_call CreateContainer "{\"id\": \"known\", \"bundlePath\": \"$BUNDLE\"}"
+	echo "# figure: id in use: $output" >&3
+	assert_match "$output" '^ALREADY_EXISTS: containerd: container already exists'
+	assert_eq "$(ctr_status known)" running "known"
+}
