@@ -37,7 +37,7 @@ static const struct ctr_opt events_opts[] = {
 	    "replay the stored events newer than this time (RFC 3339) first" },
 	{ "id", 0, CTR_OPT_STRING, NULL, "only this container's events" },
 	{ "stored-only", 0, CTR_OPT_BOOL, NULL,
-	    "end after the stored events (needs --timestamp)" },
+	    "end after the stored events (all of them without --timestamp)" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
@@ -68,9 +68,6 @@ events_run(struct ctr *c, const struct ctr_args *a)
 	if (ctr_arg_isset(a, "id"))
 		req.id = (char *)ctr_arg_str(a, "id");
 	req.storedonly = ctr_arg_bool(a, "stored-only");
-	if (req.storedonly && t == NULL)
-		return ctr_usage_error(a, "--stored-only needs --timestamp: the "
-		    "stored events after which time?");
 	if ((st = ctr_events_open(c, &req, &cl, &e)) == NULL)
 		return ctr_fail(&e);
 	if (ctr_event_header(stdout) < 0)

@@ -92,12 +92,6 @@ events_subscribe(uint64_t call_id, const Types__EventsRequest *req)
 		ts = req->timestamp->seconds * 1000000000 + req->timestamp->nanos;
 	else if (req->legacytimestamp > 0)
 		ts = (int64_t)req->legacytimestamp * 1000000000;
-	if (req->storedonly && ts == 0) {
-		err_set(&e, GRPC_INVALID_ARGUMENT,
-		    "storedOnly needs a timestamp: the stored events after which time?");
-		server_reply_error(call_id, &e);
-		return;
-	}
 	if (req->id[0] != '\0' && validate_id("container id", req->id, &e) < 0) {
 		server_reply_error(call_id, &e);
 		return;
@@ -113,6 +107,10 @@ events_subscribe(uint64_t call_id, const Types__EventsRequest *req)
 	/* From a time: straight to the first event after it, by the ts index
 	 * (ts grows with seq), not a scan of the table from its start. */
 	s->scanned = ts > 0 ? store_event_seek_ts(D.store, ts) : committed_seq;
+	/* Stored only with no (or the zero) time: the whole history, as the
+	 * 2017 daemon answered dockerd's restore query per container. */
+	if (req->storedonly && ts == 0)
+		s->scanned = 0;
 	s->stored_only = req->storedonly;
 	s->end_seq = committed_seq;
 	s->next = subs;

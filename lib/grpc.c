@@ -612,6 +612,21 @@ copy_value(const uint8_t *v, size_t len)
 	return s;
 }
 
+/* A header field as RFC 9113 8.2.1 allows it: a lower-case token name
+ * (a pseudo-header's after its ':') and a value of visible characters
+ * and inner blanks. */
+static bool
+header_ok(const uint8_t *name, size_t namelen, const uint8_t *value,
+    size_t valuelen)
+{
+	if (namelen > 0 && name[0] == ':') {
+		name++;
+		namelen--;
+	}
+	return namelen > 0 && nghttp2_check_header_name(name, namelen) &&
+	    nghttp2_check_header_value(value, valuelen);
+}
+
 static int
 conn_header_cb(nghttp2_session *ses, const nghttp2_frame *frame,
     const uint8_t *name, size_t namelen, const uint8_t *value, size_t valuelen,
@@ -620,8 +635,17 @@ conn_header_cb(nghttp2_session *ses, const nghttp2_frame *frame,
 	struct grpc_call *call;
 	char **dst = NULL;
 
-	if (frame->hd.type != NGHTTP2_HEADERS ||
-	    frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+	if (frame->hd.type != NGHTTP2_HEADERS)
+		return 0;
+	/* nghttp2's HTTP messaging checks are off (grpc_conn_new): the
+	 * field syntax is checked here by nghttp2's own rules, so NUL, CR,
+	 * LF or an upper-case name still reset the stream. */
+	if (!header_ok(name, namelen, value, valuelen)) {
+		nghttp2_submit_rst_stream(ses, NGHTTP2_FLAG_NONE,
+		    frame->hd.stream_id, NGHTTP2_PROTOCOL_ERROR);
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	}
+	if (frame->headers.cat != NGHTTP2_HCAT_REQUEST)
 		return 0;
 	if ((call = stream_call(ses, frame->hd.stream_id)) == NULL)
 		return 0;
@@ -754,6 +778,13 @@ grpc_conn_new(const struct grpc_server_cbs *cbs, void *ctx, size_t max_msg)
 	if ((rv = nghttp2_option_new(&opt)) == 0) {
 		nghttp2_option_set_no_closed_streams(opt, 1);
 		nghttp2_option_set_no_auto_window_update(opt, 1);
+		/* nghttp2 resets a request whose :authority is not a host
+		 * name (RFC 3986), but grpc-go (dockerd's libcontainerd) sends
+		 * the socket's absolute path there, and other clients send
+		 * :scheme "unix": on a unix socket the peer's credentials are
+		 * the access check, not the authority. The field syntax is
+		 * checked in conn_header_cb instead. */
+		nghttp2_option_set_no_http_messaging(opt, 1);
 		rv = nghttp2_session_server_new2(&c->ses, cb, c, opt);
 		nghttp2_option_del(opt);
 	}

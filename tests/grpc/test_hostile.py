@@ -537,6 +537,51 @@ def bad_frames():
 
 
 @test
+def any_authority_and_scheme():
+    """hostile: any :authority (dockerd's absolute socket path) and :scheme (unix, https) gets a normal answer"""
+    d, cl = shared()
+    cases = [
+        ("an absolute socket path", b"/var/run/docker/libcontainerd/docker-containerd.sock", b"http"),
+        ("this socket's path", d.sock.encode(), b"http"),
+        ("an empty authority", b"", b"http"),
+        ("a unix: URI", b"unix:///run/containerd.sock", b"http"),
+        ("localhost, scheme unix", b"localhost", b"unix"),
+        ("an absolute path, scheme https", b"/run/docker-containerd.sock", b"https"),
+    ]
+    for what, authority, scheme in cases:
+        hdrs = [(k, authority if k == b":authority" else scheme if k == b":scheme" else v)
+                for k, v in grpc_headers(b"/types.API/GetServerVersion")]
+        c = Raw(d.sock)
+        try:
+            c.request(1, None, b"", headers=hdrs)
+            r = c.response(1)
+            R.check(r.reset is None, "%s: stream reset (HTTP/2 error %s)" % (what, r.reset))
+            R.eq(r.status(), 0, "%s: grpc-status (%s)" % (what, r.message()))
+            R.check(r.messages() and r.messages()[0], "%s: no GetServerVersion answer" % what)
+        finally:
+            c.close()
+    # The field syntax is still checked: each of these resets its stream.
+    bad = [("a NUL in :path", b":path", b"/types.API/GetServerVersion\x00x"),
+           ("an upper-case name", b"X-Bad", b"1"),
+           ("a CR in a value", b"x-bad", b"a\rb"),
+           ("an LF in :authority", b":authority", b"a\nb")]
+    for what, name, value in bad:
+        hdrs = [(k, value if k == name else v)
+                for k, v in grpc_headers(b"/types.API/GetServerVersion")]
+        if name not in [k for k, _ in hdrs]:
+            hdrs.append((name, value))
+        c = Raw(d.sock)
+        try:
+            c.request(1, None, b"", headers=hdrs)
+            R.eq(c.response(1).reset, 1, "%s: RST_STREAM PROTOCOL_ERROR" % what)
+        finally:
+            c.close()
+    print("# %d authorities and schemes answered, %d malformed fields reset"
+          % (len(cases), len(bad)))
+    answers(d, cl, what="odd authorities")
+
+
+@test
 def huge_headers():
     """hostile: headers of 1 MiB (HPACK in CONTINUATION frames), a 64 KiB :path: refused, memory flat"""
     d, cl = shared()
