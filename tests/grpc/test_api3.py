@@ -562,6 +562,10 @@ def oom_event():
         types = [e.type for e in seen if e.type != "start-container"]
         types = [t for i, t in enumerate(types) if i == 0 or t != types[i - 1]]
         R.eq(types, ["oom", "exit"], "events (repeated ooms folded)")
+        # As the 2017 daemon sent them: no pid on start-container and oom.
+        pids = sorted({(e.type, e.pid) for e in seen if e.type in ("start-container", "oom")})
+        print("# start-container and oom (type, pid) on the stream: %s" % pids)
+        R.eq(pids, [("oom", ""), ("start-container", "")], "pids of start-container and oom")
     finally:
         reader.close()
 
