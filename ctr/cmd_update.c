@@ -41,8 +41,18 @@ update_run(struct ctr *c, const struct ctr_args *a)
 		{ "pids-limit", &res.pidslimit, false },
 	};
 	struct err e;
-	size_t i;
+	size_t i, given = 0;
 
+	/* The daemon takes an empty update as a no-op (dockerd sends them);
+	 * from the command line it is a mistake worth saying. */
+	for (i = 0; i < sizeof(update_opts) / sizeof(update_opts[0]); i++)
+		if (update_opts[i].name != NULL && ctr_arg_isset(a, update_opts[i].name))
+			given++;
+	if (given == 0) {
+		fprintf(stderr, "ctr: containers update: nothing to update: give at least one"
+		    " resource flag\n");
+		return CTR_EXIT_USAGE;
+	}
 	for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
 		if (ctr_arg_uint(a, nums[i].flag, UINT64_MAX, nums[i].bytes,
 		    nums[i].field) < 0)

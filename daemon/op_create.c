@@ -255,7 +255,8 @@ finish_ok(struct op_create *op)
 		p->shim_start_time, now, &e) < 0 ||
 	    store_container_set_status(D.store, c->id, "running", now, &e) < 0)
 		log_warnx("container %s: %s", c->id, e.msg);
-	event_record("start-container", c->id, "init", 0, now, &e);
+	/* No pid, as the 2017 daemon sent it (clients compare whole events). */
+	event_record("start-container", c->id, "", 0, now, &e);
 	container_to_pb(c, &pc, procs, pids);
 	resp.container = &pc;
 	server_reply(op->call_id, &resp.base);

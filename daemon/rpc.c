@@ -15,10 +15,21 @@
 #include "stats.h"
 
 static void
-rpc_health(uint64_t call_id, const void *req)
+rpc_health(uint64_t call_id, const void *reqp)
 {
+	const Grpc__Health__V1__HealthCheckRequest *req = reqp;
 	Grpc__Health__V1__HealthCheckResponse resp = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+	struct err e;
 
+	/* As grpc-go's health server (the 2017 daemon's): "" is the server
+	 * itself; a service it never registered is NOT_FOUND. */
+	if (req->service != NULL && req->service[0] != '\0' &&
+	    strcmp(req->service, "types.API") != 0 &&
+	    strcmp(req->service, "grpc.health.v1.Health") != 0) {
+		err_set(&e, GRPC_NOT_FOUND, "unknown service %s", req->service);
+		server_reply_error(call_id, &e);
+		return;
+	}
 	resp.status = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
 	server_reply(call_id, &resp.base);
 }
@@ -152,8 +163,10 @@ rpc_signal(uint64_t call_id, const void *reqp)
 	struct err e;
 	int fd;
 
-	if (req->signal == 0 || req->signal >= (uint32_t)NSIG) {
-		err_set(&e, GRPC_INVALID_ARGUMENT, "signal %u is not a valid signal number (1-%d)",
+	/* Signal 0 is a liveness probe (as kill(2)): the pidfd lookup and
+	 * pidfd_send_signal below check the process exists, nothing is sent. */
+	if (req->signal >= (uint32_t)NSIG) {
+		err_set(&e, GRPC_INVALID_ARGUMENT, "signal %u is not a valid signal number (0-%d)",
 		    req->signal, NSIG - 1);
 		server_reply_error(call_id, &e);
 		return;

@@ -258,10 +258,10 @@ rpc_update_container(uint64_t call_id, const Types__UpdateContainerRequest *req)
 		pause_enqueue(u);
 		return;
 	}
-	if (req->resources == NULL) {
-		err_set(&e, GRPC_INVALID_ARGUMENT, "nothing to update: give a status or resources");
-		goto refuse;
-	}
+	/* No status and no resources: a no-op, as on the 2017 daemon (dockerd
+	 * sends empty updates). */
+	if (req->resources == NULL)
+		goto noop;
 	{
 		const Types__UpdateResource *r = req->resources;
 		int n = 0;
@@ -287,10 +287,12 @@ rpc_update_container(uint64_t call_id, const Types__UpdateContainerRequest *req)
 			argv[k++] = r->cpusetmems;
 			n++;
 		}
-		if (n == 0) {
-			err_set(&e, GRPC_INVALID_ARGUMENT, "no resource to update was given");
-			goto refuse;
-		}
+		/* Nothing runc update can apply: accepted as a no-op. The blkio
+		 * leaf weight and per-device weights and throttles are among these:
+		 * runc update has no flags for them, so this daemon cannot apply
+		 * them to a running container (dockerd sends blkio-only updates). */
+		if (n == 0)
+			goto noop;
 		argv[k++] = c->id;
 		argv[k] = NULL;
 		if (runtime_run(c, argv, update_done_cb, u) < 0) {
@@ -298,6 +300,15 @@ rpc_update_container(uint64_t call_id, const Types__UpdateContainerRequest *req)
 			    " (out of memory)", c->id);
 			goto refuse;
 		}
+	}
+	return;
+noop:
+	free(u->id);
+	free(u);
+	{
+		Types__UpdateContainerResponse resp = TYPES__UPDATE_CONTAINER_RESPONSE__INIT;
+
+		server_reply(call_id, &resp.base);
 	}
 	return;
 refuse:

@@ -334,7 +334,8 @@ handle_line(struct process *p, char *line)
 		struct err e;
 
 		log_warnx("container %s: out of memory", p->ctr->id);
-		event_record("oom", p->ctr->id, p->name, 0, now_ns(), &e);
+		/* No pid, as the 2017 daemon sent it. */
+		event_record("oom", p->ctr->id, "", 0, now_ns(), &e);
 	} else {
 		log_warnx("container %s process %s: unexpected line from the shim: %s",
 		    p->ctr->id, p->name, line);

@@ -435,12 +435,10 @@ def update_container_pause_resume():
 
 @test
 def update_container_errors():
-    """UpdateContainer: bad status INVALID_ARGUMENT, nothing to do INVALID_ARGUMENT, unknown NOT_FOUND"""
+    """UpdateContainer: bad status INVALID_ARGUMENT, unknown NOT_FOUND"""
     c, _, _ = sleeper("g3-upcerr")
     expect(lambda: call("UpdateContainer", id=c, status="sleeping"),
            grpc.StatusCode.INVALID_ARGUMENT, "status sleeping")
-    expect(lambda: call("UpdateContainer", id=c),
-           grpc.StatusCode.INVALID_ARGUMENT, "an empty update")
     expect(lambda: call("UpdateContainer", id="no-such-container", status="paused"),
            grpc.StatusCode.NOT_FOUND, "an unknown container")
     R.eq(client().state(c).containers[0].status, "running", "status after the refused calls")
@@ -461,6 +459,47 @@ def update_container_resources():
     R.eq(cgroup_read("cpu", pid, "cpu.cfs_period_us"), "100000", "cpu.cfs_period_us")
     R.eq(cgroup_read("pids", pid, "pids.max"), "77", "pids.max")
     R.eq(client().state(c).containers[0].status, "running", "status")
+
+
+@test
+def update_container_empty_and_blkio_only():
+    """UpdateContainer with nothing, empty resources or blkio-only resources: OK, a no-op (as 2017)"""
+    c, _, _ = sleeper("g3-upnoop")
+    pb = client().pb.api
+    t0 = time.monotonic()
+    call("UpdateContainer", id=c)
+    call("UpdateContainer", id=c, resources=pb.UpdateResource())
+    call("UpdateContainer", id=c, resources=pb.UpdateResource(
+        blkioLeafWeight=300,
+        blkioWeightDevice=[pb.WeightDevice(blkIODevice=pb.BlockIODevice(major=8, minor=0), weight=200)],
+        blkioThrottleReadBpsDevice=[pb.ThrottleDevice(blkIODevice=pb.BlockIODevice(major=8, minor=0), rate=1 << 20)]))
+    print("# 3 no-op updates answered OK in %.3f s" % (time.monotonic() - t0))
+    R.eq(client().state(c).containers[0].status, "running", "status after the no-op updates")
+
+
+@test
+def signal_zero_probe():
+    """Signal 0: OK for a live process (nothing sent), NOT_FOUND for an unknown one"""
+    c, _, cont = sleeper("g3-sig0")
+    pid = cont.processes[0].systemPid
+    t0 = time.monotonic()
+    client().signal(c, 0)
+    print("# Signal 0 to a live init answered OK in %.3f s" % (time.monotonic() - t0))
+    R.check(pid_alive(pid), "the init died of signal 0")
+    R.eq(client().state(c).containers[0].status, "running", "status after signal 0")
+    expect(lambda: client().signal(c, 0, pid="no-such-exec"), grpc.StatusCode.NOT_FOUND,
+           "signal 0 to an unknown process")
+    expect(lambda: client().signal("no-such-container", 0), grpc.StatusCode.NOT_FOUND,
+           "signal 0 to an unknown container")
+
+
+@test
+def health_check_unknown_service():
+    """Health.Check of an unknown service: NOT_FOUND; the empty name: SERVING"""
+    e = R.rpc_error(lambda: client().health("no.such.Service"))
+    R.expect_code(e, grpc.StatusCode.NOT_FOUND, "health of an unknown service")
+    print("# Health.Check(no.such.Service): %s" % e.code())
+    R.eq(client().health("").status, client().pb.health.HealthCheckResponse.SERVING, "health of \"\"")
 
 
 # ---------------------------------------------------------------- Stats
@@ -523,6 +562,10 @@ def oom_event():
         types = [e.type for e in seen if e.type != "start-container"]
         types = [t for i, t in enumerate(types) if i == 0 or t != types[i - 1]]
         R.eq(types, ["oom", "exit"], "events (repeated ooms folded)")
+        # As the 2017 daemon sent them: no pid on start-container and oom.
+        pids = sorted({(e.type, e.pid) for e in seen if e.type in ("start-container", "oom")})
+        print("# start-container and oom (type, pid) on the stream: %s" % pids)
+        R.eq(pids, [("oom", ""), ("start-container", "")], "pids of start-container and oom")
     finally:
         reader.close()
 

@@ -110,7 +110,7 @@ check_round() {
 	acked=$(awk '$1 == "ack" && $2 == "create" { print $3 }' "$T/acks" | sort -u)
 	for id in $acked; do
 		if [ "$(db "SELECT count(*) FROM containers WHERE id = '$id'")" = 0 ] ||
-			[ "$(event_count start-container "$id" init)" = 0 ]; then
+			[ "$(event_count start-container "$id")" = 0 ]; then
 			echo "# $1: acknowledged $id lost"
 			lost=$((lost + 1))
 		fi
@@ -133,7 +133,7 @@ check_round() {
 		fi
 	done
 	for id in $(awk '$1 == "err" && $2 == "create" { print $3 }' "$T/acks" | sort -u); do
-		[ "$(event_count start-container "$id" init)" = 0 ] || continue
+		[ "$(event_count start-container "$id")" = 0 ] || continue
 		refused=$((refused + 1))
 		[ "$(db "SELECT count(*) FROM containers WHERE id = '$id'")" = 0 ] || { echo "# $1: refused $id has a row"; bad=$((bad + 1)); }
 		! runc_list | grep -qxF -- "$id" || { echo "# $1: refused $id runs"; bad=$((bad + 1)); }

@@ -205,7 +205,7 @@ list_rows() {
 	assert_contains "$line" cps2
 	assert_eq "$(runc_status cps2)" running "runc status"
 	assert_eq "$(db "SELECT checkpoint FROM containers WHERE id = 'cps2'")" snap "containers.checkpoint"
-	has_event start-container cps2 init 0
+	has_event start-container cps2 "" 0
 
 	run -0 ctr containers kill -s KILL cps2
 	wait_exit cps2 137

@@ -51,6 +51,20 @@ oom_bundle() {
 	echo "$output"
 	types=$(awk 'NR > 1 { print $2 }' <<<"$output" | uniq | tr '\n' ' ')
 	assert_eq "$types" "start-container oom exit " "event types (repeated ooms folded)"
+
+	# As the 2017 daemon sent them: start-container and oom carry no pid,
+	# on the stream and in the history; replay reads them as the init's.
+	rows=$(db "SELECT type || '/' || pid FROM events WHERE container_id = '$id'
+		AND type IN ('start-container', 'oom') GROUP BY type, pid ORDER BY type")
+	echo "# figure: start-container and oom (type/pid) rows: $(tr '\n' ' ' <<<"$rows")" >&3
+	assert_eq "$(tr '\n' ' ' <<<"$rows")" "oom/ start-container/ " "pids of start-container and oom"
+	run "$REPO/bin/containerd-state" --db "$DB" replay
+	[ "$status" -eq 0 ] || fail "containerd-state replay: $output"
+	# A database written before holds "init" there: replay accepts it too.
+	db ".backup '$T/old.db'"
+	sqlite3 "$T/old.db" "UPDATE events SET pid = 'init' WHERE type IN ('start-container', 'oom')"
+	run "$REPO/bin/containerd-state" --db "$T/old.db" replay
+	[ "$status" -eq 0 ] || fail "containerd-state replay of an older history: $output"
 }
 
 @test "containers watch: shows oom then exit and ends" {
