@@ -16,6 +16,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "op.h"
 
 struct daemon D;
 
@@ -30,7 +31,7 @@ usage(FILE *f)
 	    "\n"
 	    "flags:\n"
 	    "  --state-dir DIR          state directory (default /run/containerd)\n"
-	    "  -l, --listen ADDR        socket: a path or unix:///path\n"
+	    "  -l, --listen ADDR        socket: a path or unix:///path (tcp:// is refused)\n"
 	    "                           (default <state-dir>/containerd.sock)\n"
 	    "  -r, --runtime NAME       OCI runtime binary (default runc)\n"
 	    "  --runtime-args ARG       global flag for the runtime, before the verb (repeatable)\n"
@@ -48,6 +49,7 @@ usage(FILE *f)
 	    "  --retain-age DUR         drop stopped containers' history older than this\n"
 	    "                           (default 0: keep)\n"
 	    "  --group NAME|GID         group also allowed to use the socket\n"
+	    "  --pprof-address ADDR     accepted and ignored (the 2017 daemon's Go profiler)\n"
 	    "  --id ID                  this daemon's id (default the hostname)\n"
 	    "  --debug                  debug logging (same as --log-level debug)\n"
 	    "  --log-level LEVEL        debug, info, warn or error (default info)\n"
@@ -184,6 +186,33 @@ mkdir_p(const char *path, mode_t mode)
 }
 
 static void
+dump_op(void *arg, const struct op *op)
+{
+	log_info("dump:   op %llu %s", (unsigned long long)op->id, op->kind);
+}
+
+/* SIGUSR1: what the daemon holds, to the log (the 2017 daemon dumped its
+ * goroutines there); it goes on serving. */
+static void
+dump_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	log_info("dump: %d container(s), %d connection(s), %d subscriber(s), %d runtime"
+		 " call(s) running or queued; database %s, %d change(s) not yet written",
+	    D.n_containers, server_connection_count(), events_subscriber_count(),
+	    runtime_jobs_pending(), store_stalled(D.store) ? "stalled" : "writable",
+	    store_unwritten(D.store));
+	for (struct container *c = D.containers; c != NULL; c = c->next) {
+		int n = 0;
+
+		for (struct process *p = c->procs; p != NULL; p = p->next)
+			n++;
+		log_info("dump:   container %s %s, %d process(es)%s", c->id,
+		    container_status_name(c->status), n, c->deleting ? ", being deleted" : "");
+	}
+	op_foreach(dump_op, NULL);
+}
+
+static void
 stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	log_info("signal %d: stopping; containers keep running", w->signum);
@@ -239,7 +268,7 @@ prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 enum {
 	OPT_STATE_DIR = 256, OPT_RUNTIME_ARGS, OPT_SHIM, OPT_DEBUG, OPT_LOG_LEVEL,
 	OPT_CONCURRENCY, OPT_START_TIMEOUT, OPT_METRICS, OPT_RETAIN, OPT_RETAIN_AGE, OPT_ID,
-	OPT_GROUP, OPT_GRAPHITE, OPT_RUNTIME_TIMEOUT,
+	OPT_GROUP, OPT_GRAPHITE, OPT_RUNTIME_TIMEOUT, OPT_PPROF,
 };
 
 static void
@@ -262,6 +291,7 @@ parse_flags(int argc, char **argv)
 		{ "retain-age", required_argument, NULL, OPT_RETAIN_AGE },
 		{ "id", required_argument, NULL, OPT_ID },
 		{ "group", required_argument, NULL, OPT_GROUP },
+		{ "pprof-address", required_argument, NULL, OPT_PPROF },
 		{ "version", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -282,7 +312,18 @@ parse_flags(int argc, char **argv)
 			D.cfg.state_dir = optarg;
 			break;
 		case 'l':
+			/* No authentication over TCP: the socket's peer credentials
+			 * are the only access check this daemon has. */
+			if (strncmp(optarg, "tcp://", 6) == 0)
+				fatalx("--listen %s: TCP is not served: it has no authentication, and"
+				       " anyone who reaches it could run anything as root; use a unix"
+				       " socket (a path or unix:///path)", optarg);
 			D.cfg.listen = strncmp(optarg, "unix://", 7) == 0 ? optarg + 7 : optarg;
+			break;
+		case OPT_PPROF:
+			/* The 2017 daemon's Go profiler: accepted, so old unit files start. */
+			log_warnx("--pprof-address %s: ignored (this daemon is not written in Go; its"
+				  " state is logged on SIGUSR1)", optarg);
 			break;
 		case 'r':
 			D.cfg.runtime = optarg;
@@ -394,7 +435,7 @@ raise_fd_limit(void)
 int
 main(int argc, char **argv)
 {
-	static ev_signal sigterm_w, sigint_w;
+	static ev_signal sigterm_w, sigint_w, sigusr1_w;
 	static ev_prepare prepare_w;
 	static ev_check check_w;
 	char dbpath[PATH_MAX];
@@ -446,6 +487,8 @@ main(int argc, char **argv)
 	ev_signal_init(&sigint_w, stop_cb, SIGINT);
 	ev_signal_start(D.loop, &sigterm_w);
 	ev_signal_start(D.loop, &sigint_w);
+	ev_signal_init(&sigusr1_w, dump_cb, SIGUSR1);
+	ev_signal_start(D.loop, &sigusr1_w);
 	retention_start();
 	ev_prepare_init(&prepare_w, prepare_cb);
 	ev_prepare_start(D.loop, &prepare_w);

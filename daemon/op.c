@@ -36,3 +36,10 @@ op_find(uint64_t id, const char *kind)
 			return o->self;
 	return NULL;
 }
+
+void
+op_foreach(void (*fn)(void *arg, const struct op *op), void *arg)
+{
+	for (const struct op *o = ops; o != NULL; o = o->next)
+		fn(arg, o);
+}

@@ -16,5 +16,7 @@ uint64_t op_register(struct op *op, const char *kind, void *self);
 void op_unregister(struct op *op);
 /* The op's own struct, or NULL if it has ended. */
 void *op_find(uint64_t id, const char *kind);
+/* Every operation in flight, newest first (the SIGUSR1 dump). */
+void op_foreach(void (*fn)(void *arg, const struct op *op), void *arg);
 
 #endif

@@ -204,3 +204,20 @@ teardown() {
 	[ "$status" -ne 0 ] && [ "$status" -ne 124 ] || fail "status $status"
 	assert_contains "$output" "--shim no-such-shim-here: no such program in PATH"
 }
+
+@test "the 2017 daemon's flags: --listen tcp:// refused saying why, --pprof-address accepted with a warning; SIGUSR1 logs the daemon's state and it serves on" {
+	requires_e2e
+	run timeout 10 "$CONTAINERD" --state-dir "$STATE" --listen tcp://127.0.0.1:2375 --shim "$SHIM"
+	echo "$output"
+	[ "$status" -ne 0 ] && [ "$status" -ne 124 ] || fail "status $status"
+	assert_contains "$output" "TCP is not served: it has no authentication"
+	start_daemon --pprof-address 127.0.0.1:6060
+	grep -q -- "--pprof-address 127.0.0.1:6060: ignored" "$T/daemon.log" || fail "no warning for --pprof-address"
+	start_container dumped "${SLEEP_ARGS[@]}"
+	kill -USR1 "$DAEMON_PID"
+	wait_for grep -q "dump:   container dumped running, 1 process" "$T/daemon.log"
+	echo "# figure: $(grep -m1 'dump: ' "$T/daemon.log" | cut -d' ' -f3-)" >&3
+	pid_alive "$DAEMON_PID" || fail "SIGUSR1 killed the daemon"
+	run -0 ctr version
+	assert_eq "$(ctr_status dumped)" running "dumped"
+}
