@@ -41,57 +41,58 @@ def say(*words):
         sys.stdout.flush()
 
 
-def run_threads(n, work):
-    threads = [threading.Thread(target=work) for _ in range(n)]
-    for t in threads:
+def drain(items, threads, one):
+    """Calls one(item) for every item, from `threads` threads taking the
+    next item in turn."""
+    left = list(items)
+    lock = threading.Lock()
+
+    def work():
+        while True:
+            with lock:
+                if not left:
+                    return
+                item = left.pop(0)
+            one(item)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for t in workers:
         t.start()
-    for t in threads:
+    for t in workers:
         t.join()
 
 
 def execs(a):
     client = ctrdtest.Client(a.address)
     ctrs = a.containers.split(",")
-    todo = [(ctrs[k % len(ctrs)], "%s%d" % (a.prefix, k)) for k in range(a.count)]
     args = a.args or ["sleep", "1000"]
-    lock = threading.Lock()
 
-    def work():
-        while True:
-            with lock:
-                if not todo:
-                    return
-                cid, pid = todo.pop(0)
-            try:
-                r = client.call("AddProcess", id=cid, pid=pid, args=args, cwd="/",
-                                env=PATH_ENV, timeout=a.timeout)
-                say("ack", "exec", cid, pid, r.systemPid)
-            except grpc.RpcError as e:
-                say("err", "exec", cid, pid, e.code().name, e.details() or "")
+    def one(item):
+        cid, pid = item
+        try:
+            r = client.call("AddProcess", id=cid, pid=pid, args=args, cwd="/",
+                            env=PATH_ENV, timeout=a.timeout)
+            say("ack", "exec", cid, pid, r.systemPid)
+        except grpc.RpcError as e:
+            say("err", "exec", cid, pid, e.code().name, e.details() or "")
 
-    run_threads(a.threads, work)
+    drain([(ctrs[k % len(ctrs)], "%s%d" % (a.prefix, k)) for k in range(a.count)],
+          a.threads, one)
     client.close()
 
 
 def pauses(a):
     client = ctrdtest.Client(a.address)
-    todo = list(range(a.count))
-    lock = threading.Lock()
 
-    def work():
-        while True:
-            with lock:
-                if not todo:
-                    return
-                k = todo.pop(0)
-            st = "paused" if k % 2 == 0 else "running"
-            try:
-                client.call("UpdateContainer", id=a.container, status=st, timeout=a.timeout)
-                say("ack", "pause", a.container, st, k)
-            except grpc.RpcError as e:
-                say("err", "pause", a.container, st, k, e.code().name, e.details() or "")
+    def one(k):
+        st = "paused" if k % 2 == 0 else "running"
+        try:
+            client.call("UpdateContainer", id=a.container, status=st, timeout=a.timeout)
+            say("ack", "pause", a.container, st, k)
+        except grpc.RpcError as e:
+            say("err", "pause", a.container, st, k, e.code().name, e.details() or "")
 
-    run_threads(a.threads, work)
+    drain(range(a.count), a.threads, one)
     client.close()
 
 

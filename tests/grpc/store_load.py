@@ -117,7 +117,7 @@ def cmd_load(a, client):
     delays = {cid: rnd.random() * a.spread for cid in ids}
     out = open(a.out, "a", buffering=1)
     lock = threading.Lock()
-    todo = list(ids)
+    left = list(ids)
 
     def log(*words):
         with lock:
@@ -127,9 +127,9 @@ def cmd_load(a, client):
         c = ctrdtest.Client(client.sock)
         while True:
             with lock:
-                if not todo:
+                if not left:
                     break
-                cid = todo.pop(0)
+                cid = left.pop(0)
             time.sleep(delays[cid])
             try:
                 c.create(cid, a.bundle)
