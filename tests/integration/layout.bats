@@ -234,29 +234,39 @@ vm_kb() {
 	[ "$create_ms" -lt 5000 ] || fail "the create took $create_ms ms"
 }
 
-@test "a bundle on a filesystem that does not answer (FUSE): CreateContainer answers DEADLINE_EXCEEDED after --start-timeout; the daemon answers meanwhile and stops on SIGTERM" {
+# mount_hung_fs: a FUSE filesystem at $T/hung whose server never answers.
+mount_hung_fs() {
 	[ -c /dev/fuse ] && grep -qw fuse /proc/filesystems || skip "needs FUSE (/dev/fuse)"
 	mkdir -p "$T/hung"
 	"$PY" "$REPO/tests/integration/hung_fuse.py" "$T/hung" >"$T/fuse.log" 2>&1 &
 	FUSE_PID=$!
 	wait_for file_has "$T/fuse.log" mounted
-	start_daemon --start-timeout 2s
+}
+
+# call_on_hung_fs OUT METHOD JSON: the call, in the background, must fail
+# DEADLINE_EXCEEDED naming the filesystem, while GetServerVersion answers
+# meanwhile (the daemon's thread waits on the filesystem; the loop does
+# not). Sets call_ms and version_ms.
+call_on_hung_fs() {
+	local out=$1 t0 t1 call
 	t0=$(date +%s%N)
-	timeout -k 2 30 "$PY" "$GRPC_CALL" --address "$SOCK" CreateContainer \
-		"{\"id\": \"hung\", \"bundlePath\": \"$T/hung/bundle\"}" >"$T/hung.out" 2>&1 &
-	create=$!
-	BG_PIDS+=("$create")
-	# The daemon's thread waits on the filesystem; the loop does not.
+	timeout -k 2 30 "$PY" "$GRPC_CALL" --address "$SOCK" "$2" "$3" >"$out" 2>&1 &
+	call=$!
+	BG_PIDS+=("$call")
 	t1=$(date +%s%N)
 	run -0 timeout 5 "$PY" "$GRPC_CALL" --address "$SOCK" --timeout 3 GetServerVersion
 	version_ms=$(ms_since "$t1")
-	wait "$create" && fail "the create succeeded: $(cat "$T/hung.out")"
-	create_ms=$(ms_since "$t0")
-	cat "$T/hung.out"
-	assert_contains "$(cat "$T/hung.out")" DEADLINE_EXCEEDED
-	assert_contains "$(cat "$T/hung.out")" "its filesystem does not answer"
-	# A second create meanwhile is served as usual.
-	start_container ok "${SLEEP_ARGS[@]}"
+	wait "$call" && fail "the $2 succeeded: $(cat "$out")"
+	call_ms=$(ms_since "$t0")
+	cat "$out"
+	assert_contains "$(cat "$out")" DEADLINE_EXCEEDED
+	assert_contains "$(cat "$out")" "its filesystem does not answer"
+}
+
+# stop_beside_hung_fs: SIGTERM stops the daemon (status 0) though a thread
+# of it waits on the filesystem. Sets stop_ms.
+stop_beside_hung_fs() {
+	local t0
 	# Under ASan, LeakSanitizer must stop every thread at exit, which the
 	# kernel's FUSE wait does not let it: the filesystem answers first.
 	if [ -n "${CTRD_SAN:-}" ]; then
@@ -264,47 +274,32 @@ vm_kb() {
 		wait "$FUSE_PID" || true
 		FUSE_PID=
 	fi
-	t2=$(date +%s%N)
+	t0=$(date +%s%N)
 	stop_daemon -TERM
-	stop_ms=$(ms_since "$t2")
-	echo "# figure: bundle on a hung filesystem: CreateContainer DEADLINE_EXCEEDED in $create_ms ms (--start-timeout 2s), GetServerVersion meanwhile in $version_ms ms, SIGTERM stopped the daemon (status $DAEMON_STATUS) in $stop_ms ms" >&3
+	stop_ms=$(ms_since "$t0")
 	assert_eq "$DAEMON_STATUS" 0 "the daemon's exit status after SIGTERM"
 }
 
+@test "a bundle on a filesystem that does not answer (FUSE): CreateContainer answers DEADLINE_EXCEEDED after --start-timeout; the daemon answers meanwhile and stops on SIGTERM" {
+	mount_hung_fs
+	start_daemon --start-timeout 2s
+	call_on_hung_fs "$T/hung.out" CreateContainer "{\"id\": \"hung\", \"bundlePath\": \"$T/hung/bundle\"}"
+	# A second create meanwhile is served as usual.
+	start_container ok "${SLEEP_ARGS[@]}"
+	stop_beside_hung_fs
+	echo "# figure: bundle on a hung filesystem: CreateContainer DEADLINE_EXCEEDED in $call_ms ms (--start-timeout 2s), GetServerVersion meanwhile in $version_ms ms, SIGTERM stopped the daemon (status $DAEMON_STATUS) in $stop_ms ms" >&3
+}
+
 @test "a checkpoint dir on a filesystem that does not answer (FUSE): CreateCheckpoint answers DEADLINE_EXCEEDED after --runtime-timeout; the daemon answers meanwhile and stops on SIGTERM" {
-	[ -c /dev/fuse ] && grep -qw fuse /proc/filesystems || skip "needs FUSE (/dev/fuse)"
-	mkdir -p "$T/hung"
-	"$PY" "$REPO/tests/integration/hung_fuse.py" "$T/hung" >"$T/fuse.log" 2>&1 &
-	FUSE_PID=$!
-	wait_for file_has "$T/fuse.log" mounted
+	mount_hung_fs
 	start_daemon --runtime-timeout 2s
 	start_container ck "${SLEEP_ARGS[@]}"
-	t0=$(date +%s%N)
-	timeout -k 2 30 "$PY" "$GRPC_CALL" --address "$SOCK" CreateCheckpoint \
-		"{\"id\": \"ck\", \"checkpoint\": {\"name\": \"c1\"}, \"checkpointDir\": \"$T/hung/cp\"}" \
-		>"$T/ck.out" 2>&1 &
-	call=$!
-	BG_PIDS+=("$call")
-	t1=$(date +%s%N)
-	run -0 timeout 5 "$PY" "$GRPC_CALL" --address "$SOCK" --timeout 3 GetServerVersion
-	version_ms=$(ms_since "$t1")
-	wait "$call" && fail "the checkpoint succeeded: $(cat "$T/ck.out")"
-	call_ms=$(ms_since "$t0")
-	cat "$T/ck.out"
-	assert_contains "$(cat "$T/ck.out")" DEADLINE_EXCEEDED
-	assert_contains "$(cat "$T/ck.out")" "its filesystem does not answer"
+	call_on_hung_fs "$T/ck.out" CreateCheckpoint \
+		"{\"id\": \"ck\", \"checkpoint\": {\"name\": \"c1\"}, \"checkpointDir\": \"$T/hung/cp\"}"
 	assert_eq "$(db "SELECT count(*) FROM checkpoints")" 0 "checkpoint rows"
 	assert_eq "$(ctr_status ck)" running "ck"
-	if [ -n "${CTRD_SAN:-}" ]; then
-		kill "$FUSE_PID"
-		wait "$FUSE_PID" || true
-		FUSE_PID=
-	fi
-	t2=$(date +%s%N)
-	stop_daemon -TERM
-	stop_ms=$(ms_since "$t2")
+	stop_beside_hung_fs
 	echo "# figure: checkpoint dir on a hung filesystem: CreateCheckpoint DEADLINE_EXCEEDED in $call_ms ms (--runtime-timeout 2s), GetServerVersion meanwhile in $version_ms ms, SIGTERM stopped the daemon (status $DAEMON_STATUS) in $stop_ms ms" >&3
-	assert_eq "$DAEMON_STATUS" 0 "the daemon's exit status after SIGTERM"
 }
 
 @test "config.json of 300 MB (sparse), or /dev/zero: refused at once, the daemon's peak memory barely moves" {
