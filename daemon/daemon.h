@@ -90,6 +90,14 @@ struct process {
 	ev_io pidfd_w;
 	/* With no shim left (adopted, shim gone): the process itself by pidfd. */
 	bool orphan;
+	/* Its shim died while it ran: it is killed, as the 2017 daemon did
+	 * (it lost its stdio and its supervisor). kill_w sends the kill a
+	 * moment later, never if the daemon stops meanwhile; kill_sent: it
+	 * went out, so an exit whose status cannot be read is that kill's;
+	 * shim_lost_note: why, for the exit's note (a static string). */
+	ev_timer kill_w;
+	bool kill_sent;
+	const char *shim_lost_note;
 	/* An exec found being started after a restart: polls for the pid file
 	 * its runtime writes once the process runs (the sync pipe is gone). */
 	ev_timer start_w;
@@ -287,8 +295,16 @@ int shimctl_spawn(struct process *p, const struct shim_spec *spec, struct err *e
 void shimctl_init(void);
 /* Watches an existing shim (after a restart). -1 if it cannot be watched. */
 int shimctl_adopt(struct process *p);
-/* Watches a process with no shim: its exit status will be unknown. */
-int shimctl_watch_orphan(struct process *p);
+/* p's shim is gone while its process runs: watches the process (by a
+ * pidfd checked by start time) and kills it a moment later, the init
+ * through the runtime (`kill ID KILL`), an exec through the pidfd; the
+ * exit is recorded 137 with note. -1 if the pid is not p's process any
+ * more (nothing is signalled). */
+int shimctl_kill_orphan(struct process *p, const char *note);
+/* Notes of those exits. */
+#define SHIM_LOST_DOWN_NOTE \
+	"its shim died while the daemon was down: the process was killed with it, having" \
+	" lost its stdio and its supervisor"
 void shimctl_stop_watching(struct process *p);
 /* Whether p's process still holds its system_pid: the pid's start time is
  * the one recorded (or, unknown, it started before p's start was

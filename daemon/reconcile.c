@@ -3,7 +3,8 @@
  * For each container not in a final state, each process not exited:
  *   shim alive (same start time)      -> watch it again
  *   shim gone, exit file written      -> record that exit, real status and time
- *   shim gone, process still alive    -> watch the process (status will be unknown)
+ *   shim gone, process still alive    -> kill it, as the 2017 daemon did at
+ *                                        its restore: exit 137, with a note
  *   nothing at all                    -> exit 255, said so in the log
  * A container still "creating" was never acknowledged: it is undone.
  * Then a sweep: a shim or a directory under the state dir that belongs to
@@ -366,8 +367,8 @@ shim_seen_at(const char *dir)
  *   shim alive             -> watched; started once its pid file is there,
  *                             forgotten if the shim ends without one
  *   shim gone, no pid file -> never started: forgotten
- *   shim gone, pid file    -> started: recorded so; then its exit file, or
- *                             the process itself if it still runs
+ *   shim gone, pid file    -> started: recorded so; then its exit file, or,
+ *                             if it still runs, it is killed (137)
  */
 static void
 reconcile_starting_exec(struct process *p)
@@ -398,9 +399,9 @@ reconcile_starting_exec(struct process *p)
 	}
 	if (pid_in_container(p->ctr, pid)) {
 		shimctl_found_started(p, pid, proc_start_time(pid));
-		if (shimctl_watch_orphan(p) == 0) {
-			log_warnx("container %s process %s: its shim is gone but the process runs;"
-				  " its exit status will be unknown", p->ctr->id, p->name);
+		if (shimctl_kill_orphan(p, SHIM_LOST_DOWN_NOTE) == 0) {
+			log_warnx("container %s process %s: its shim died while the daemon was down"
+				  " and the process runs without it: killing it", p->ctr->id, p->name);
 			return;
 		}
 	} else {
@@ -473,9 +474,24 @@ reconcile_process(struct process *p)
 		return;
 	}
 	if (p->system_pid > 0 && kill(p->system_pid, 0) == 0 && !pid_is_zombie(p->system_pid)) {
-		if (shimctl_watch_orphan(p) == 0) {
-			log_warnx("container %s process %s: its shim is gone but the process runs;"
-				  " its exit status will be unknown", p->ctr->id, p->name);
+		pid_t seen = shim_seen_at(p->dir);
+
+		/* A shim works for it after all, though not the one recorded:
+		 * adopted, never killed for. */
+		if (seen > 0 && !pid_is_zombie(seen)) {
+			p->shim_pid = seen;
+			p->shim_start_time = proc_start_time(seen);
+			if (p->shim_start_time != 0 && shimctl_adopt(p) == 0) {
+				log_warnx("container %s process %s: its shim runs as pid %d, not the"
+					  " one recorded: watching it", p->ctr->id, p->name, (int)seen);
+				return;
+			}
+		}
+		/* Its shim is gone: the process lost its stdio and its
+		 * supervisor. The 2017 daemon killed it at its restore (137). */
+		if (shimctl_kill_orphan(p, SHIM_LOST_DOWN_NOTE) == 0) {
+			log_warnx("container %s process %s: its shim died while the daemon was down"
+				  " and the process runs without it: killing it", p->ctr->id, p->name);
 			return;
 		}
 		if (!shimctl_pid_is(p)) {

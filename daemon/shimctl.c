@@ -4,6 +4,11 @@
  * "error MSG", "oom"), and learns of its exit through ev_child (our own
  * child) or a pidfd (a shim adopted after a restart). The exit status
  * itself always comes from the exit file the shim wrote.
+ *
+ * A shim that dies before its process (killed, say) leaves that process
+ * without its stdio and its supervisor: as the 2017 daemon did, the
+ * daemon kills it and records its exit, 137, with a note saying why
+ * (shimctl_kill_orphan). An exit file the shim wrote still wins.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -90,6 +95,21 @@ shimctl_pidfd(const struct process *p)
 
 static int sync_drain(struct process *p);
 
+/* Notes of an exit whose process was killed because its shim died. */
+#define SHIM_KILLED_NOTE \
+	"its shim was killed: the process was killed with it, having lost its stdio and its" \
+	" supervisor"
+#define SHIM_DIED_NOTE \
+	"its shim died: the process was killed with it, having lost its stdio and its" \
+	" supervisor"
+
+/* The note for an orphan's exit with status: why, if it is the kill's. */
+static const char *
+orphan_note(const struct process *p, int status)
+{
+	return status == 128 + SIGKILL ? p->shim_lost_note : NULL;
+}
+
 /*
  * The process whose sync line a handler is working on. A handler may free
  * it (a failed exec frees its process at once): process_free then clears
@@ -140,8 +160,10 @@ any_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	if (!WIFEXITED(w->rstatus) && !WIFSIGNALED(w->rstatus))
 		return;
 	if ((p = orphan_find(w->rpid)) != NULL) {
+		int status = exit_status_of(w->rstatus);
+
 		shimctl_stop_watching(p);
-		process_exited(p, exit_status_of(w->rstatus), now_ns(), NULL);
+		process_exited(p, status, now_ns(), orphan_note(p, status));
 		return;
 	}
 	reaped[reaped_next % REAPED_KEPT].pid = w->rpid;
@@ -245,11 +267,27 @@ starting_shim_gone(struct process *p)
 	return true;
 }
 
+/* A shim's end as the log says it: "was killed (signal 9)", "exited with
+ * status 2", or "died" when not known (an adopted shim is not our child). */
+static const char *
+shim_end_text(int wstatus, char *buf, size_t n)
+{
+	if (wstatus >= 0 && WIFSIGNALED(wstatus))
+		snprintf(buf, n, "was killed (signal %d)", WTERMSIG(wstatus));
+	else if (wstatus >= 0 && WIFEXITED(wstatus))
+		snprintf(buf, n, "exited with status %d", WEXITSTATUS(wstatus));
+	else
+		snprintf(buf, n, "died");
+	return buf;
+}
+
+/* shim_wstatus: its wait status, -1 when not known (not our child). */
 static void
-shim_gone(struct process *p)
+shim_gone(struct process *p, int shim_wstatus)
 {
 	int status;
 	int64_t at;
+	char how[64];
 
 	if (sync_drain(p) < 0)
 		return; /* a report line's handler freed p */
@@ -276,17 +314,24 @@ shim_gone(struct process *p)
 		process_exited(p, p->reported_status, p->reported_at, NULL);
 		return;
 	}
-	/* The shim died (killed?) before its process: the process is ours
-	 * now, and its exit comes to any_child_cb, or came already. */
+	/* The shim died (killed?) before its process: the process is our
+	 * child now (we are a subreaper), and an exit that came already is
+	 * its own, real status. */
+	shim_end_text(shim_wstatus, how, sizeof(how));
 	if (reaped_take(p->system_pid, &status, &at) == 0) {
-		log_warnx("container %s process %s: its shim died; the process's own exit"
-			  " status %d came to the daemon", p->ctr->id, p->name, status);
+		log_warnx("container %s process %s: its shim %s; the process's own exit"
+			  " status %d came to the daemon", p->ctr->id, p->name, how, status);
 		process_exited(p, status, at, NULL);
 		return;
 	}
-	if (p->system_pid > 0 && shimctl_watch_orphan(p) == 0) {
-		log_warnx("container %s process %s: its shim died but the process runs; the"
-			  " daemon watches it itself", p->ctr->id, p->name);
+	/* Still running, without its stdio and its supervisor: killed, as
+	 * the 2017 daemon did; its exit comes to any_child_cb or pidfd_cb. */
+	if (p->system_pid > 0 &&
+	    shimctl_kill_orphan(p, shim_wstatus >= 0 && WIFSIGNALED(shim_wstatus) ?
+		SHIM_KILLED_NOTE : SHIM_DIED_NOTE) == 0) {
+		log_warnx("container %s process %s: its shim %s while the process ran: killing"
+			  " the process (pid %d), which lost its stdio and its supervisor",
+		    p->ctr->id, p->name, how, (int)p->system_pid);
 		return;
 	}
 	process_exited(p, 255, now_ns(),
@@ -442,7 +487,7 @@ child_cb(struct ev_loop *loop, ev_child *w, int revents)
 
 	ev_child_stop(loop, w);
 	p->shim_pid = 0;
-	shim_gone(p);
+	shim_gone(p, w->rstatus);
 }
 
 static void
@@ -459,16 +504,22 @@ pidfd_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 		/* Our own child (its shim died while we ran): its real status. */
 		if (waitpid(p->system_pid, &ws, WNOHANG) == p->system_pid &&
-		    (WIFEXITED(ws) || WIFSIGNALED(ws)))
-			process_exited(p, exit_status_of(ws), now_ns(), NULL);
-		else if (reaped_take(p->system_pid, &status, &at) == 0)
-			process_exited(p, status, at, NULL);
-		else
+		    (WIFEXITED(ws) || WIFSIGNALED(ws))) {
+			status = exit_status_of(ws);
+			process_exited(p, status, now_ns(), orphan_note(p, status));
+		} else if (reaped_take(p->system_pid, &status, &at) == 0) {
+			process_exited(p, status, at, orphan_note(p, status));
+		} else if (p->kill_sent) {
+			/* Not our child (its shim was adopted after a restart):
+			 * what ended it is the kill we sent. */
+			process_exited(p, 128 + SIGKILL, now_ns(), p->shim_lost_note);
+		} else {
 			process_exited(p, 255, now_ns(),
 			    "the process ended while no shim watched it: its status is unknown");
+		}
 		return;
 	}
-	shim_gone(p);
+	shim_gone(p, -1);
 }
 
 void
@@ -477,6 +528,8 @@ shimctl_stop_watching(struct process *p)
 	sync_close(p);
 	if (ev_is_active(&p->start_w))
 		ev_timer_stop(D.loop, &p->start_w);
+	if (ev_is_active(&p->kill_w))
+		ev_timer_stop(D.loop, &p->kill_w);
 	if (ev_is_active(&p->child_w))
 		ev_child_stop(D.loop, &p->child_w);
 	if (p->pidfd >= 0) {
@@ -526,15 +579,95 @@ shimctl_adopt_starting(struct process *p)
 	return 0;
 }
 
+/*
+ * Killing a process whose shim is gone. The kill goes out KILL_DELAY
+ * later, from the loop's next iterations: a daemon being stopped (SIGTERM,
+ * SIGINT) leaves its loop at the end of the iteration that saw the signal,
+ * so a shim that dies as part of that stop kills nothing, and the
+ * containers of a live restore run on.
+ */
+#define KILL_DELAY 0.05
+
+/* The pidfd (checked by start time when opened) names p's very process. */
+static int
+orphan_signal(struct process *p)
+{
+	if (p->pidfd < 0) {
+		errno = ESRCH;
+		return -1;
+	}
+	return (int)syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
+}
+
+struct orphan_kill {
+	char *id, *name;
+};
+
+static void
+orphan_kill_done(void *arg, int status, const char *out, const char *errmsg)
+{
+	struct orphan_kill *k = arg;
+	struct container *c = container_find(k->id);
+	struct process *p = c != NULL ? process_find(c, k->name) : NULL;
+
+	if (status != 0 && p != NULL && p->state == PROCESS_RUNNING && p->orphan) {
+		/* The runtime could not (its state gone, say): the pidfd. */
+		log_warnx("container %s: runtime kill failed (%s): its init is killed by its pid",
+		    k->id, errmsg);
+		if (orphan_signal(p) < 0 && errno != ESRCH)
+			log_warn("container %s process %s: cannot kill it", k->id, k->name);
+	}
+	free(k->id);
+	free(k->name);
+	free(k);
+}
+
+static void
+kill_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct process *p = w->data;
+	struct container *c = p->ctr;
+	struct orphan_kill *k;
+
+	if (p->state != PROCESS_RUNNING || !p->orphan)
+		return;
+	p->kill_sent = true;
+	/* The init through the runtime, as an exit is handled (it thaws a
+	 * paused container for a KILL); an exec by its pidfd. */
+	if (strcmp(p->name, "init") == 0 && (k = calloc(1, sizeof(*k))) != NULL) {
+		const char *args[] = { "kill", c->id, "KILL", NULL };
+
+		k->id = strdup(c->id);
+		k->name = strdup(p->name);
+		if (k->id != NULL && k->name != NULL &&
+		    runtime_run(c, args, orphan_kill_done, k) == 0)
+			return;
+		free(k->id);
+		free(k->name);
+		free(k);
+	}
+	if (orphan_signal(p) < 0) {
+		if (errno == ESRCH)
+			p->kill_sent = false; /* ended already: its own exit */
+		else
+			log_warn("container %s process %s: cannot kill it", c->id, p->name);
+	}
+}
+
 /* Only p's own process: a pid reused by a stranger is refused (-1). */
 int
-shimctl_watch_orphan(struct process *p)
+shimctl_kill_orphan(struct process *p, const char *note)
 {
 	int fd = shimctl_pidfd(p);
 
 	if (fd < 0)
 		return -1;
 	p->orphan = true;
+	p->shim_lost_note = note;
+	p->kill_sent = false;
+	ev_timer_init(&p->kill_w, kill_cb, KILL_DELAY, 0.);
+	p->kill_w.data = p;
+	ev_timer_start(D.loop, &p->kill_w);
 	return watch_fd(p, fd);
 }
 
