@@ -18,7 +18,7 @@ SAN_B=${SAN_B:-build-san}
 # hostile access, bench, metrics, fds, tty, attach), which an ASan daemon's
 # slowness would turn into timeouts rather than findings.
 SAN_BATS=${SAN_BATS:-$(for f in containers events exec pause update stats state retention \
-	restart sqlite queries daemon validation oom checkpoint procs crossfire layout; do
+	restart sqlite queries daemon validation oom checkpoint procs crossfire layout shimkill; do
 	printf 'tests/integration/%s.bats ' "$f"
 done)}
 
