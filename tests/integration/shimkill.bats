@@ -235,3 +235,20 @@ in_runc() {
 	wait_for eval '! in_runc sk9'
 	assert_contains "$(exit_note sk9 init)" "its shim died: the process was killed with it"
 }
+
+@test "restart with a live shim the row does not name (pid or start time wrong): the shim is found by its dir and adopted, nothing killed" {
+	start_daemon
+	start_container sk10 "${SLEEP_ARGS[@]}"
+	pid=$(init_pid sk10)
+	shim=$(shim_of sk10 init)
+	stop_daemon -TERM
+	db "UPDATE processes SET shim_start_time = 1 WHERE container_id = 'sk10' AND pid = 'init'"
+	start_daemon
+	wait_for file_has "$T/daemon.log" "container sk10 process init: its shim runs as pid $shim, not the one recorded: watching it"
+	assert_eq "$(ctr_status sk10)" running "sk10"
+	pid_alive "$pid" || fail "sk10's init was killed"
+	# Watched through that shim: its exit is the real one, no note.
+	kill -9 "$pid"
+	wait_exit sk10 137
+	assert_eq "$(exit_note sk10 init)" "" "note"
+}
