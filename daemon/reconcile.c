@@ -1,7 +1,8 @@
 /*
  * reconcile: after a start, make the model agree with what is true.
  * For each container not in a final state, each process not exited:
- *   shim alive (same start time)      -> watch it again
+ *   shim alive (same start time)      -> watch it again (so is a live shim
+ *                                        found working at its dir)
  *   shim gone, exit file written      -> record that exit, real status and time
  *   shim gone, process still alive    -> kill it, as the 2017 daemon did at
  *                                        its restore: exit 137, with a note
