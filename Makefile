@@ -155,7 +155,7 @@ bench: deps all
 FUZZ_CC      ?= clang-14
 FUZZ_FLAGS   := -std=c11 -g -O1 $(WARN) -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_TARGETS := grpc proto control validate shimjson
+FUZZ_TARGETS := grpc proto control validate shimjson jsonlax
 FUZZ_BINS    := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_TIME    ?= 300
 
@@ -175,6 +175,10 @@ $(B)/fuzz/fuzz_control: tests/fuzz/fuzz_control.c shim/control.c shim/control.h
 $(B)/fuzz/fuzz_shimjson: tests/fuzz/fuzz_shimjson.c shim/json.c shim/json.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -D_GNU_SOURCE -Ishim $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
+
+$(B)/fuzz/fuzz_jsonlax: tests/fuzz/fuzz_jsonlax.c lib/jsonlax.c lib/jsonlax.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -ljansson -lm
 
 $(B)/fuzz/fuzz_validate: tests/fuzz/fuzz_validate.c lib/validate.c lib/err.c \
 		lib/validate.h lib/err.h
