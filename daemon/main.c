@@ -32,7 +32,8 @@ usage(FILE *f)
 	    "flags:\n"
 	    "  --state-dir DIR          state directory (default /run/containerd)\n"
 	    "  -l, --listen ADDR        socket: a path or unix:///path (tcp:// is refused)\n"
-	    "                           (default <state-dir>/containerd.sock)\n"
+	    "                           (default <state-dir>/containerd.sock); fd:// or\n"
+	    "                           fd://N: the socket systemd passed (socket activation)\n"
 	    "  -r, --runtime NAME       OCI runtime binary (default runc)\n"
 	    "  --runtime-args ARG       global flag for the runtime, before the verb (repeatable)\n"
 	    "  --shim PATH              containerd-shim binary (default: beside containerd)\n"
@@ -265,6 +266,13 @@ prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	iter_woke_ns = 0;
 }
 
+/* --listen fd://...: the socket is systemd's (activation.c). */
+static bool
+listen_activated(void)
+{
+	return D.cfg.listen != NULL && strncmp(D.cfg.listen, "fd://", 5) == 0;
+}
+
 enum {
 	OPT_STATE_DIR = 256, OPT_RUNTIME_ARGS, OPT_SHIM, OPT_DEBUG, OPT_LOG_LEVEL,
 	OPT_CONCURRENCY, OPT_START_TIMEOUT, OPT_METRICS, OPT_RETAIN, OPT_RETAIN_AGE, OPT_ID,
@@ -318,6 +326,7 @@ parse_flags(int argc, char **argv)
 				fatalx("--listen %s: TCP is not served: it has no authentication, and"
 				       " anyone who reaches it could run anything as root; use a unix"
 				       " socket (a path or unix:///path)", optarg);
+			/* fd:// stays as it is: systemd's socket (activation.c). */
 			D.cfg.listen = strncmp(optarg, "unix://", 7) == 0 ? optarg + 7 : optarg;
 			break;
 		case OPT_PPROF:
@@ -395,7 +404,7 @@ parse_flags(int argc, char **argv)
 		exit(2);
 	}
 	D.cfg.state_dir = from_cwd("--state-dir", D.cfg.state_dir);
-	if (D.cfg.listen != NULL)
+	if (D.cfg.listen != NULL && !listen_activated())
 		D.cfg.listen = from_cwd("--listen", D.cfg.listen);
 	if (D.cfg.listen == NULL) {
 		char *l;
@@ -438,9 +447,9 @@ main(int argc, char **argv)
 	static ev_signal sigterm_w, sigint_w, sigusr1_w;
 	static ev_prepare prepare_w;
 	static ev_check check_w;
-	char dbpath[PATH_MAX];
+	char dbpath[PATH_MAX], listen_name[PATH_MAX];
 	struct err e = { 0 };
-	int fd, n_left;
+	int fd, n_left, listen_fd;
 
 	/* Started with stdin, stdout or stderr closed, the database or a socket
 	 * would get that number, and the log or the metrics would land in it. */
@@ -449,6 +458,11 @@ main(int argc, char **argv)
 	if (fd > 2)
 		close(fd);
 	parse_flags(argc, argv);
+	/* Before anything opens a file: systemd's fds are 3 and up. */
+	listen_fd = activation_listener(listen_activated() ? D.cfg.listen + 5 : NULL, D.cfg.listen,
+	    listen_name, sizeof(listen_name), &e);
+	if (listen_fd == -1)
+		fatalx("%s", e.msg);
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 	umask(022);
@@ -474,8 +488,10 @@ main(int argc, char **argv)
 	if ((D.store = store_open(dbpath, false, &e)) == NULL)
 		fatalx("%s", e.msg);
 	runtime_jobs_init();
-	if (server_listen(D.cfg.listen, &e) < 0)
+	if ((listen_fd >= 0 ? server_adopt(listen_fd, &e) : server_listen(D.cfg.listen, &e)) < 0)
 		fatalx("%s", e.msg);
+	if (listen_fd >= 0)
+		D.cfg.listen = listen_name;
 	server_sync_start();
 	shimctl_init();
 	if (reconcile(&e) < 0)

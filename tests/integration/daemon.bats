@@ -221,3 +221,114 @@ teardown() {
 	run -0 ctr version
 	assert_eq "$(ctr_status dumped)" running "dumped"
 }
+
+SOCKACT=$REPO/tests/integration/sockact.py
+
+# start_activated SOCKETS... -- FLAGS...: the daemon exec'd by sockact.py
+# with SOCKETS passed as fds 3...; $SOCK must name the one it serves.
+start_activated() {
+	local socks=()
+	while [ "$1" != -- ]; do
+		socks+=("$1")
+		shift
+	done
+	shift
+	DAEMON_ARGV=("$PY" "$SOCKACT" "${socks[@]}" -- "$CONTAINERD" --state-dir "$STATE"
+		--runtime-args "--root=$RUNC_ROOT" --shim "$SHIM" "$@")
+	echo "# start: ${DAEMON_ARGV[*]}" >>"$T/daemon.log"
+	"${DAEMON_ARGV[@]}" >>"$T/daemon.log" 2>&1 3>&- &
+	DAEMON_PID=$!
+	wait_daemon_ready
+}
+
+@test "--listen fd://: serves the socket systemd passed (LISTEN_FDS, LISTEN_PID); LISTEN_* do not reach the shims; the socket file stays systemd's" {
+	requires_e2e
+	SOCK=$T/activated.sock
+	mkdir -p "$STATE"
+	start_activated "unix:$SOCK" -- --listen fd://
+	line=$(grep -m1 "listening on" "$T/daemon.log")
+	echo "# figure: $line" >&3
+	assert_contains "$line" "listening on fd 3 from systemd ($SOCK)"
+	start_container act "${SLEEP_ARGS[@]}"
+	shim=$(db "SELECT shim_pid FROM processes WHERE container_id = 'act'")
+	[ "${shim:-0}" -gt 0 ] || fail "no shim pid"
+	# /proc/PID/environ of the daemon shows its start; its children show
+	# what it passes on.
+	tr '\0' '\n' <"/proc/$DAEMON_PID/environ" | grep -q '^LISTEN_FDS=1$' || fail "launcher set no LISTEN_FDS"
+	run -0 tr '\0' '\n' <"/proc/$shim/environ"
+	assert_not_contains "$output" LISTEN_
+	listener=$(readlink "/proc/$DAEMON_PID/fd/3")
+	assert_match "$listener" '^socket:'
+	assert_not_contains "$(ls -l "/proc/$shim/fd")" "$listener"
+	stop_daemon -TERM
+	[ -S "$SOCK" ] || fail "the daemon removed systemd's socket file"
+}
+
+@test "--listen fd://4: the passed fd named is served, the other passed sockets closed (as the 2017 daemon)" {
+	requires_e2e
+	SOCK=$T/b.sock
+	mkdir -p "$STATE"
+	start_activated "unix:$T/a.sock" "unix:$SOCK" -- --listen fd://4
+	run -0 ctr version
+	# No one holds fd 3's socket any more: a connection is refused.
+	run "$PY" -S -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])' "$T/a.sock"
+	assert_contains "$output" "Connection refused"
+}
+
+@test "--listen fd:// refuses what is not one listening unix stream socket passed to it, saying why" {
+	requires daemon shim
+	mkdir -p "$STATE"
+	# refuse SOCKETS... -- FLAGS... -- EXPECTED: the daemon exits at once,
+	# non-zero, with EXPECTED in its output.
+	refuse() {
+		local socks=() flags=()
+		while [ "$1" != -- ]; do socks+=("$1"); shift; done
+		shift
+		while [ "$1" != -- ]; do flags+=("$1"); shift; done
+		shift
+		run timeout 10 "$PY" "$SOCKACT" "${socks[@]}" -- "$CONTAINERD" --state-dir "$STATE" \
+			--shim "$SHIM" "${flags[@]}"
+		echo "$output" | tail -n 1
+		[ "$status" -ne 0 ] && [ "$status" -ne 124 ] || fail "status $status for ${socks[*]} ${flags[*]}"
+		assert_contains "$output" "$1"
+	}
+	refuse tcp -- --listen fd:// -- "fd 3 is a TCP/IPv4 or UDP/IPv4 socket; this daemon serves only a listening unix stream socket"
+	refuse "dgram:$T/d.sock" -- --listen fd:// -- "fd 3 is a unix datagram socket"
+	refuse "idle:$T/i.sock" -- --listen fd:// -- "fd 3 is a unix stream socket that is not listening"
+	refuse "unix:$T/1.sock" "unix:$T/2.sock" -- --listen fd:// -- "systemd passed 2 sockets (fds 3 to 4); name the one to serve, e.g. --listen fd://3"
+	refuse "unix:$T/3.sock" -- --listen fd://5 -- "fd 5 was not passed by systemd (it passed 1: fds 3 to 3)"
+	refuse "unix:$T/4.sock" -- --listen fd://s0 -- "fd://s0: not an fd number"
+	refuse --pid-off "unix:$T/5.sock" -- --listen fd:// -- "no socket was passed to this process (LISTEN_PID is"
+	run timeout 10 "$CONTAINERD" --state-dir "$STATE" --shim "$SHIM" --listen fd://
+	[ "$status" -ne 0 ] && [ "$status" -ne 124 ] || fail "status $status"
+	assert_contains "$output" "no socket was passed to this process (LISTEN_PID and LISTEN_FDS are not set)"
+	echo "# figure: $output" >&3
+}
+
+@test "--listen PATH with systemd passing a socket bound to PATH: that socket is served (not 'in use')" {
+	requires_e2e
+	SOCK=$T/named.sock
+	mkdir -p "$STATE"
+	start_activated "unix:$SOCK" -- --listen "unix://$SOCK"
+	run -0 ctr version
+	grep -q "systemd passed 1 socket(s); the one bound to --listen's path is taken" "$T/daemon.log" ||
+		fail "not taken"
+}
+
+@test "systemd-socket-activate starts the daemon with --listen fd:// and ctr runs a container through it" {
+	requires_e2e
+	command -v systemd-socket-activate >/dev/null || skip "needs systemd-socket-activate (systemd)"
+	SOCK=$T/sa.sock
+	mkdir -p "$STATE"
+	DAEMON_ARGV=(systemd-socket-activate -l "$SOCK" "$CONTAINERD" --state-dir "$STATE"
+		--listen fd:// --runtime-args "--root=$RUNC_ROOT" --shim "$SHIM")
+	"${DAEMON_ARGV[@]}" >>"$T/daemon.log" 2>&1 3>&- &
+	DAEMON_PID=$!
+	wait_daemon_ready
+	start_container sa "${SLEEP_ARGS[@]}"
+	kill -9 "$(init_pid sa)"
+	wait_exit sa 137
+	echo "# figure: $(grep -m1 'listening on' "$T/daemon.log" | cut -d' ' -f3-)" >&3
+}
