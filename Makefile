@@ -51,8 +51,20 @@ ifneq ($(BENCH_SRC),)
 BINS += $(BIN)/containerd-bench
 endif
 
+# The names dockerd's default mode looks for in PATH (it starts
+# docker-containerd --shim docker-containerd-shim itself); Docker also
+# shipped docker-containerd-ctr. Links beside the programs they name.
+DOCKER_LINKS := $(BIN)/docker-containerd $(BIN)/docker-containerd-shim $(BIN)/docker-containerd-ctr
+
 .PHONY: all deps run test unit clean bundle
-all: $(BINS) $(UNIT_BIN)
+all: $(BINS) $(DOCKER_LINKS) $(UNIT_BIN)
+
+$(BIN)/docker-containerd: $(BIN)/containerd
+	ln -sfn containerd $@
+$(BIN)/docker-containerd-shim: $(BIN)/containerd-shim
+	ln -sfn containerd-shim $@
+$(BIN)/docker-containerd-ctr: $(BIN)/ctr
+	ln -sfn ctr $@
 
 # Installs whatever Debian package is missing; quiet when all are there.
 deps:

@@ -423,6 +423,16 @@ parse_flags(int argc, char **argv)
 		if ((D.cfg.shim = find_in_path(name)) == NULL)
 			fatalx("--shim %s: no such program in PATH (%s)", name,
 			    getenv("PATH") ? getenv("PATH") : "unset");
+		/* Found through a relative PATH entry: the shims start elsewhere.
+		 * The name stays (not the link's target): it is what ps shows. */
+		if (D.cfg.shim[0] != '/') {
+			char cwd[PATH_MAX], *abs;
+
+			if (getcwd(cwd, sizeof(cwd)) == NULL ||
+			    asprintf(&abs, "%s/%s", cwd, D.cfg.shim) < 0)
+				fatalx("--shim %s: cannot make %s absolute", name, D.cfg.shim);
+			D.cfg.shim = abs;
+		}
 	} else {
 		D.cfg.shim = from_cwd("--shim", D.cfg.shim);
 		if (access(D.cfg.shim, X_OK) != 0)

@@ -332,3 +332,58 @@ s.connect(sys.argv[1])' "$T/a.sock"
 	wait_exit sa 137
 	echo "# figure: $(grep -m1 'listening on' "$T/daemon.log" | cut -d' ' -f3-)" >&3
 }
+
+@test "dockerd's default mode: bin/docker-containerd with dockerd 17.09's exact argv (names found in PATH), its parent gone and its output read through a pipe, runs containers; the runtime args reach runc in order" {
+	requires_e2e
+	for n in docker-containerd docker-containerd-shim docker-containerd-ctr; do
+		[ -x "$REPO/bin/$n" ] || fail "make did not build bin/$n (dockerd finds it in PATH)"
+	done
+	EXEC=$T/exec
+	mkdir -p "$EXEC/libcontainerd" "$T/rtbin"
+	# dockerd's --runtime docker-runc, found in PATH; this one also keeps
+	# runc's state under $T and notes the global flags it was given.
+	cat >"$T/rtbin/docker-runc" <<-SH
+		#!/bin/sh
+		echo "\$*" >>"$T/runc-argv"
+		exec "$(command -v "$RUNC")" --root "$RUNC_ROOT" "\$@"
+	SH
+	chmod +x "$T/rtbin/docker-runc"
+	SOCK=$EXEC/libcontainerd/docker-containerd.sock
+	STATE=$EXEC/libcontainerd/containerd
+	DB=$STATE/state.db
+	# libcontainerd/remote_unix.go's runContainerdDaemon, with --debug and
+	# two --runtime-args (dockerd passes --systemd-cgroup=true under systemd).
+	argv=(docker-containerd -l "unix://$SOCK" --metrics-interval=0 --start-timeout 2m
+		--state-dir "$STATE" --shim docker-containerd-shim --runtime docker-runc --debug
+		--runtime-args --systemd-cgroup=false --runtime-args --rootless=false)
+	echo "# start: ${argv[*]}" >>"$T/daemon.log"
+	# Its parent (this bash -c) exits at once; a cat reads its output, as
+	# dockerd does; it is a session leader, as dockerd makes it.
+	PATH="$REPO/bin:$T/rtbin:/usr/local/bin:/usr/bin:/bin" \
+		bash -c 'setsid "$@" > >(exec cat >>"'"$T/daemon.log"'") 2>&1 </dev/null & echo $! >"'"$T/pid"'"' \
+		_ "${argv[@]}" 3>&-
+	DAEMON_PID=$(cat "$T/pid")
+	wait_daemon_ready
+	assert_eq "$(ps -o ppid= -p "$DAEMON_PID" | tr -d ' ')" 1 "the daemon's parent after bash -c exited"
+	assert_match "$(readlink "/proc/$DAEMON_PID/fd/2")" '^pipe:'
+	assert_eq "$(tr '\0' ' ' <"/proc/$DAEMON_PID/cmdline")" "${argv[*]} " "the daemon's argv"
+	# dockerd's health check (grpc.health.v1 with service "") and version.
+	if "$PY" -c 'import grpc' 2>/dev/null; then
+		run -0 grpc_call Check
+		assert_contains "$output" SERVING
+	fi
+	run -0 ctr version
+	start_container dk sh -c 'echo hello; sleep 1000'
+	shim=$(db "SELECT shim_pid FROM processes WHERE container_id = 'dk'")
+	assert_eq "$(readlink "/proc/$shim/exe")" "$(readlink -f "$REPO/bin/containerd-shim")" "the shim's program"
+	assert_eq "$(tr '\0' '\n' <"/proc/$shim/cmdline" | head -n 1)" "$REPO/bin/docker-containerd-shim" "the shim's argv[0]"
+	run -0 "$REPO/bin/docker-containerd-ctr" --address "$SOCK" containers
+	assert_contains "$output" dk
+	grep -q -- "--systemd-cgroup=false --rootless=false .*create" "$T/runc-argv" ||
+		fail "the runtime args did not reach runc in order: $(cat "$T/runc-argv")"
+	grep -q "listening on $SOCK" "$T/daemon.log" || fail "the daemon's log did not come through the pipe"
+	grep -q " debug " "$T/daemon.log" || fail "--debug: no debug line"
+	kill -9 "$(init_pid dk)"
+	wait_exit dk 137
+	echo "# figure: $(grep -m1 'listening on' "$T/daemon.log" | cut -d' ' -f3-)" >&3
+}
