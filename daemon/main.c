@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -94,6 +95,22 @@ parse_int_flag(const char *flag, const char *v, long min)
 	if (errno != 0 || *end != '\0' || n < min)
 		fatalx("--%s: \"%s\" is not a number >= %ld", flag, v, min);
 	return n;
+}
+
+/* Go's strconv.ParseBool: 1 true, 0 false, -1 neither. */
+static int
+parse_go_bool(const char *v)
+{
+	static const char *const t[] = { "1", "t", "T", "true", "TRUE", "True", NULL };
+	static const char *const f[] = { "0", "f", "F", "false", "FALSE", "False", NULL };
+
+	for (int k = 0; t[k] != NULL; k++) {
+		if (strcmp(v, t[k]) == 0)
+			return 1;
+		if (strcmp(v, f[k]) == 0)
+			return 0;
+	}
+	return -1;
 }
 
 /* name's executable in one of PATH's directories, or NULL. */
@@ -288,7 +305,7 @@ parse_flags(int argc, char **argv)
 		{ "runtime", required_argument, NULL, 'r' },
 		{ "runtime-args", required_argument, NULL, OPT_RUNTIME_ARGS },
 		{ "shim", required_argument, NULL, OPT_SHIM },
-		{ "debug", no_argument, NULL, OPT_DEBUG },
+		{ "debug", optional_argument, NULL, OPT_DEBUG },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 		{ "concurrency", required_argument, NULL, OPT_CONCURRENCY },
 		{ "start-timeout", required_argument, NULL, OPT_START_TIMEOUT },
@@ -314,7 +331,9 @@ parse_flags(int argc, char **argv)
 	D.cfg.metrics_interval_ns = 300 * 1000000000LL;
 	D.cfg.retain_count = 100000;
 	D.cfg.group = (gid_t)-1;
-	while ((ch = getopt_long(argc, argv, "l:r:vh", opts, NULL)) != -1) {
+	/* _only: "-state-dir X" and "-debug" too, as Go's flag package (the
+	 * 2017 daemon's) took them; -l, -r, -v, -h stay short options. */
+	while ((ch = getopt_long_only(argc, argv, "l:r:vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case OPT_STATE_DIR:
 			D.cfg.state_dir = optarg;
@@ -344,12 +363,24 @@ parse_flags(int argc, char **argv)
 			D.cfg.shim = optarg;
 			break;
 		case OPT_DEBUG:
-			log_set_level(LOG_LEVEL_DEBUG);
+			/* Go's flag package: --debug, --debug=true, --debug=false. */
+			if (optarg == NULL || parse_go_bool(optarg) == 1)
+				log_set_level(LOG_LEVEL_DEBUG);
+			else if (parse_go_bool(optarg) < 0)
+				fatalx("--debug=%s: not a boolean (true or false)", optarg);
 			break;
 		case OPT_LOG_LEVEL:
-			if ((level = log_level_parse(optarg)) < 0)
-				fatalx("--log-level: \"%s\" is not one of debug, info, warn, error",
-				    optarg);
+			/* logrus's names; fatal and panic are this daemon's error. An
+			 * unknown one was info with a warning in 2017: unit files that
+			 * carry one still start. */
+			if (strcasecmp(optarg, "fatal") == 0 || strcasecmp(optarg, "panic") == 0)
+				level = LOG_LEVEL_ERROR;
+			else if ((level = log_level_parse(optarg)) < 0) {
+				log_set_level(LOG_LEVEL_INFO);
+				log_warnx("--log-level: \"%s\" is not one of debug, info, warn, error;"
+					  " info it is", optarg);
+				level = LOG_LEVEL_INFO;
+			}
 			log_set_level(level);
 			break;
 		case OPT_CONCURRENCY:

@@ -387,3 +387,20 @@ s.connect(sys.argv[1])' "$T/a.sock"
 	wait_exit dk 137
 	echo "# figure: $(grep -m1 'listening on' "$T/daemon.log" | cut -d' ' -f3-)" >&3
 }
+
+@test "the 2017 daemon's flag syntax (Go's flag package): -state-dir X, -debug=true, --debug=false, --log-level fatal or an unknown level (info, with a warning) all start" {
+	requires_e2e
+	DAEMON_ARGV=("$CONTAINERD" -state-dir "$STATE" -l "unix://$SOCK" -debug=true --debug=false
+		-metrics-interval=0 -start-timeout 2m -runtime-args "--root=$RUNC_ROOT" -shim "$SHIM"
+		-log-level fatal --log-level chatty)
+	"${DAEMON_ARGV[@]}" >>"$T/daemon.log" 2>&1 3>&- &
+	DAEMON_PID=$!
+	wait_daemon_ready
+	run -0 ctr version
+	grep -q -- '--log-level: "chatty" is not one of debug, info, warn, error; info it is' "$T/daemon.log" ||
+		fail "no warning for the unknown level"
+	start_container goflags "${SLEEP_ARGS[@]}"
+	run timeout 10 "$CONTAINERD" --debug=maybe
+	[ "$status" -ne 0 ] && [ "$status" -ne 124 ] || fail "status $status"
+	assert_contains "$output" "--debug=maybe: not a boolean"
+}
