@@ -51,8 +51,20 @@ ifneq ($(BENCH_SRC),)
 BINS += $(BIN)/containerd-bench
 endif
 
+# The names dockerd's default mode looks for in PATH (it starts
+# docker-containerd --shim docker-containerd-shim itself); Docker also
+# shipped docker-containerd-ctr. Links beside the programs they name.
+DOCKER_LINKS := $(BIN)/docker-containerd $(BIN)/docker-containerd-shim $(BIN)/docker-containerd-ctr
+
 .PHONY: all deps run test unit clean bundle
-all: $(BINS) $(UNIT_BIN)
+all: $(BINS) $(DOCKER_LINKS) $(UNIT_BIN)
+
+$(BIN)/docker-containerd: $(BIN)/containerd
+	ln -sfn containerd $@
+$(BIN)/docker-containerd-shim: $(BIN)/containerd-shim
+	ln -sfn containerd-shim $@
+$(BIN)/docker-containerd-ctr: $(BIN)/ctr
+	ln -sfn ctr $@
 
 # Installs whatever Debian package is missing; quiet when all are there.
 deps:
@@ -155,7 +167,7 @@ bench: deps all
 FUZZ_CC      ?= clang-14
 FUZZ_FLAGS   := -std=c11 -g -O1 $(WARN) -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_TARGETS := grpc proto control validate shimjson
+FUZZ_TARGETS := grpc proto control validate shimjson jsonlax
 FUZZ_BINS    := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_TIME    ?= 300
 
@@ -175,6 +187,10 @@ $(B)/fuzz/fuzz_control: tests/fuzz/fuzz_control.c shim/control.c shim/control.h
 $(B)/fuzz/fuzz_shimjson: tests/fuzz/fuzz_shimjson.c shim/json.c shim/json.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -D_GNU_SOURCE -Ishim $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
+
+$(B)/fuzz/fuzz_jsonlax: tests/fuzz/fuzz_jsonlax.c lib/jsonlax.c lib/jsonlax.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -ljansson -lm
 
 $(B)/fuzz/fuzz_validate: tests/fuzz/fuzz_validate.c lib/validate.c lib/err.c \
 		lib/validate.h lib/err.h

@@ -3,6 +3,7 @@
  * --attach, relays its stdio and exits with its status.
  */
 #include "ctr.h"
+#include "jsonlax.h"
 
 #include <stdlib.h>
 
@@ -33,7 +34,7 @@ bundle_terminal(const char *bundle)
 
 	if (asprintf(&path, "%s/config.json", bundle) < 0)
 		return false;
-	j = json_load_file(path, 0, NULL);
+	j = jsonlax_load_file(path, NULL); /* as the runtime reads it */
 	free(path);
 	tty = json_is_true(json_object_get(json_object_get(j, "process"), "terminal"));
 	json_decref(j);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "jsonlax.h"
 
 static const char *
 kind_of(mode_t m)
@@ -94,11 +95,13 @@ bundle_config_load(const char *bundle, json_t **out, struct err *e)
 		goto fail;
 	}
 	close(fd);
-	*out = json_loadb(buf, len, 0, &je);
+	/* As the runtime reads it: valid JSON that jansson alone refuses (uint64
+	 * maxima, 1e400, \u0000) must not fail a create the runtime would run. */
+	*out = jsonlax_loadb(buf, len, &je);
 	free(buf);
 	if (*out == NULL)
-		return err_set(e, GRPC_INVALID_ARGUMENT, "bundle %s: cannot read config.json: %s",
-		    bundle, je.text);
+		return err_set(e, GRPC_INVALID_ARGUMENT, "bundle %s: cannot read config.json: line %d: %s",
+		    bundle, je.line, je.text);
 	if (!json_is_object(*out)) {
 		json_decref(*out);
 		*out = NULL;

@@ -206,6 +206,16 @@ int layout_count_marked(void);
 
 /* server.c: socket, connections, replies after commit. */
 int server_listen(const char *path, struct err *e);
+/* Serves on fd, a listening unix socket systemd passed (never unlinked). */
+int server_adopt(int fd, struct err *e);
+
+/* activation.c: sockets passed by systemd. spec: what follows --listen's
+ * fd:// (NULL when --listen names path instead). Returns the listening fd
+ * to serve (its description in name), -2 when path is to be bound as usual,
+ * -1 with *e when the passed sockets do not fit. Unsets LISTEN_* always
+ * and closes the passed fds it does not return. */
+int activation_listener(const char *spec, const char *path, char *name, size_t namelen,
+    struct err *e);
 void server_close(void);
 /* Queue a reply for the call; sent after this iteration's commit. msg
  * NULL with e: an error reply. */

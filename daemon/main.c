@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,7 +33,8 @@ usage(FILE *f)
 	    "flags:\n"
 	    "  --state-dir DIR          state directory (default /run/containerd)\n"
 	    "  -l, --listen ADDR        socket: a path or unix:///path (tcp:// is refused)\n"
-	    "                           (default <state-dir>/containerd.sock)\n"
+	    "                           (default <state-dir>/containerd.sock); fd:// or\n"
+	    "                           fd://N: the socket systemd passed (socket activation)\n"
 	    "  -r, --runtime NAME       OCI runtime binary (default runc)\n"
 	    "  --runtime-args ARG       global flag for the runtime, before the verb (repeatable)\n"
 	    "  --shim PATH              containerd-shim binary (default: beside containerd)\n"
@@ -93,6 +95,22 @@ parse_int_flag(const char *flag, const char *v, long min)
 	if (errno != 0 || *end != '\0' || n < min)
 		fatalx("--%s: \"%s\" is not a number >= %ld", flag, v, min);
 	return n;
+}
+
+/* Go's strconv.ParseBool: 1 true, 0 false, -1 neither. */
+static int
+parse_go_bool(const char *v)
+{
+	static const char *const t[] = { "1", "t", "T", "true", "TRUE", "True", NULL };
+	static const char *const f[] = { "0", "f", "F", "false", "FALSE", "False", NULL };
+
+	for (int k = 0; t[k] != NULL; k++) {
+		if (strcmp(v, t[k]) == 0)
+			return 1;
+		if (strcmp(v, f[k]) == 0)
+			return 0;
+	}
+	return -1;
 }
 
 /* name's executable in one of PATH's directories, or NULL. */
@@ -265,6 +283,13 @@ prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	iter_woke_ns = 0;
 }
 
+/* --listen fd://...: the socket is systemd's (activation.c). */
+static bool
+listen_activated(void)
+{
+	return D.cfg.listen != NULL && strncmp(D.cfg.listen, "fd://", 5) == 0;
+}
+
 enum {
 	OPT_STATE_DIR = 256, OPT_RUNTIME_ARGS, OPT_SHIM, OPT_DEBUG, OPT_LOG_LEVEL,
 	OPT_CONCURRENCY, OPT_START_TIMEOUT, OPT_METRICS, OPT_RETAIN, OPT_RETAIN_AGE, OPT_ID,
@@ -280,7 +305,7 @@ parse_flags(int argc, char **argv)
 		{ "runtime", required_argument, NULL, 'r' },
 		{ "runtime-args", required_argument, NULL, OPT_RUNTIME_ARGS },
 		{ "shim", required_argument, NULL, OPT_SHIM },
-		{ "debug", no_argument, NULL, OPT_DEBUG },
+		{ "debug", optional_argument, NULL, OPT_DEBUG },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 		{ "concurrency", required_argument, NULL, OPT_CONCURRENCY },
 		{ "start-timeout", required_argument, NULL, OPT_START_TIMEOUT },
@@ -306,7 +331,9 @@ parse_flags(int argc, char **argv)
 	D.cfg.metrics_interval_ns = 300 * 1000000000LL;
 	D.cfg.retain_count = 100000;
 	D.cfg.group = (gid_t)-1;
-	while ((ch = getopt_long(argc, argv, "l:r:vh", opts, NULL)) != -1) {
+	/* _only: "-state-dir X" and "-debug" too, as Go's flag package (the
+	 * 2017 daemon's) took them; -l, -r, -v, -h stay short options. */
+	while ((ch = getopt_long_only(argc, argv, "l:r:vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case OPT_STATE_DIR:
 			D.cfg.state_dir = optarg;
@@ -318,6 +345,7 @@ parse_flags(int argc, char **argv)
 				fatalx("--listen %s: TCP is not served: it has no authentication, and"
 				       " anyone who reaches it could run anything as root; use a unix"
 				       " socket (a path or unix:///path)", optarg);
+			/* fd:// stays as it is: systemd's socket (activation.c). */
 			D.cfg.listen = strncmp(optarg, "unix://", 7) == 0 ? optarg + 7 : optarg;
 			break;
 		case OPT_PPROF:
@@ -335,12 +363,24 @@ parse_flags(int argc, char **argv)
 			D.cfg.shim = optarg;
 			break;
 		case OPT_DEBUG:
-			log_set_level(LOG_LEVEL_DEBUG);
+			/* Go's flag package: --debug, --debug=true, --debug=false. */
+			if (optarg == NULL || parse_go_bool(optarg) == 1)
+				log_set_level(LOG_LEVEL_DEBUG);
+			else if (parse_go_bool(optarg) < 0)
+				fatalx("--debug=%s: not a boolean (true or false)", optarg);
 			break;
 		case OPT_LOG_LEVEL:
-			if ((level = log_level_parse(optarg)) < 0)
-				fatalx("--log-level: \"%s\" is not one of debug, info, warn, error",
-				    optarg);
+			/* logrus's names; fatal and panic are this daemon's error. An
+			 * unknown one was info with a warning in 2017: unit files that
+			 * carry one still start. */
+			if (strcasecmp(optarg, "fatal") == 0 || strcasecmp(optarg, "panic") == 0)
+				level = LOG_LEVEL_ERROR;
+			else if ((level = log_level_parse(optarg)) < 0) {
+				log_set_level(LOG_LEVEL_INFO);
+				log_warnx("--log-level: \"%s\" is not one of debug, info, warn, error;"
+					  " info it is", optarg);
+				level = LOG_LEVEL_INFO;
+			}
 			log_set_level(level);
 			break;
 		case OPT_CONCURRENCY:
@@ -395,7 +435,7 @@ parse_flags(int argc, char **argv)
 		exit(2);
 	}
 	D.cfg.state_dir = from_cwd("--state-dir", D.cfg.state_dir);
-	if (D.cfg.listen != NULL)
+	if (D.cfg.listen != NULL && !listen_activated())
 		D.cfg.listen = from_cwd("--listen", D.cfg.listen);
 	if (D.cfg.listen == NULL) {
 		char *l;
@@ -414,6 +454,16 @@ parse_flags(int argc, char **argv)
 		if ((D.cfg.shim = find_in_path(name)) == NULL)
 			fatalx("--shim %s: no such program in PATH (%s)", name,
 			    getenv("PATH") ? getenv("PATH") : "unset");
+		/* Found through a relative PATH entry: the shims start elsewhere.
+		 * The name stays (not the link's target): it is what ps shows. */
+		if (D.cfg.shim[0] != '/') {
+			char cwd[PATH_MAX], *abs;
+
+			if (getcwd(cwd, sizeof(cwd)) == NULL ||
+			    asprintf(&abs, "%s/%s", cwd, D.cfg.shim) < 0)
+				fatalx("--shim %s: cannot make %s absolute", name, D.cfg.shim);
+			D.cfg.shim = abs;
+		}
 	} else {
 		D.cfg.shim = from_cwd("--shim", D.cfg.shim);
 		if (access(D.cfg.shim, X_OK) != 0)
@@ -438,9 +488,9 @@ main(int argc, char **argv)
 	static ev_signal sigterm_w, sigint_w, sigusr1_w;
 	static ev_prepare prepare_w;
 	static ev_check check_w;
-	char dbpath[PATH_MAX];
+	char dbpath[PATH_MAX], listen_name[PATH_MAX];
 	struct err e = { 0 };
-	int fd, n_left;
+	int fd, n_left, listen_fd;
 
 	/* Started with stdin, stdout or stderr closed, the database or a socket
 	 * would get that number, and the log or the metrics would land in it. */
@@ -449,6 +499,11 @@ main(int argc, char **argv)
 	if (fd > 2)
 		close(fd);
 	parse_flags(argc, argv);
+	/* Before anything opens a file: systemd's fds are 3 and up. */
+	listen_fd = activation_listener(listen_activated() ? D.cfg.listen + 5 : NULL, D.cfg.listen,
+	    listen_name, sizeof(listen_name), &e);
+	if (listen_fd == -1)
+		fatalx("%s", e.msg);
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 	umask(022);
@@ -474,8 +529,10 @@ main(int argc, char **argv)
 	if ((D.store = store_open(dbpath, false, &e)) == NULL)
 		fatalx("%s", e.msg);
 	runtime_jobs_init();
-	if (server_listen(D.cfg.listen, &e) < 0)
+	if ((listen_fd >= 0 ? server_adopt(listen_fd, &e) : server_listen(D.cfg.listen, &e)) < 0)
 		fatalx("%s", e.msg);
+	if (listen_fd >= 0)
+		D.cfg.listen = listen_name;
 	server_sync_start();
 	shimctl_init();
 	if (reconcile(&e) < 0)

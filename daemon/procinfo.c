@@ -1,4 +1,5 @@
 #include "procinfo.h"
+#include "jsonlax.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -87,8 +88,9 @@ build(const char *name, json_t *process, const char *stdin_path, const char *std
 				break;
 			types__rlimit__init(l);
 			l->type = dup_str(json_string_value(json_object_get(r, "type")));
-			l->soft = (uint64_t)json_integer_value(json_object_get(r, "soft"));
-			l->hard = (uint64_t)json_integer_value(json_object_get(r, "hard"));
+			/* uint64: RLIM_INFINITY is read as a real (jsonlax.h). */
+			l->soft = jsonlax_uint64(json_object_get(r, "soft"));
+			l->hard = jsonlax_uint64(json_object_get(r, "hard"));
 			p->rlimits[p->n_rlimits++] = l;
 		}
 	}

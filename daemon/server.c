@@ -452,6 +452,8 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
+static void serve(int fd);
+
 int
 server_listen(const char *path, struct err *e)
 {
@@ -517,8 +519,27 @@ server_listen(const char *path, struct err *e)
 			return err_set(e, GRPC_INTERNAL, "listen on %s: %s", path, strerror(rc));
 		}
 	}
-	listen_fd = fd;
 	snprintf(sock_path, sizeof(sock_path), "%s", path);
+	serve(fd);
+	return 0;
+}
+
+int
+server_adopt(int fd, struct err *e)
+{
+	if (D.cfg.group != (gid_t)-1)
+		log_warnx("--group: not applied to a socket systemd passed (SocketGroup= in the"
+			  " .socket unit sets it)");
+	sock_path[0] = '\0'; /* systemd's: never unlinked here */
+	serve(fd);
+	return 0;
+}
+
+/* From now on fd is the listener. */
+static void
+serve(int fd)
+{
+	listen_fd = fd;
 	ev_io_init(&listen_w, accept_cb, fd, EV_READ);
 	ev_io_start(D.loop, &listen_w);
 	ev_timer_init(&accept_resume_w, accept_resume_cb, ACCEPT_PAUSE, 0.);
@@ -544,7 +565,6 @@ server_listen(const char *path, struct err *e)
 			log_info("clients: a request within %.1fs of connecting, idle for %.1fs"
 			    " at most", handshake_timeout, idle_timeout);
 	}
-	return 0;
 }
 
 void
@@ -560,7 +580,8 @@ server_close(void)
 		ev_io_stop(D.loop, &listen_w);
 		ev_timer_stop(D.loop, &accept_resume_w);
 		close(listen_fd);
-		unlink(sock_path);
+		if (sock_path[0] != '\0')
+			unlink(sock_path);
 		listen_fd = -1;
 	}
 }

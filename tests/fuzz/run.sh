@@ -19,7 +19,7 @@ cd "$(dirname "$0")/../.." || exit 1
 
 MODE=${1:-short}
 BIN_DIR=${FUZZ_BIN_DIR:-build/fuzz}
-TARGETS=${FUZZ_TARGETS:-grpc proto control validate shimjson}
+TARGETS=${FUZZ_TARGETS:-grpc proto control validate shimjson jsonlax}
 RUNS=${FUZZ_RUNS:-100000}
 SHORT_TIME=${FUZZ_SHORT_TIME:-12}
 LONG_TIME=${FUZZ_TIME:-300}

@@ -221,3 +221,186 @@ teardown() {
 	run -0 ctr version
 	assert_eq "$(ctr_status dumped)" running "dumped"
 }
+
+SOCKACT=$REPO/tests/integration/sockact.py
+
+# start_activated SOCKETS... -- FLAGS...: the daemon exec'd by sockact.py
+# with SOCKETS passed as fds 3...; $SOCK must name the one it serves.
+start_activated() {
+	local socks=()
+	while [ "$1" != -- ]; do
+		socks+=("$1")
+		shift
+	done
+	shift
+	DAEMON_ARGV=("$PY" "$SOCKACT" "${socks[@]}" -- "$CONTAINERD" --state-dir "$STATE"
+		--runtime-args "--root=$RUNC_ROOT" --shim "$SHIM" "$@")
+	echo "# start: ${DAEMON_ARGV[*]}" >>"$T/daemon.log"
+	"${DAEMON_ARGV[@]}" >>"$T/daemon.log" 2>&1 3>&- &
+	DAEMON_PID=$!
+	wait_daemon_ready
+}
+
+@test "--listen fd://: serves the socket systemd passed (LISTEN_FDS, LISTEN_PID); LISTEN_* do not reach the shims; the socket file stays systemd's" {
+	requires_e2e
+	SOCK=$T/activated.sock
+	mkdir -p "$STATE"
+	start_activated "unix:$SOCK" -- --listen fd://
+	line=$(grep -m1 "listening on" "$T/daemon.log")
+	echo "# figure: $line" >&3
+	assert_contains "$line" "listening on fd 3 from systemd ($SOCK)"
+	start_container act "${SLEEP_ARGS[@]}"
+	shim=$(db "SELECT shim_pid FROM processes WHERE container_id = 'act'")
+	[ "${shim:-0}" -gt 0 ] || fail "no shim pid"
+	# /proc/PID/environ of the daemon shows its start; its children show
+	# what it passes on.
+	tr '\0' '\n' <"/proc/$DAEMON_PID/environ" | grep -q '^LISTEN_FDS=1$' || fail "launcher set no LISTEN_FDS"
+	run -0 tr '\0' '\n' <"/proc/$shim/environ"
+	assert_not_contains "$output" LISTEN_
+	listener=$(readlink "/proc/$DAEMON_PID/fd/3")
+	assert_match "$listener" '^socket:'
+	assert_not_contains "$(ls -l "/proc/$shim/fd")" "$listener"
+	stop_daemon -TERM
+	[ -S "$SOCK" ] || fail "the daemon removed systemd's socket file"
+}
+
+@test "--listen fd://4: the passed fd named is served, the other passed sockets closed (as the 2017 daemon)" {
+	requires_e2e
+	SOCK=$T/b.sock
+	mkdir -p "$STATE"
+	start_activated "unix:$T/a.sock" "unix:$SOCK" -- --listen fd://4
+	run -0 ctr version
+	# No one holds fd 3's socket any more: a connection is refused.
+	run "$PY" -S -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])' "$T/a.sock"
+	assert_contains "$output" "Connection refused"
+}
+
+@test "--listen fd:// refuses what is not one listening unix stream socket passed to it, saying why" {
+	requires daemon shim
+	mkdir -p "$STATE"
+	# refuse SOCKETS... -- FLAGS... -- EXPECTED: the daemon exits at once,
+	# non-zero, with EXPECTED in its output.
+	refuse() {
+		local socks=() flags=()
+		while [ "$1" != -- ]; do socks+=("$1"); shift; done
+		shift
+		while [ "$1" != -- ]; do flags+=("$1"); shift; done
+		shift
+		run timeout 10 "$PY" "$SOCKACT" "${socks[@]}" -- "$CONTAINERD" --state-dir "$STATE" \
+			--shim "$SHIM" "${flags[@]}"
+		echo "$output" | tail -n 1
+		[ "$status" -ne 0 ] && [ "$status" -ne 124 ] || fail "status $status for ${socks[*]} ${flags[*]}"
+		assert_contains "$output" "$1"
+	}
+	refuse tcp -- --listen fd:// -- "fd 3 is a TCP/IPv4 or UDP/IPv4 socket; this daemon serves only a listening unix stream socket"
+	refuse "dgram:$T/d.sock" -- --listen fd:// -- "fd 3 is a unix datagram socket"
+	refuse "idle:$T/i.sock" -- --listen fd:// -- "fd 3 is a unix stream socket that is not listening"
+	refuse "unix:$T/1.sock" "unix:$T/2.sock" -- --listen fd:// -- "systemd passed 2 sockets (fds 3 to 4); name the one to serve, e.g. --listen fd://3"
+	refuse "unix:$T/3.sock" -- --listen fd://5 -- "fd 5 was not passed by systemd (it passed 1: fds 3 to 3)"
+	refuse "unix:$T/4.sock" -- --listen fd://s0 -- "fd://s0: not an fd number"
+	refuse --pid-off "unix:$T/5.sock" -- --listen fd:// -- "no socket was passed to this process (LISTEN_PID is"
+	run timeout 10 "$CONTAINERD" --state-dir "$STATE" --shim "$SHIM" --listen fd://
+	[ "$status" -ne 0 ] && [ "$status" -ne 124 ] || fail "status $status"
+	assert_contains "$output" "no socket was passed to this process (LISTEN_PID and LISTEN_FDS are not set)"
+	echo "# figure: $output" >&3
+}
+
+@test "--listen PATH with systemd passing a socket bound to PATH: that socket is served (not 'in use')" {
+	requires_e2e
+	SOCK=$T/named.sock
+	mkdir -p "$STATE"
+	start_activated "unix:$SOCK" -- --listen "unix://$SOCK"
+	run -0 ctr version
+	grep -q "systemd passed 1 socket(s); the one bound to --listen's path is taken" "$T/daemon.log" ||
+		fail "not taken"
+}
+
+@test "systemd-socket-activate starts the daemon with --listen fd:// and ctr runs a container through it" {
+	requires_e2e
+	command -v systemd-socket-activate >/dev/null || skip "needs systemd-socket-activate (systemd)"
+	SOCK=$T/sa.sock
+	mkdir -p "$STATE"
+	DAEMON_ARGV=(systemd-socket-activate -l "$SOCK" "$CONTAINERD" --state-dir "$STATE"
+		--listen fd:// --runtime-args "--root=$RUNC_ROOT" --shim "$SHIM")
+	"${DAEMON_ARGV[@]}" >>"$T/daemon.log" 2>&1 3>&- &
+	DAEMON_PID=$!
+	wait_daemon_ready
+	start_container sa "${SLEEP_ARGS[@]}"
+	kill -9 "$(init_pid sa)"
+	wait_exit sa 137
+	echo "# figure: $(grep -m1 'listening on' "$T/daemon.log" | cut -d' ' -f3-)" >&3
+}
+
+@test "dockerd's default mode: bin/docker-containerd with dockerd 17.09's exact argv (names found in PATH), its parent gone and its output read through a pipe, runs containers; the runtime args reach runc in order" {
+	requires_e2e
+	for n in docker-containerd docker-containerd-shim docker-containerd-ctr; do
+		[ -x "$REPO/bin/$n" ] || fail "make did not build bin/$n (dockerd finds it in PATH)"
+	done
+	EXEC=$T/exec
+	mkdir -p "$EXEC/libcontainerd" "$T/rtbin"
+	# dockerd's --runtime docker-runc, found in PATH; this one also keeps
+	# runc's state under $T and notes the global flags it was given.
+	cat >"$T/rtbin/docker-runc" <<-SH
+		#!/bin/sh
+		echo "\$*" >>"$T/runc-argv"
+		exec "$(command -v "$RUNC")" --root "$RUNC_ROOT" "\$@"
+	SH
+	chmod +x "$T/rtbin/docker-runc"
+	SOCK=$EXEC/libcontainerd/docker-containerd.sock
+	STATE=$EXEC/libcontainerd/containerd
+	DB=$STATE/state.db
+	# libcontainerd/remote_unix.go's runContainerdDaemon, with --debug and
+	# two --runtime-args (dockerd passes --systemd-cgroup=true under systemd).
+	argv=(docker-containerd -l "unix://$SOCK" --metrics-interval=0 --start-timeout 2m
+		--state-dir "$STATE" --shim docker-containerd-shim --runtime docker-runc --debug
+		--runtime-args --systemd-cgroup=false --runtime-args --rootless=false)
+	echo "# start: ${argv[*]}" >>"$T/daemon.log"
+	# Its parent (this bash -c) exits at once; a cat reads its output, as
+	# dockerd does; it is a session leader, as dockerd makes it.
+	PATH="$REPO/bin:$T/rtbin:/usr/local/bin:/usr/bin:/bin" \
+		bash -c 'setsid "$@" > >(exec cat >>"'"$T/daemon.log"'") 2>&1 </dev/null & echo $! >"'"$T/pid"'"' \
+		_ "${argv[@]}" 3>&-
+	DAEMON_PID=$(cat "$T/pid")
+	wait_daemon_ready
+	assert_eq "$(ps -o ppid= -p "$DAEMON_PID" | tr -d ' ')" 1 "the daemon's parent after bash -c exited"
+	assert_match "$(readlink "/proc/$DAEMON_PID/fd/2")" '^pipe:'
+	assert_eq "$(tr '\0' ' ' <"/proc/$DAEMON_PID/cmdline")" "${argv[*]} " "the daemon's argv"
+	# dockerd's health check (grpc.health.v1 with service "") and version.
+	if "$PY" -c 'import grpc' 2>/dev/null; then
+		run -0 grpc_call Check
+		assert_contains "$output" SERVING
+	fi
+	run -0 ctr version
+	start_container dk sh -c 'echo hello; sleep 1000'
+	shim=$(db "SELECT shim_pid FROM processes WHERE container_id = 'dk'")
+	assert_eq "$(readlink "/proc/$shim/exe")" "$(readlink -f "$REPO/bin/containerd-shim")" "the shim's program"
+	assert_eq "$(tr '\0' '\n' <"/proc/$shim/cmdline" | head -n 1)" "$REPO/bin/docker-containerd-shim" "the shim's argv[0]"
+	run -0 "$REPO/bin/docker-containerd-ctr" --address "$SOCK" containers
+	assert_contains "$output" dk
+	grep -q -- "--systemd-cgroup=false --rootless=false .*create" "$T/runc-argv" ||
+		fail "the runtime args did not reach runc in order: $(cat "$T/runc-argv")"
+	grep -q "listening on $SOCK" "$T/daemon.log" || fail "the daemon's log did not come through the pipe"
+	grep -q " debug " "$T/daemon.log" || fail "--debug: no debug line"
+	kill -9 "$(init_pid dk)"
+	wait_exit dk 137
+	echo "# figure: $(grep -m1 'listening on' "$T/daemon.log" | cut -d' ' -f3-)" >&3
+}
+
+@test "the 2017 daemon's flag syntax (Go's flag package): -state-dir X, -debug=true, --debug=false, --log-level fatal or an unknown level (info, with a warning) all start" {
+	requires_e2e
+	DAEMON_ARGV=("$CONTAINERD" -state-dir "$STATE" -l "unix://$SOCK" -debug=true --debug=false
+		-metrics-interval=0 -start-timeout 2m -runtime-args "--root=$RUNC_ROOT" -shim "$SHIM"
+		-log-level fatal --log-level chatty)
+	"${DAEMON_ARGV[@]}" >>"$T/daemon.log" 2>&1 3>&- &
+	DAEMON_PID=$!
+	wait_daemon_ready
+	run -0 ctr version
+	grep -q -- '--log-level: "chatty" is not one of debug, info, warn, error; info it is' "$T/daemon.log" ||
+		fail "no warning for the unknown level"
+	start_container goflags "${SLEEP_ARGS[@]}"
+	run timeout 10 "$CONTAINERD" --debug=maybe
+	[ "$status" -ne 0 ] && [ "$status" -ne 124 ] || fail "status $status"
+	assert_contains "$output" "--debug=maybe: not a boolean"
+}

@@ -354,3 +354,58 @@ sys.exit(1 if bad else 0)
 	assert_match "$output" '^ALREADY_EXISTS: containerd: container already exists'
 	assert_eq "$(ctr_status known)" running "known"
 }
+
+# big_ints_config FILE: FILE's config.json as Docker 17.03 and Go write
+# what the OCI spec makes uint64 (runc itself runs it): swappiness and
+# RLIMIT_CORE at 18446744073709551615, an extension holding numbers beyond
+# int64 and double, "\u0000", a lone surrogate, an invalid UTF-8 byte, and
+# text after the object (runc's json.Decoder stops before it).
+big_ints_config() {
+	"$PY" - "$1" <<'PYEOF'
+import json, sys
+path = sys.argv[1]
+c = json.load(open(path))
+c["process"]["rlimits"] = [r for r in c["process"].get("rlimits", []) if r["type"] != "RLIMIT_CORE"]
+c["process"]["rlimits"].append({"type": "RLIMIT_CORE", "hard": "@MAX@", "soft": "@MAX@"})
+c["linux"].setdefault("resources", {})["memory"] = {"swappiness": "@MAX@"}
+c["x-extension"] = {"big": "@BIG@", "neg": "@NEG@", "huge": "@HUGE@", "s": "@STR@"}
+t = json.dumps(c, indent=1)
+for k, v in (("@MAX@", "18446744073709551615"), ("@BIG@", "123456789012345678901234567890"),
+             ("@NEG@", "-99999999999999999999"), ("@HUGE@", "1e400"),
+             ("@STR@", '"\\u0000 \\ud800 \xff"')):
+    t = t.replace('"%s"' % k, v)
+open(path, "wb").write(t.encode("utf-8", "surrogateescape").replace(b"\xc3\xbf", b"\xff") +
+                       b"\ntrailing text {")
+PYEOF
+}
+
+@test "a valid OCI config jansson alone refuses (uint64 maxima as Docker writes them, 1e400, \\u0000, bad UTF-8): runc runs it, and so does the daemon" {
+	requires_e2e
+	requires grpcio
+	make_bundle big sh -c 'ulimit -c; sleep 1000'
+	big_ints_config "$BUNDLE/config.json"
+	grep -q '"swappiness": 18446744073709551615' "$BUNDLE/config.json" || fail "config not written"
+	sum=$(sha256sum <"$BUNDLE/config.json")
+	# runc alone takes this file (the reference the daemon must match).
+	make_bundle bigrunc sh -c 'ulimit -c'
+	big_ints_config "$BUNDLE/config.json"
+	run -0 timeout 20 "$RUNC" --root "$RUNC_ROOT" run --bundle "$BUNDLE" bigrunc </dev/null
+	assert_contains "$output" unlimited
+	BUNDLE=$T/bundles/big
+
+	t0=$(date +%s%N)
+	run -0 ctr containers start big "$BUNDLE"
+	wait_for container_running big
+	echo "# created and running in $((($(date +%s%N) - t0) / 1000000)) ms" >&3
+	rl=$(grpc_call State '{"id": "big"}' | jq -r '.containers[0].processes[0].rlimits[] | select(.type == "RLIMIT_CORE") | "\(.soft) \(.hard)"')
+	assert_eq "$rl" "18446744073709551615 18446744073709551615" "State's RLIMIT_CORE"
+	pid=$(init_pid big)
+	assert_eq "$(awk '/^Max core file size/ { print $5 " " $6 }' "/proc/$pid/limits")" "unlimited unlimited" "the init's core limit"
+	assert_eq "$(sha256sum <"$BUNDLE/config.json")" "$sum" "config.json (never rewritten)"
+	# The daemon's own record of it reads back the same after a restart.
+	stop_daemon -9
+	start_daemon
+	rl=$(grpc_call State '{"id": "big"}' | jq -r '.containers[0].processes[0].rlimits[] | select(.type == "RLIMIT_CORE") | "\(.soft) \(.hard)"')
+	assert_eq "$rl" "18446744073709551615 18446744073709551615" "State's RLIMIT_CORE after a restart"
+	echo "# RLIMIT_CORE $rl in State, before and after a daemon restart" >&3
+}
