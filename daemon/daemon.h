@@ -332,6 +332,9 @@ void rpc_update_process(uint64_t call_id, const Types__UpdateProcessRequest *req
  * resume requests) and records its answer where the table differs. */
 void rpc_update_probe_pause(struct container *c);
 /* rpc_checkpoint.c */
+/* Where checkpoint name (NULL: the folder of them) of a container lives:
+ * DIR/NAME given a checkpoint dir, else <bundle>/checkpoints/NAME (2017). */
+void checkpoint_path(char *buf, size_t n, const char *dir, const char *bundle, const char *name);
 void rpc_create_checkpoint(uint64_t call_id, const Types__CreateCheckpointRequest *req);
 void rpc_list_checkpoint(uint64_t call_id, const Types__ListCheckpointRequest *req);
 void rpc_delete_checkpoint(uint64_t call_id, const Types__DeleteCheckpointRequest *req);

@@ -1,9 +1,25 @@
 /*
- * Checkpoints: CreateCheckpoint runs `runtime checkpoint` into
- * <checkpointDir or bundle>/checkpoints/<name> and records it with its
- * options; ListCheckpoint answers from the table; DeleteCheckpoint removes
- * the files and the row. Restoring is CreateContainer with `checkpoint`.
+ * Checkpoints, laid out as the 2017 daemon and Docker 17.x have them: a
+ * checkpoint NAME of a container lives in DIR/NAME, DIR being the
+ * request's checkpointDir or, without one, <bundle>/checkpoints. The
+ * directory holds the runtime's (CRIU's) image and NAME/config.json, the
+ * options it was taken with ({"created", "name", "tcp", "unixSockets",
+ * "shell", "exit", "emptyNS"}), which Docker reads to list checkpoints and
+ * a restore reads (the shim, shim_restore_load) to pass the same options
+ * to `runtime restore`.
+ *
+ * The directory is the truth: ListCheckpoint lists DIR's subdirectories
+ * that have a config.json, so a checkpoint copied in from another host is
+ * listed, with its options from its config.json. The checkpoints table is
+ * this daemon's record of what it made (one row per container and name:
+ * the last one made under that name, its path and options), with the
+ * create-checkpoint / delete-checkpoint events: a checkpoint of a previous
+ * version of this daemon (no config.json) is still listed from its row.
+ * DeleteCheckpoint removes DIR/NAME only if it is a checkpoint (it has a
+ * config.json, or the table says this daemon made it there), never
+ * following a symlink nor crossing into another filesystem.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -12,18 +28,37 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
 #include "log.h"
 #include "procinfo.h"
 
+/* Bounds on what a listing reads: a config.json is a few hundred bytes. */
+#define CONFIG_MAX 65536
+#define LIST_MAX 4096
+/* emptyNS: namespace names ("network"), as runc restore takes them. */
+#define EMPTY_NS_MAX 8
+#define EMPTY_NS_LEN 32
+
+void
+checkpoint_path(char *buf, size_t n, const char *dir, const char *bundle, const char *name)
+{
+	if (dir != NULL && *dir != '\0')
+		snprintf(buf, n, "%s%s%s", dir, name ? "/" : "", name ? name : "");
+	else
+		snprintf(buf, n, "%s/checkpoints%s%s", bundle, name ? "/" : "", name ? name : "");
+}
+
 /*
- * The image directory is the client's path: making it, reading CRIU's log
- * from it and removing it run off the loop (offload.c), so a filesystem
- * that stops answering cannot stop the daemon. Each step is a job of the
- * same context: PREPARE (mkdir) -> the runtime's checkpoint -> on failure
- * CLEAN (the log's gist, rm -r). A delete is one job: REMOVE, then the row.
+ * The image directory is the client's path: making it, writing its
+ * config.json, reading CRIU's log from it, listing and removing run off
+ * the loop (offload.c), so a filesystem that stops answering cannot stop
+ * the daemon. Each step is a job of the same context: PREPARE (mkdir,
+ * config.json) -> the runtime's checkpoint -> on failure CLEAN (the log's
+ * gist, rm -r, the parents it made). A delete is one job: REMOVE, then
+ * the row.
  */
 enum ckpt_step { CK_PREPARE, CK_CLEAN, CK_REMOVE };
 
@@ -34,28 +69,48 @@ struct ckpt_ctx {
 	uint64_t call_id;
 	char *id;
 	char *name;
-	char *path;
+	char *path;		/* DIR/NAME */
 	char *what;		/* for offload's messages */
+	char *config;		/* PREPARE: the config.json text */
+	char *made_top;		/* PREPARE: the topmost parent it made, or NULL */
+	int64_t created;
 	bool exit, tcp, unix_sockets, shell;
 	char *empty_ns;		/* JSON array */
 	char **empty_ns_v;	/* the same, for argv */
 	size_t n_empty_ns;
+	bool ours;		/* REMOVE: the table's row has this path */
+	bool row_exists;	/* REMOVE: the table has a row of this name */
+	bool absent;		/* REMOVE: out: there was nothing at path */
 	int runtime_code;	/* CLEAN: the runtime's failure, as a gRPC code */
 	char runtime_err[1024];	/* CLEAN: the runtime's message */
 	char criu[512];		/* CLEAN: the last "Error" line of CRIU's log */
 };
 
+/* rm -r of one tree, on its filesystem only, symlinks not followed: the
+ * first failure is kept (per thread: jobs run in parallel). */
+static _Thread_local int rm_errno;
+
 static int
 rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
-	remove(path);
+	if (remove(path) < 0 && rm_errno == 0)
+		rm_errno = errno;
 	return 0;
 }
 
-static void
+/* 0 once path is gone, else -1 with errno. */
+static int
 rm_tree(const char *path)
 {
-	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	struct stat st;
+
+	rm_errno = 0;
+	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	if (lstat(path, &st) == 0) {
+		errno = rm_errno ? rm_errno : EBUSY;
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -65,11 +120,52 @@ ctx_free(struct ckpt_ctx *k)
 	free(k->name);
 	free(k->path);
 	free(k->what);
+	free(k->config);
+	free(k->made_top);
 	free(k->empty_ns);
 	for (size_t i = 0; i < k->n_empty_ns; i++)
 		free(k->empty_ns_v[i]);
 	free(k->empty_ns_v);
 	free(k);
+}
+
+/* Reads a small regular file without following a symlink or hanging on a
+ * fifo: the text (NUL-terminated, the caller's), or NULL with errno. */
+static char *
+read_small(int dirfd, const char *rel, size_t max, size_t *len)
+{
+	struct stat st;
+	char *buf;
+	ssize_t n;
+	size_t got = 0;
+	int fd;
+
+	fd = openat(dirfd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	while (got < (size_t)st.st_size && (n = read(fd, buf + got, (size_t)st.st_size - got)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	*len = got;
+	return buf;
 }
 
 /* The last "Error" line of CRIU's dump log, if any. */
@@ -102,22 +198,138 @@ criu_error(const char *path, char *out, size_t n)
 	fclose(f);
 }
 
-/* mkdir -p, 0700 for what it makes. */
+/* mkdir -p, 0700 for what it makes; *made: the topmost it made (or NULL),
+ * so that a failure removes only those. */
 static int
-mkdir_parents(const char *path)
+mkdir_parents(const char *path, char **made)
 {
 	char buf[PATH_MAX_LEN + 300];
 
 	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p != '\0'; p++) {
-		if (*p != '/')
+	for (char *p = buf + 1;; p++) {
+		bool last = *p == '\0';
+
+		if (*p != '/' && !last)
 			continue;
 		*p = '\0';
-		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+		if (mkdir(buf, 0700) < 0) {
+			if (errno != EEXIST)
+				return -1;
+		} else if (*made == NULL && (*made = strdup(buf)) == NULL) {
 			return -1;
+		}
+		if (last)
+			return 0;
 		*p = '/';
 	}
-	return mkdir(buf, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* rmdir of the empty parents k made, deepest first, up to made_top. */
+static void
+rmdir_made(struct ckpt_ctx *k)
+{
+	char buf[PATH_MAX_LEN + 300];
+	char *slash;
+
+	if (k->made_top == NULL)
+		return;
+	snprintf(buf, sizeof(buf), "%s", k->path);
+	while ((slash = strrchr(buf, '/')) != NULL && slash != buf) {
+		*slash = '\0';
+		if (strlen(buf) < strlen(k->made_top) || rmdir(buf) < 0)
+			break;
+	}
+}
+
+static int
+errno_code(int err)
+{
+	switch (err) {
+	case ENOSPC:
+	case EDQUOT:
+		return GRPC_RESOURCE_EXHAUSTED;
+	case EACCES:
+	case EPERM:
+	case EROFS:
+		return GRPC_PERMISSION_DENIED;
+	case ENOTDIR:
+	case EEXIST:
+		return GRPC_FAILED_PRECONDITION;
+	default:
+		return GRPC_INTERNAL;
+	}
+}
+
+/* PREPARE: DIR/NAME made, config.json in it; on failure nothing left. */
+static void
+prepare(struct ckpt_ctx *k, struct err *e)
+{
+	char *slash = strrchr(k->path, '/');
+	struct stat st;
+	size_t len = strlen(k->config);
+	int dfd = -1, fd = -1, err;
+
+	if (lstat(k->path, &st) == 0) {
+		err_set(e, GRPC_ALREADY_EXISTS, "checkpoint %s of container %s already exists (%s)",
+		    k->name, k->id, k->path);
+		return;
+	}
+	*slash = '\0';
+	err = mkdir_parents(k->path, &k->made_top) < 0 ? errno : 0;
+	*slash = '/';
+	if (err != 0 || mkdir(k->path, 0700) < 0) {
+		err = err ? err : errno;
+		err_set(e, errno_code(err), "cannot create %s: %s", k->path, strerror(err));
+		rmdir_made(k);
+		return;
+	}
+	errno = 0;
+	if ((dfd = open(k->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    (fd = openat(dfd, "config.json", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0644)) < 0 || write(fd, k->config, len) != (ssize_t)len || fsync(fd) < 0) {
+		err = errno ? errno : EIO;
+		err_set(e, errno_code(err), "cannot write %s/config.json: %s", k->path,
+		    strerror(err));
+	}
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	if (e->code != GRPC_OK) {
+		rm_tree(k->path);
+		rmdir_made(k);
+	}
+}
+
+/* REMOVE: DIR/NAME if it is a checkpoint. */
+static void
+remove_checkpoint(struct ckpt_ctx *k, struct err *e)
+{
+	struct stat st;
+	char cfg[PATH_MAX_LEN + 320];
+
+	if (lstat(k->path, &st) < 0) {
+		if (errno == ENOENT)
+			k->absent = true;
+		else
+			err_set(e, errno_code(errno), "checkpoint %s: %s", k->path, strerror(errno));
+		return;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		err_set(e, GRPC_FAILED_PRECONDITION, "%s is not a checkpoint directory (%s):"
+		    " not removed", k->path, S_ISLNK(st.st_mode) ? "a symlink" : "not a directory");
+		return;
+	}
+	snprintf(cfg, sizeof(cfg), "%s/config.json", k->path);
+	if (!k->ours && (lstat(cfg, &st) < 0 || !S_ISREG(st.st_mode))) {
+		err_set(e, GRPC_FAILED_PRECONDITION, "%s is not a checkpoint: it has no"
+		    " config.json and this daemon did not make it there; not removed", k->path);
+		return;
+	}
+	if (rm_tree(k->path) < 0)
+		err_set(e, errno_code(errno), "cannot remove checkpoint %s entirely: %s", k->path,
+		    strerror(errno));
+	rmdir_made(k);	/* a create's own parents, if it made some */
 }
 
 /* In the job's thread: only k's own strings and the filesystem. */
@@ -125,37 +337,19 @@ static void
 ckpt_work(struct offload *o)
 {
 	struct ckpt_ctx *k = (struct ckpt_ctx *)o;
-	struct stat st;
-	char *slash;
 
 	switch (k->step) {
 	case CK_PREPARE:
-		if (stat(k->path, &st) == 0) {
-			err_set(&o->err, GRPC_ALREADY_EXISTS, "checkpoint %s of container %s already"
-			    " exists (%s)", k->name, k->id, k->path);
-			break;
-		}
-		slash = strrchr(k->path, '/');
-		*slash = '\0';
-		if (mkdir_parents(k->path) < 0) {
-			*slash = '/';
-			goto mkdir_failed;
-		}
-		*slash = '/';
-		if (mkdir(k->path, 0700) < 0)
-			goto mkdir_failed;
-		break;
-	mkdir_failed:
-		err_set(&o->err, errno == ENOSPC ? GRPC_RESOURCE_EXHAUSTED : GRPC_INTERNAL,
-		    "cannot create %s: %s", k->path, strerror(errno));
+		prepare(k, &o->err);
 		break;
 	case CK_CLEAN:
 		/* The log runc points at goes with the directory: keep its gist. */
 		criu_error(k->path, k->criu, sizeof(k->criu));
 		rm_tree(k->path);
+		rmdir_made(k);
 		break;
 	case CK_REMOVE:
-		rm_tree(k->path);
+		remove_checkpoint(k, &o->err);
 		break;
 	}
 }
@@ -202,12 +396,11 @@ create_done_cb(void *arg, int status, const char *out, const char *errmsg)
 		log_warnx("%s", e.msg);
 		server_reply_error(k->call_id, &e);
 	} else {
-		int64_t now = now_ns();
 		struct store_checkpoint c = {
 			.container_id = k->id,
 			.name = k->name,
 			.path = k->path,
-			.created_at = now,
+			.created_at = k->created,
 			.exit = k->exit,
 			.tcp = k->tcp,
 			.unix_sockets = k->unix_sockets,
@@ -219,7 +412,7 @@ create_done_cb(void *arg, int status, const char *out, const char *errmsg)
 		if (store_checkpoint_insert(D.store, &c, &e) < 0) {
 			server_reply_error(k->call_id, &e);
 		} else {
-			event_record("create-checkpoint", k->id, k->name, 0, now, &e);
+			event_record("create-checkpoint", k->id, k->name, 0, now_ns(), &e);
 			log_info("container %s: checkpoint %s written to %s", k->id, k->name, k->path);
 			server_reply(k->call_id, &resp.base);
 		}
@@ -232,13 +425,14 @@ static void
 run_checkpoint(struct ckpt_ctx *k)
 {
 	char work[PATH_MAX_LEN + 320];
-	const char *argv[32];
+	const char *argv[16 + 2 * EMPTY_NS_MAX];
 	struct process *init;
 	struct err e;
 	int n = 0;
 
 	/* The container may have gone while the directory was made. */
 	if ((init = rpc_lookup_process(k->call_id, k->id, "init")) == NULL) {
+		k->ours = true;
 		if (ckpt_step(k, CK_REMOVE, &e) < 0)
 			log_warnx("container %s: checkpoint directory %s is left: %s", k->id, k->path,
 			    e.msg);
@@ -259,7 +453,7 @@ run_checkpoint(struct ckpt_ctx *k)
 		argv[n++] = "--ext-unix-sk";
 	if (k->shell)
 		argv[n++] = "--shell-job";
-	for (size_t i = 0; i < k->n_empty_ns && n < 28; i++) {
+	for (size_t i = 0; i < k->n_empty_ns; i++) {
 		argv[n++] = "--empty-ns";
 		argv[n++] = k->empty_ns_v[i];
 	}
@@ -271,10 +465,41 @@ run_checkpoint(struct ckpt_ctx *k)
 		err_set(&e, GRPC_RESOURCE_EXHAUSTED, "cannot run the runtime");
 		server_reply_error(k->call_id, &e);
 		k->call_id = 0;
+		k->ours = true;
 		if (ckpt_step(k, CK_REMOVE, &e) < 0)
 			log_warnx("container %s: checkpoint directory %s is left: %s", k->id, k->path,
 			    e.msg);
 	}
+}
+
+static void
+delete_done(struct ckpt_ctx *k, const struct err *e)
+{
+	Types__DeleteCheckpointResponse resp = TYPES__DELETE_CHECKPOINT_RESPONSE__INIT;
+	struct err re;
+
+	if (e->code != GRPC_OK) {
+		log_warnx("container %s: checkpoint %s not deleted: %s", k->id, k->name, e->msg);
+		server_reply_error(k->call_id, e);
+		return;
+	}
+	if (k->absent && !k->ours) {
+		err_set(&re, GRPC_NOT_FOUND, "container %s has no checkpoint %s (no %s)", k->id,
+		    k->name, k->path);
+		server_reply_error(k->call_id, &re);
+		return;
+	}
+	/* The files are gone: now the row (if it is this one) and the event,
+	 * unless the row is of a checkpoint of that name elsewhere (the event
+	 * would take it away in a replay). */
+	if (k->ours && store_checkpoint_remove(D.store, k->id, k->name, k->path, &re) < 0) {
+		server_reply_error(k->call_id, &re);
+		return;
+	}
+	if (k->ours || !k->row_exists)
+		event_record("delete-checkpoint", k->id, k->name, 0, now_ns(), &re);
+	log_info("container %s: checkpoint %s deleted (%s)", k->id, k->name, k->path);
+	server_reply(k->call_id, &resp.base);
 }
 
 static void
@@ -299,29 +524,9 @@ ckpt_done(struct offload *o, const struct err *e)
 	case CK_REMOVE:
 		if (k->call_id == 0) /* the leftover of a create that did not run */
 			break;
-		if (e->code != GRPC_OK) {
-			server_reply_error(k->call_id, e);
-			break;
-		}
-		/* The files are gone: now the row and the event. */
-		if (store_checkpoint_remove(D.store, k->id, k->name, &re) < 0) {
-			server_reply_error(k->call_id, &re);
-		} else {
-			Types__DeleteCheckpointResponse resp = TYPES__DELETE_CHECKPOINT_RESPONSE__INIT;
-
-			event_record("delete-checkpoint", k->id, k->name, 0, now_ns(), &re);
-			server_reply(k->call_id, &resp.base);
-		}
+		delete_done(k, e);
 		break;
 	}
-}
-
-/* <dir or bundle>/checkpoints[/<name>] */
-static void
-checkpoint_path(char *buf, size_t n, const char *dir, const char *bundle, const char *name)
-{
-	snprintf(buf, n, "%s/checkpoints%s%s", dir && *dir ? dir : bundle, name ? "/" : "",
-	    name ? name : "");
 }
 
 static struct ckpt_ctx *
@@ -344,6 +549,78 @@ ctx_new(uint64_t call_id, const char *id, const char *name, const char *path)
 	return k;
 }
 
+/* Namespace names for --empty-ns: lower-case words ("network"). */
+static int
+validate_empty_ns(char **ns, size_t n, struct err *e)
+{
+	if (n > EMPTY_NS_MAX) {
+		err_set(e, GRPC_INVALID_ARGUMENT, "emptyNS: %zu namespaces, at most %d", n,
+		    EMPTY_NS_MAX);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(ns[i]);
+
+		if (len == 0 || len > EMPTY_NS_LEN || strspn(ns[i], "abcdefghijklmnopqrstuvwxyz")
+		    != len) {
+			err_set(e, GRPC_INVALID_ARGUMENT, "emptyNS: \"%.*s\" is not a namespace name"
+			    " (e.g. network)", EMPTY_NS_LEN + 8, ns[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* config.json as the 2017 daemon wrote it (runtime.Checkpoint's JSON):
+ * created (RFC 3339, nanoseconds), name, tcp, unixSockets, shell, exit,
+ * emptyNS (left out when empty). */
+static char *
+config_text(const struct ckpt_ctx *k)
+{
+	char created[64], frac[16];
+	time_t secs = (time_t)(k->created / 1000000000);
+	long ns = (long)(k->created % 1000000000);
+	struct tm tm;
+	json_t *o, *ns_arr;
+	char *text;
+	size_t end;
+
+	gmtime_r(&secs, &tm);
+	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%S", &tm);
+	/* Go's RFC3339Nano: the fraction without trailing zeros, none if 0. */
+	if (ns != 0) {
+		snprintf(frac, sizeof(frac), ".%09ld", ns);
+		for (end = strlen(frac); frac[end - 1] == '0'; end--)
+			frac[end - 1] = '\0';
+		strcat(created, frac);
+	}
+	strcat(created, "Z");
+	o = json_pack("{s:s, s:s, s:b, s:b, s:b, s:b}", "created", created, "name", k->name,
+	    "tcp", k->tcp, "unixSockets", k->unix_sockets, "shell", k->shell, "exit", k->exit);
+	if (o == NULL)
+		return NULL;
+	if (k->n_empty_ns > 0) {
+		ns_arr = json_array();
+		for (size_t i = 0; i < k->n_empty_ns; i++)
+			json_array_append_new(ns_arr, json_string(k->empty_ns_v[i]));
+		json_object_set_new(o, "emptyNS", ns_arr);
+	}
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (text != NULL) {
+		/* Go's json.Encoder ends the document with a newline. */
+		char *nl = realloc(text, strlen(text) + 2);
+
+		if (nl == NULL) {
+			free(text);
+			return NULL;
+		}
+		strcat(nl, "\n");
+		text = nl;
+	}
+	return text;
+}
+
 void
 rpc_create_checkpoint(uint64_t call_id, const Types__CreateCheckpointRequest *req)
 {
@@ -359,7 +636,8 @@ rpc_create_checkpoint(uint64_t call_id, const Types__CreateCheckpointRequest *re
 		return;
 	}
 	if (validate_id("checkpoint name", cp->name, &e) < 0 ||
-	    validate_path("checkpoint dir", req->checkpointdir, 1, &e) < 0) {
+	    validate_path("checkpoint dir", req->checkpointdir, 1, &e) < 0 ||
+	    validate_empty_ns(cp->emptyns, cp->n_emptyns, &e) < 0) {
 		server_reply_error(call_id, &e);
 		return;
 	}
@@ -368,6 +646,7 @@ rpc_create_checkpoint(uint64_t call_id, const Types__CreateCheckpointRequest *re
 	checkpoint_path(path, sizeof(path), req->checkpointdir, init->ctr->bundle, cp->name);
 	if ((k = ctx_new(call_id, req->id, cp->name, path)) == NULL)
 		goto oom;
+	k->created = now_ns();
 	k->exit = cp->exit;
 	k->tcp = cp->tcp;
 	k->unix_sockets = cp->unixsockets;
@@ -385,6 +664,10 @@ rpc_create_checkpoint(uint64_t call_id, const Types__CreateCheckpointRequest *re
 		}
 		k->n_empty_ns++;
 	}
+	if ((k->config = config_text(k)) == NULL) {
+		ctx_free(k);
+		goto oom;
+	}
 	if (ckpt_step(k, CK_PREPARE, &e) < 0) {
 		ctx_free(k);
 		server_reply_error(call_id, &e);
@@ -395,103 +678,319 @@ oom:
 	server_reply_error(call_id, &e);
 }
 
-/* The container must be known to the database, running or not. */
+/*
+ * The container must be known, running or not (a checkpoint with exit
+ * leaves it stopped): its checkpoint dir, DIR or <bundle>/checkpoints, in
+ * buf. 0 after an error reply.
+ */
 static int
-known(uint64_t call_id, const char *id)
+known_dir(uint64_t call_id, const char *id, const char *dir, char *buf, size_t n)
 {
+	struct container *c;
+	char *bundle = NULL;
 	struct err e;
 	int k;
 
-	if (validate_id("container id", id, &e) < 0) {
+	if (validate_id("container id", id, &e) < 0 ||
+	    validate_path("checkpoint dir", dir, 1, &e) < 0) {
 		server_reply_error(call_id, &e);
 		return 0;
 	}
-	if ((k = store_container_known(D.store, id, &e)) <= 0) {
+	if ((c = container_find(id)) != NULL) {
+		checkpoint_path(buf, n, dir, c->bundle, NULL);
+		return 1;
+	}
+	if ((k = store_container_bundle(D.store, id, &bundle, &e)) <= 0) {
 		if (k == 0)
 			err_set(&e, GRPC_NOT_FOUND,
 			    MSG_CONTAINER_NOT_FOUND ": no such container: %s", id);
 		server_reply_error(call_id, &e);
 		return 0;
 	}
+	checkpoint_path(buf, n, dir, bundle, NULL);
+	free(bundle);
 	return 1;
 }
 
-struct list_ctx {
-	const char *prefix;	/* only under this dir, or NULL */
-	Types__Checkpoint **items;
-	size_t n, cap;
+/* ---------------------------------------------------------------- list */
+
+/* A checkpoint this daemon recorded whose directory is in the listed dir. */
+struct list_row {
+	char *name;
+	bool exit, tcp, unix_sockets, shell;
+	char *empty_ns;		/* JSON array */
 };
 
-static int
-list_one(void *arg, const struct store_checkpoint *c)
+struct list_entry {
+	char *name;
+	char *config;		/* its config.json, or NULL */
+};
+
+struct list_job {
+	struct offload job;	/* first */
+	uint64_t call_id;
+	char *id;
+	char *dir;
+	char *what;
+	struct list_row *rows;	/* in: */
+	size_t n_rows;
+	struct list_entry *v;	/* out: DIR's subdirectories */
+	size_t n, cap;
+	bool capped;
+};
+
+static void
+list_free(struct list_job *l)
 {
-	struct list_ctx *l = arg;
-	Types__Checkpoint *cp;
-	json_t *ns;
-
-	if (l->prefix != NULL && strncmp(c->path, l->prefix, strlen(l->prefix)) != 0)
-		return 0;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		Types__Checkpoint **nv = realloc(l->items, cap * sizeof(*nv));
-
-		if (nv == NULL)
-			return 0;
-		l->items = nv;
-		l->cap = cap;
+	for (size_t i = 0; i < l->n_rows; i++) {
+		free(l->rows[i].name);
+		free(l->rows[i].empty_ns);
 	}
-	if ((cp = malloc(sizeof(*cp))) == NULL)
-		return 0;
+	free(l->rows);
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].name);
+		free(l->v[i].config);
+	}
+	free(l->v);
+	free(l->id);
+	free(l->dir);
+	free(l->what);
+	free(l);
+}
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct list_entry *)a)->name, ((const struct list_entry *)b)->name);
+}
+
+/* In the job's thread: DIR's subdirectories (not symlinks), each with its
+ * config.json if it has a readable one. No DIR: none. */
+static void
+list_work(struct offload *o)
+{
+	struct list_job *l = (struct list_job *)o;
+	struct dirent *d;
+	struct stat st;
+	struct err ve;
+	DIR *dp;
+	int fd;
+
+	if ((fd = open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (dp = fdopendir(fd)) == NULL) {
+		int err = errno;
+
+		if (fd >= 0)
+			close(fd);
+		if (err != ENOENT)
+			err_set(&o->err, err == ENOTDIR ? GRPC_FAILED_PRECONDITION : errno_code(err),
+			    "checkpoint dir %s: %s", l->dir, strerror(err));
+		return;
+	}
+	while ((d = readdir(dp)) != NULL) {
+		char rel[sizeof(d->d_name) + 16];
+		size_t len;
+
+		/* Only names the API can address (no ".", "..", nothing odd). */
+		if (validate_id("name", d->d_name, &ve) < 0)
+			continue;
+		if (fstatat(fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		if (l->n == LIST_MAX) {
+			l->capped = true;
+			break;
+		}
+		if (l->n == l->cap) {
+			size_t cap = l->cap ? l->cap * 2 : 16;
+			struct list_entry *nv = realloc(l->v, cap * sizeof(*nv));
+
+			if (nv == NULL)
+				break;
+			l->v = nv;
+			l->cap = cap;
+		}
+		snprintf(rel, sizeof(rel), "%s/config.json", d->d_name);
+		if ((l->v[l->n].name = strdup(d->d_name)) == NULL)
+			break;
+		l->v[l->n].config = read_small(fd, rel, CONFIG_MAX, &len);
+		l->n++;
+	}
+	closedir(dp);
+	qsort(l->v, l->n, sizeof(*l->v), entry_cmp);
+}
+
+static Types__Checkpoint *
+cp_new(const char *name, bool exit, bool tcp, bool unix_sockets, bool shell, json_t *ns)
+{
+	Types__Checkpoint *cp = calloc(1, sizeof(*cp));
+
+	if (cp == NULL)
+		return NULL;
 	types__checkpoint__init(cp);
-	cp->name = strdup(c->name);
-	cp->exit = c->exit;
-	cp->tcp = c->tcp;
-	cp->unixsockets = c->unix_sockets;
-	cp->shell = c->shell;
-	ns = json_loads(c->empty_ns, 0, NULL);
-	if (json_array_size(ns) > 0 && (cp->emptyns = calloc(json_array_size(ns),
-	    sizeof(char *))) != NULL) {
+	cp->name = strdup(name);
+	cp->exit = exit;
+	cp->tcp = tcp;
+	cp->unixsockets = unix_sockets;
+	cp->shell = shell;
+	if (json_array_size(ns) > 0 &&
+	    (cp->emptyns = calloc(json_array_size(ns), sizeof(char *))) != NULL) {
 		for (size_t i = 0; i < json_array_size(ns); i++) {
 			const char *s = json_string_value(json_array_get(ns, i));
 
-			if (s != NULL)
-				cp->emptyns[cp->n_emptyns++] = strdup(s);
+			if (s != NULL && (cp->emptyns[cp->n_emptyns] = strdup(s)) != NULL)
+				cp->n_emptyns++;
 		}
 	}
-	json_decref(ns);
-	l->items[l->n++] = cp;
+	if (cp->name == NULL) {
+		types__checkpoint__free_unpacked(cp, NULL);
+		return NULL;
+	}
+	return cp;
+}
+
+/* One listed checkpoint: from its config.json, else from the table's row
+ * (made by an earlier version of this daemon), else none (not a checkpoint). */
+static Types__Checkpoint *
+list_item(struct list_job *l, const struct list_entry *en)
+{
+	Types__Checkpoint *cp;
+	json_error_t je;
+	json_t *o;
+
+	if (en->config == NULL) {
+		for (size_t i = 0; i < l->n_rows; i++) {
+			const struct list_row *r = &l->rows[i];
+
+			if (strcmp(r->name, en->name) != 0)
+				continue;
+			o = json_loads(r->empty_ns, 0, NULL);
+			cp = cp_new(en->name, r->exit, r->tcp, r->unix_sockets, r->shell, o);
+			json_decref(o);
+			return cp;
+		}
+		return NULL;
+	}
+	o = json_loads(en->config, 0, &je);
+	if (!json_is_object(o)) {
+		log_warnx("container %s: checkpoint %s/%s not listed: its config.json is not a"
+		    " JSON object (%s)", l->id, l->dir, en->name, o ? "another value" : je.text);
+		json_decref(o);
+		return NULL;
+	}
+	/* Listed by its directory's name: that is what restore and delete take. */
+	cp = cp_new(en->name, json_is_true(json_object_get(o, "exit")),
+	    json_is_true(json_object_get(o, "tcp")),
+	    json_is_true(json_object_get(o, "unixSockets")),
+	    json_is_true(json_object_get(o, "shell")), json_object_get(o, "emptyNS"));
+	json_decref(o);
+	return cp;
+}
+
+static void
+list_done(struct offload *o, const struct err *e)
+{
+	struct list_job *l = (struct list_job *)o;
+	Types__ListCheckpointResponse resp = TYPES__LIST_CHECKPOINT_RESPONSE__INIT;
+	Types__Checkpoint **items;
+
+	if (e->code != GRPC_OK) {
+		server_reply_error(l->call_id, e);
+		return;
+	}
+	if (l->capped)
+		log_warnx("container %s: checkpoint dir %s: only the first %d directories are"
+		    " listed", l->id, l->dir, LIST_MAX);
+	if ((items = calloc(l->n ? l->n : 1, sizeof(*items))) == NULL) {
+		struct err oe;
+
+		err_set(&oe, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		server_reply_error(l->call_id, &oe);
+		return;
+	}
+	for (size_t i = 0; i < l->n; i++)
+		if ((items[resp.n_checkpoints] = list_item(l, &l->v[i])) != NULL)
+			resp.n_checkpoints++;
+	resp.checkpoints = items;
+	server_reply(l->call_id, &resp.base);
+	for (size_t i = 0; i < resp.n_checkpoints; i++)
+		types__checkpoint__free_unpacked(items[i], NULL);
+	free(items);
+}
+
+static void
+list_release(struct offload *o)
+{
+	list_free((struct list_job *)o);
+}
+
+/* Keeps the rows whose path is DIR/<name>: the fallback for a directory
+ * without config.json. */
+static int
+list_row_cb(void *arg, const struct store_checkpoint *c)
+{
+	struct list_job *l = arg;
+	size_t dl = strlen(l->dir);
+	struct list_row *nv, *r;
+
+	if (strncmp(c->path, l->dir, dl) != 0 || c->path[dl] != '/' ||
+	    strcmp(c->path + dl + 1, c->name) != 0)
+		return 0;
+	if ((nv = realloc(l->rows, (l->n_rows + 1) * sizeof(*nv))) == NULL)
+		return 0;
+	l->rows = nv;
+	r = &l->rows[l->n_rows];
+	r->name = strdup(c->name);
+	r->empty_ns = strdup(c->empty_ns ? c->empty_ns : "[]");
+	r->exit = c->exit;
+	r->tcp = c->tcp;
+	r->unix_sockets = c->unix_sockets;
+	r->shell = c->shell;
+	if (r->name == NULL || r->empty_ns == NULL) {
+		free(r->name);
+		free(r->empty_ns);
+		return 0;
+	}
+	l->n_rows++;
 	return 0;
 }
 
 void
 rpc_list_checkpoint(uint64_t call_id, const Types__ListCheckpointRequest *req)
 {
-	Types__ListCheckpointResponse resp = TYPES__LIST_CHECKPOINT_RESPONSE__INIT;
-	char prefix[PATH_MAX_LEN + 300];
-	struct list_ctx l = { 0 };
+	char dir[PATH_MAX_LEN + 300];
+	struct list_job *l;
 	struct err e;
 
-	if (validate_path("checkpoint dir", req->checkpointdir, 1, &e) < 0) {
+	if (!known_dir(call_id, req->id, req->checkpointdir, dir, sizeof(dir)))
+		return;
+	if ((l = calloc(1, sizeof(*l))) == NULL || (l->id = strdup(req->id)) == NULL ||
+	    (l->dir = strdup(dir)) == NULL || asprintf(&l->what, "checkpoint dir %s", dir) < 0) {
+		if (l != NULL) {
+			l->what = NULL;
+			list_free(l);
+		}
+		err_set(&e, GRPC_RESOURCE_EXHAUSTED, "out of memory");
 		server_reply_error(call_id, &e);
 		return;
 	}
-	if (!known(call_id, req->id))
-		return;
-	if (req->checkpointdir[0] != '\0') {
-		snprintf(prefix, sizeof(prefix), "%s/checkpoints/", req->checkpointdir);
-		l.prefix = prefix;
-	}
-	if (store_checkpoints_foreach(D.store, req->id, list_one, &l, &e) < 0) {
+	l->call_id = call_id;
+	if (store_checkpoints_foreach(D.store, req->id, list_row_cb, l, &e) < 0) {
+		list_free(l);
 		server_reply_error(call_id, &e);
-	} else {
-		resp.checkpoints = l.items;
-		resp.n_checkpoints = l.n;
-		server_reply(call_id, &resp.base);
+		return;
 	}
-	for (size_t i = 0; i < l.n; i++)
-		types__checkpoint__free_unpacked(l.items[i], NULL);
-	free(l.items);
+	l->job.work = list_work;
+	l->job.done = list_done;
+	l->job.release = list_release;
+	l->job.what = l->what;
+	l->job.timeout = (double)D.cfg.runtime_timeout_ns / 1e9;
+	if (offload_start(&l->job, &e) < 0) {
+		list_free(l);
+		server_reply_error(call_id, &e);
+	}
 }
+
+/* ---------------------------------------------------------------- delete */
 
 struct find_ctx {
 	const char *name;
@@ -515,33 +1014,31 @@ void
 rpc_delete_checkpoint(uint64_t call_id, const Types__DeleteCheckpointRequest *req)
 {
 	struct find_ctx f = { .name = req->name };
+	char dir[PATH_MAX_LEN + 300], path[PATH_MAX_LEN + 440];
 	struct ckpt_ctx *k;
 	struct err e;
 
-	if (validate_id("checkpoint name", req->name, &e) < 0 ||
-	    validate_path("checkpoint dir", req->checkpointdir, 1, &e) < 0) {
+	if (validate_id("checkpoint name", req->name, &e) < 0) {
 		server_reply_error(call_id, &e);
 		return;
 	}
-	if (!known(call_id, req->id))
+	if (!known_dir(call_id, req->id, req->checkpointdir, dir, sizeof(dir)))
 		return;
 	if (store_checkpoints_foreach(D.store, req->id, find_one, &f, &e) < 0) {
 		server_reply_error(call_id, &e);
 		return;
 	}
-	if (!f.found) {
-		err_set(&e, GRPC_NOT_FOUND, "container %s has no checkpoint %s", req->id, req->name);
-		server_reply_error(call_id, &e);
-		return;
-	}
+	snprintf(path, sizeof(path), "%s/%s", dir, req->name);
 	/* The files first, off the loop; the row and the event once they are
-	 * gone (ckpt_done), so a checkpoint made again under the name finds
+	 * gone (delete_done), so a checkpoint made again under the name finds
 	 * its directory free. */
-	if ((k = ctx_new(call_id, req->id, req->name, f.path)) == NULL) {
+	if ((k = ctx_new(call_id, req->id, req->name, path)) == NULL) {
 		err_set(&e, GRPC_RESOURCE_EXHAUSTED, "out of memory");
 		server_reply_error(call_id, &e);
 		return;
 	}
+	k->row_exists = f.found;
+	k->ours = f.found && strcmp(f.path, path) == 0;
 	if (ckpt_step(k, CK_REMOVE, &e) < 0) {
 		ctx_free(k);
 		server_reply_error(call_id, &e);
