@@ -192,12 +192,17 @@ static int find_member(struct cursor *c, const char *key)
 	}
 }
 
-/* At a value: whether it is the literal word. */
+/* At a value: whether it is the literal word, the whole value ("truex" is not true). */
 static int literal(struct cursor *c, const char *word)
 {
 	size_t n = strlen(word);
+	struct cursor after;
 
 	if ((size_t)(c->end - c->p) < n || memcmp(c->p, word, n) != 0)
+		return 0;
+	after = (struct cursor){ c->p + n, c->end };
+	skip_ws(&after);
+	if (after.p >= after.end || (*after.p != ',' && *after.p != '}' && *after.p != ']'))
 		return 0;
 	c->p += n;
 	return 1;
