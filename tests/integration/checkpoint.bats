@@ -367,6 +367,37 @@ copied_checkpoint() {
 	assert_eq "$(cat "$dir/keep")" keep "keep"
 }
 
+@test "one name in two checkpoint dirs (fake runtime): both made and deleted apart; the table keeps the last made, an old one without config.json is listed from it; the history replays" {
+	make_fake_runc
+	start_fake cpt "${SLEEP_ARGS[@]}"
+	a=$T/dir-a b=$T/dir-b
+
+	run -0 ctr checkpoints create --checkpoint-dir "$a" cpt x
+	run -0 ctr checkpoints create --tcp --checkpoint-dir "$b" cpt x
+	assert_eq "$(list_rows cpt --checkpoint-dir "$a" | awk '{ print $1, $2 }')" "x false" "listed in A"
+	assert_eq "$(list_rows cpt --checkpoint-dir "$b" | awk '{ print $1, $2 }')" "x true" "listed in B"
+	assert_eq "$(db "SELECT path FROM checkpoints WHERE container_id = 'cpt'")" "$b/x" "the row: the last made"
+	run -0 ctr checkpoints delete --checkpoint-dir "$a" cpt x
+	[ ! -e "$a/x" ] && [ -f "$b/x/config.json" ] || fail "delete in A: $(find "$a" "$b")"
+	assert_eq "$(db "SELECT path FROM checkpoints WHERE container_id = 'cpt'")" "$b/x" "the row after deleting A's"
+	run -0 ctr checkpoints delete --checkpoint-dir "$b" cpt x
+	assert_eq "$(checkpoint_rows cpt)" 0 "rows after deleting B's"
+
+	# Made by an earlier version of this daemon: no config.json, a row.
+	run -0 ctr checkpoints create --shell cpt old
+	rm "$BUNDLE/checkpoints/old/config.json"
+	assert_eq "$(list_rows cpt | awk '{ print $1, $2, $3, $4 }')" "old false false true" "listed from the row"
+	run -0 ctr checkpoints delete cpt old
+	[ ! -e "$BUNDLE/checkpoints/old" ] || fail "old not removed"
+	assert_eq "$(checkpoint_rows cpt)" 0 "rows after deleting old"
+
+	run "$REPO/bin/containerd-state" --state-dir "$STATE" replay
+	echo "# replay after the checkpoints: $(tail -n1 <<<"$output")" >&3
+	[ "$status" -eq 0 ] || fail "containerd-state replay: $output"
+	assert_eq "$(db "SELECT group_concat(type || ':' || pid, ' ') FROM events WHERE type LIKE '%checkpoint'")" \
+		"create-checkpoint:x create-checkpoint:x delete-checkpoint:x create-checkpoint:old delete-checkpoint:old" "checkpoint events"
+}
+
 @test "checkpoints create that fails (fake runtime) in a new --checkpoint-dir leaves nothing behind" {
 	make_fake_runc
 	start_fake cpnb "${SLEEP_ARGS[@]}"
