@@ -78,6 +78,8 @@ struct ckpt_ctx {
 	bool ours;		/* REMOVE: the table's row has this path */
 	bool row_exists;	/* REMOVE: the table has a row of this name */
 	bool absent;		/* REMOVE: out: there was nothing at path */
+	bool making;		/* create: on the making list until freed */
+	struct ckpt_ctx *making_next;
 	int runtime_code;	/* CLEAN: the runtime's failure, as a gRPC code */
 	char runtime_err[1024];	/* CLEAN: the runtime's message */
 	char criu[512];		/* CLEAN: the last "Error" line of CRIU's log */
@@ -110,9 +112,30 @@ rm_tree(const char *path)
 	return 0;
 }
 
+/* The checkpoints being made, from the request until the context is
+ * freed (answered and its files settled): a delete or a second create of
+ * the same directory meanwhile is refused rather than racing it. */
+static struct ckpt_ctx *making;
+
+static struct ckpt_ctx *
+making_find(const char *path)
+{
+	for (struct ckpt_ctx *k = making; k != NULL; k = k->making_next)
+		if (strcmp(k->path, path) == 0)
+			return k;
+	return NULL;
+}
+
 static void
 ctx_free(struct ckpt_ctx *k)
 {
+	if (k->making) {
+		struct ckpt_ctx **pp = &making;
+
+		while (*pp != k)
+			pp = &(*pp)->making_next;
+		*pp = k->making_next;
+	}
 	free(k->id);
 	free(k->name);
 	free(k->path);
@@ -626,6 +649,16 @@ rpc_create_checkpoint(uint64_t call_id, const Types__CreateCheckpointRequest *re
 		ctx_free(k);
 		goto oom;
 	}
+	if (making_find(path) != NULL) {
+		err_set(&e, GRPC_ALREADY_EXISTS, "checkpoint %s of container %s is being made"
+		    " (%s)", cp->name, req->id, path);
+		ctx_free(k);
+		server_reply_error(call_id, &e);
+		return;
+	}
+	k->making = true;
+	k->making_next = making;
+	making = k;
 	if (ckpt_step(k, CK_PREPARE, &e) < 0) {
 		ctx_free(k);
 		server_reply_error(call_id, &e);
@@ -704,6 +737,12 @@ rpc_delete_checkpoint(uint64_t call_id, const Types__DeleteCheckpointRequest *re
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/%s", dir, req->name);
+	if (making_find(path) != NULL) {
+		err_set(&e, GRPC_FAILED_PRECONDITION, "checkpoint %s of container %s is being made"
+		    " (%s): delete it once CreateCheckpoint has answered", req->name, req->id, path);
+		server_reply_error(call_id, &e);
+		return;
+	}
 	/* The files first, off the loop; the row and the event once they are
 	 * gone (delete_done), so a checkpoint made again under the name finds
 	 * its directory free. */

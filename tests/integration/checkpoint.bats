@@ -25,7 +25,8 @@ teardown() {
 
 # make_fake_runc: $T/fake-runc. It logs each argv to $T/fake-runc.log.
 # `checkpoint` writes fake.img into its --image-path, or fails with the text
-# of $T/fake-runc.fail when that file exists; `restore` becomes `run`
+# of $T/fake-runc.fail when that file exists, after waiting (10 s at most)
+# while $T/fake-runc.hold exists; `restore` becomes `run`
 # without the CRIU options; every other verb goes to runc unchanged.
 make_fake_runc() {
 	FAKE_RUNC=$T/fake-runc
@@ -33,6 +34,7 @@ make_fake_runc() {
 #!/bin/bash
 log=$T/fake-runc.log
 failfile=$T/fake-runc.fail
+holdfile=$T/fake-runc.hold
 runc=$(command -v "$RUNC")
 EOF
 	cat >>"$FAKE_RUNC" <<'EOF'
@@ -41,6 +43,11 @@ args=("$@")
 for ((x = 0; x < ${#args[@]}; x++)); do
 	case ${args[x]} in
 	checkpoint)
+		# Held while $T/fake-runc.hold exists (bounded: never for ever).
+		for ((w = 0; w < 200; w++)); do
+			[ -e "$holdfile" ] || break
+			sleep 0.05
+		done
 		if [ -e "$failfile" ]; then
 			echo "fake-runc: $(cat "$failfile")" >&2
 			exit 1
@@ -396,6 +403,31 @@ copied_checkpoint() {
 	[ "$status" -eq 0 ] || fail "containerd-state replay: $output"
 	assert_eq "$(db "SELECT group_concat(type || ':' || pid, ' ') FROM events WHERE type LIKE '%checkpoint'")" \
 		"create-checkpoint:x create-checkpoint:x delete-checkpoint:x create-checkpoint:old delete-checkpoint:old" "checkpoint events"
+}
+
+@test "a checkpoint being made (fake runtime held): its delete and a second create are refused, the first completes" {
+	make_fake_runc
+	start_fake cph "${SLEEP_ARGS[@]}"
+	touch "$T/fake-runc.hold"
+	ctr checkpoints create cph held >"$T/held.out" 2>&1 &
+	held_pid=$!
+	wait_for grep -q "checkpoint .*$BUNDLE/checkpoints/held" "$T/fake-runc.log"
+
+	run ctr checkpoints delete cph held
+	echo "# delete while it is made: $output" >&3
+	[ "$status" -ne 0 ] || fail "deleted a checkpoint being made"
+	assert_contains "$output" "is being made"
+	run ctr checkpoints create cph held
+	echo "# a second create meanwhile: $output" >&3
+	[ "$status" -ne 0 ] || fail "a second create of held succeeded"
+	assert_contains "$output" "is being made"
+	[ -f "$BUNDLE/checkpoints/held/config.json" ] || fail "the first one's config.json is gone"
+
+	rm "$T/fake-runc.hold"
+	wait "$held_pid" || fail "the held create failed: $(cat "$T/held.out")"
+	[ -f "$BUNDLE/checkpoints/held/fake.img" ] || fail "no image after the held create"
+	assert_eq "$(list_rows cph | awk '{ print $1 }')" held "listed"
+	run -0 ctr checkpoints delete cph held
 }
 
 @test "checkpoints create that fails (fake runtime) in a new --checkpoint-dir leaves nothing behind" {
