@@ -166,7 +166,8 @@ list_work(struct offload *o)
 		l->n++;
 	}
 	closedir(dp);
-	qsort(l->v, l->n, sizeof(*l->v), entry_cmp);
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), entry_cmp);
 }
 
 static Types__Checkpoint *
