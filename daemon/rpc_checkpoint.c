@@ -11,11 +11,11 @@
  * The directory is the truth: ListCheckpoint (rpc_checkpoint_list.c)
  * lists DIR's subdirectories that have a config.json, so a checkpoint
  * copied in from another host is listed, with its options from its
- * config.json. The checkpoints table is
- * this daemon's record of what it made (one row per container and name:
- * the last one made under that name, its path and options), with the
- * create-checkpoint / delete-checkpoint events: a checkpoint of a previous
- * version of this daemon (no config.json) is still listed from its row.
+ * config.json. The checkpoints table is this daemon's record of what it
+ * made (one row per container and name: the last one made under that
+ * name, its path and options), with the create-checkpoint and
+ * delete-checkpoint events: a checkpoint of a previous version of this
+ * daemon (no config.json) is still listed from its row.
  * DeleteCheckpoint removes DIR/NAME only if it is a checkpoint (it has a
  * config.json, or the table says this daemon made it there), never
  * following a symlink nor crossing into another filesystem.
@@ -35,7 +35,8 @@
 #include "log.h"
 #include "procinfo.h"
 
-/* emptyNS: namespace names ("network"), as runc restore takes them. */
+/* emptyNS: namespace names ("network"), as runc restore takes them; the
+ * shim reads at most SHIM_MAX_EMPTY_NS (8) of up to 62 bytes back. */
 #define EMPTY_NS_MAX 8
 #define EMPTY_NS_LEN 32
 
