@@ -12,7 +12,7 @@ static const struct ctr_opt create_opts[] = {
 	{ "empty-ns", 0, CTR_OPT_LIST, NULL,
 	    "namespace to leave out and recreate empty on restore (network, ...)" },
 	{ "checkpoint-dir", 0, CTR_OPT_STRING, NULL,
-	    "where to write the checkpoint (default: the bundle's checkpoints dir)" },
+	    "write it to DIR/NAME (default: BUNDLE/checkpoints/NAME)" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 

@@ -5,7 +5,7 @@
 
 static const struct ctr_opt delete_opts[] = {
 	{ "checkpoint-dir", 0, CTR_OPT_STRING, NULL,
-	    "where the checkpoint is (default: the bundle's checkpoints dir)" },
+	    "the folder of checkpoints: NAME is DIR/NAME (default: BUNDLE/checkpoints)" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 

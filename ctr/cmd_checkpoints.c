@@ -16,7 +16,7 @@ const struct ctr_cmd cmd_checkpoints = {
 
 static const struct ctr_opt list_opts[] = {
 	{ "checkpoint-dir", 0, CTR_OPT_STRING, NULL,
-	    "where the checkpoints are (default: the bundle's checkpoints dir)" },
+	    "the folder of checkpoints, each DIR/NAME with a config.json (default: BUNDLE/checkpoints)" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 

@@ -13,7 +13,7 @@ static const struct ctr_opt start_opts[] = {
 	{ "label", 'l', CTR_OPT_LIST, NULL, "a label for the container, k=v" },
 	{ "checkpoint", 'c', CTR_OPT_STRING, NULL, "restore from this checkpoint" },
 	{ "checkpoint-dir", 0, CTR_OPT_STRING, NULL,
-	    "where the checkpoint is (default: the bundle's checkpoints dir)" },
+	    "the folder of checkpoints: NAME is DIR/NAME (default: BUNDLE/checkpoints)" },
 	{ "no-pivot", 0, CTR_OPT_BOOL, NULL,
 	    "do not use pivot_root (for a rootfs on a ramdisk)" },
 	{ "runtime", 'r', CTR_OPT_STRING, NULL,

@@ -358,6 +358,15 @@ void rpc_update_process(uint64_t call_id, const Types__UpdateProcessRequest *req
  * resume requests) and records its answer where the table differs. */
 void rpc_update_probe_pause(struct container *c);
 /* rpc_checkpoint.c */
+/* Where checkpoint name (NULL: the folder of them) of a container lives:
+ * DIR/NAME given a checkpoint dir, else <bundle>/checkpoints/NAME (2017). */
+void checkpoint_path(char *buf, size_t n, const char *dir, const char *bundle, const char *name);
+/* The container must be known, running or not (a checkpoint with exit
+ * leaves it stopped): its checkpoint dir (dir, or <bundle>/checkpoints)
+ * in buf, 1; 0 after an error reply (bad id or dir, unknown container). */
+int checkpoint_known_dir(uint64_t call_id, const char *id, const char *dir, char *buf, size_t n);
+/* A filesystem errno as a gRPC code (ENOSPC: RESOURCE_EXHAUSTED, ...). */
+int checkpoint_errno_code(int err);
 void rpc_create_checkpoint(uint64_t call_id, const Types__CreateCheckpointRequest *req);
 void rpc_list_checkpoint(uint64_t call_id, const Types__ListCheckpointRequest *req);
 void rpc_delete_checkpoint(uint64_t call_id, const Types__DeleteCheckpointRequest *req);

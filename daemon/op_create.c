@@ -466,12 +466,12 @@ record(struct container *c, const Types__CreateContainerRequest *req, json_t *pr
 	return rc;
 }
 
-/* The checkpoint image a restore reads: <dir or bundle>/checkpoints/<name>. */
+/* The checkpoint image a restore reads: DIR/NAME, or <bundle>/checkpoints/NAME
+ * (rpc_checkpoint.c); the shim reads the options from its config.json. */
 static void
-checkpoint_path(const Types__CreateContainerRequest *req, char *buf, size_t n)
+restore_path(const Types__CreateContainerRequest *req, char *buf, size_t n)
 {
-	snprintf(buf, n, "%s/checkpoints/%s",
-	    req->checkpointdir[0] ? req->checkpointdir : req->bundlepath, req->checkpoint);
+	checkpoint_path(buf, n, req->checkpointdir, req->bundlepath, req->checkpoint);
 }
 
 /* The client's files are read (cfg: config.json): the create proper. */
@@ -535,7 +535,7 @@ create_continue(uint64_t call_id, const Types__CreateContainerRequest *req, json
 	op->init->info = procinfo_from_oci("init", process, req->stdin, req->stdout, req->stderr);
 	spec.terminal = op->init->info && op->init->info->terminal;
 	if (req->checkpoint[0] != '\0') {
-		checkpoint_path(req, dir, sizeof(dir));
+		restore_path(req, dir, sizeof(dir));
 		spec.checkpoint_dir = dir; /* bundle_read found it readable */
 	}
 	/* Only a directory made here is removed by the undo: one already
@@ -627,7 +627,7 @@ op_create_start(uint64_t call_id, const Types__CreateContainerRequest *req)
 	if (validate(req, &e) < 0)
 		goto refuse;
 	if (req->checkpoint[0] != '\0')
-		checkpoint_path(req, dir, sizeof(dir));
+		restore_path(req, dir, sizeof(dir));
 	r = bundle_read_new(req->bundlepath, req->checkpoint[0] != '\0' ? dir : NULL);
 	if (r == NULL ||
 	    (r->req = malloc(types__create_container_request__get_packed_size(req) + 1)) == NULL) {

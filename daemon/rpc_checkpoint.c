@@ -1,8 +1,24 @@
 /*
- * Checkpoints: CreateCheckpoint runs `runtime checkpoint` into
- * <checkpointDir or bundle>/checkpoints/<name> and records it with its
- * options; ListCheckpoint answers from the table; DeleteCheckpoint removes
- * the files and the row. Restoring is CreateContainer with `checkpoint`.
+ * Checkpoints, laid out as the 2017 daemon and Docker 17.x have them: a
+ * checkpoint NAME of a container lives in DIR/NAME, DIR being the
+ * request's checkpointDir or, without one, <bundle>/checkpoints. The
+ * directory holds the runtime's (CRIU's) image and NAME/config.json, the
+ * options it was taken with ({"created", "name", "tcp", "unixSockets",
+ * "shell", "exit", "emptyNS"}), which Docker reads to list checkpoints and
+ * a restore reads (the shim, shim_restore_load) to pass the same options
+ * to `runtime restore`.
+ *
+ * The directory is the truth: ListCheckpoint (rpc_checkpoint_list.c)
+ * lists DIR's subdirectories that have a config.json, so a checkpoint
+ * copied in from another host is listed, with its options from its
+ * config.json. The checkpoints table is this daemon's record of what it
+ * made (one row per container and name: the last one made under that
+ * name, its path and options), with the create-checkpoint and
+ * delete-checkpoint events: a checkpoint of a previous version of this
+ * daemon (no config.json) is still listed from its row.
+ * DeleteCheckpoint removes DIR/NAME only if it is a checkpoint (it has a
+ * config.json, or the table says this daemon made it there), never
+ * following a symlink nor crossing into another filesystem.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,18 +28,35 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
 #include "log.h"
 #include "procinfo.h"
 
+/* emptyNS: namespace names ("network"), as runc restore takes them; the
+ * shim reads at most SHIM_MAX_EMPTY_NS (8) of up to 62 bytes back. */
+#define EMPTY_NS_MAX 8
+#define EMPTY_NS_LEN 32
+
+void
+checkpoint_path(char *buf, size_t n, const char *dir, const char *bundle, const char *name)
+{
+	if (dir != NULL && *dir != '\0')
+		snprintf(buf, n, "%s%s%s", dir, name ? "/" : "", name ? name : "");
+	else
+		snprintf(buf, n, "%s/checkpoints%s%s", bundle, name ? "/" : "", name ? name : "");
+}
+
 /*
- * The image directory is the client's path: making it, reading CRIU's log
- * from it and removing it run off the loop (offload.c), so a filesystem
- * that stops answering cannot stop the daemon. Each step is a job of the
- * same context: PREPARE (mkdir) -> the runtime's checkpoint -> on failure
- * CLEAN (the log's gist, rm -r). A delete is one job: REMOVE, then the row.
+ * The image directory is the client's path: making it, writing its
+ * config.json, reading CRIU's log from it, listing and removing run off
+ * the loop (offload.c), so a filesystem that stops answering cannot stop
+ * the daemon. Each step is a job of the same context: PREPARE (mkdir,
+ * config.json) -> the runtime's checkpoint -> on failure CLEAN (the log's
+ * gist, rm -r, the parents it made). A delete is one job: REMOVE, then
+ * the row.
  */
 enum ckpt_step { CK_PREPARE, CK_CLEAN, CK_REMOVE };
 
@@ -34,37 +67,82 @@ struct ckpt_ctx {
 	uint64_t call_id;
 	char *id;
 	char *name;
-	char *path;
+	char *path;		/* DIR/NAME */
 	char *what;		/* for offload's messages */
+	char *config;		/* PREPARE: the config.json text */
+	char *made_top;		/* PREPARE: the topmost parent it made, or NULL */
+	int64_t created;
 	bool exit, tcp, unix_sockets, shell;
 	char *empty_ns;		/* JSON array */
 	char **empty_ns_v;	/* the same, for argv */
 	size_t n_empty_ns;
+	bool ours;		/* REMOVE: the table's row has this path */
+	bool row_exists;	/* REMOVE: the table has a row of this name */
+	bool absent;		/* REMOVE: out: there was nothing at path */
+	bool making;		/* create: on the making list until freed */
+	struct ckpt_ctx *making_next;
 	int runtime_code;	/* CLEAN: the runtime's failure, as a gRPC code */
 	char runtime_err[1024];	/* CLEAN: the runtime's message */
 	char criu[512];		/* CLEAN: the last "Error" line of CRIU's log */
 };
 
+/* rm -r of one tree, on its filesystem only, symlinks not followed: the
+ * first failure is kept (per thread: jobs run in parallel). */
+static _Thread_local int rm_errno;
+
 static int
 rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
-	remove(path);
+	if (remove(path) < 0 && rm_errno == 0)
+		rm_errno = errno;
 	return 0;
 }
 
-static void
+/* 0 once path is gone, else -1 with errno. */
+static int
 rm_tree(const char *path)
 {
-	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	struct stat st;
+
+	rm_errno = 0;
+	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	if (lstat(path, &st) == 0) {
+		errno = rm_errno ? rm_errno : EBUSY;
+		return -1;
+	}
+	return 0;
+}
+
+/* The checkpoints being made, from the request until the context is
+ * freed (answered and its files settled): a delete or a second create of
+ * the same directory meanwhile is refused rather than racing it. */
+static struct ckpt_ctx *making;
+
+static struct ckpt_ctx *
+making_find(const char *path)
+{
+	for (struct ckpt_ctx *k = making; k != NULL; k = k->making_next)
+		if (strcmp(k->path, path) == 0)
+			return k;
+	return NULL;
 }
 
 static void
 ctx_free(struct ckpt_ctx *k)
 {
+	if (k->making) {
+		struct ckpt_ctx **pp = &making;
+
+		while (*pp != k)
+			pp = &(*pp)->making_next;
+		*pp = k->making_next;
+	}
 	free(k->id);
 	free(k->name);
 	free(k->path);
 	free(k->what);
+	free(k->config);
+	free(k->made_top);
 	free(k->empty_ns);
 	for (size_t i = 0; i < k->n_empty_ns; i++)
 		free(k->empty_ns_v[i]);
@@ -102,22 +180,138 @@ criu_error(const char *path, char *out, size_t n)
 	fclose(f);
 }
 
-/* mkdir -p, 0700 for what it makes. */
+/* mkdir -p, 0700 for what it makes; *made: the topmost it made (or NULL),
+ * so that a failure removes only those. */
 static int
-mkdir_parents(const char *path)
+mkdir_parents(const char *path, char **made)
 {
 	char buf[PATH_MAX_LEN + 300];
 
 	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p != '\0'; p++) {
-		if (*p != '/')
+	for (char *p = buf + 1;; p++) {
+		bool last = *p == '\0';
+
+		if (*p != '/' && !last)
 			continue;
 		*p = '\0';
-		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+		if (mkdir(buf, 0700) < 0) {
+			if (errno != EEXIST)
+				return -1;
+		} else if (*made == NULL && (*made = strdup(buf)) == NULL) {
 			return -1;
+		}
+		if (last)
+			return 0;
 		*p = '/';
 	}
-	return mkdir(buf, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* rmdir of the empty parents k made, deepest first, up to made_top. */
+static void
+rmdir_made(struct ckpt_ctx *k)
+{
+	char buf[PATH_MAX_LEN + 300];
+	char *slash;
+
+	if (k->made_top == NULL)
+		return;
+	snprintf(buf, sizeof(buf), "%s", k->path);
+	while ((slash = strrchr(buf, '/')) != NULL && slash != buf) {
+		*slash = '\0';
+		if (strlen(buf) < strlen(k->made_top) || rmdir(buf) < 0)
+			break;
+	}
+}
+
+int
+checkpoint_errno_code(int err)
+{
+	switch (err) {
+	case ENOSPC:
+	case EDQUOT:
+		return GRPC_RESOURCE_EXHAUSTED;
+	case EACCES:
+	case EPERM:
+	case EROFS:
+		return GRPC_PERMISSION_DENIED;
+	case ENOTDIR:
+	case EEXIST:
+		return GRPC_FAILED_PRECONDITION;
+	default:
+		return GRPC_INTERNAL;
+	}
+}
+
+/* PREPARE: DIR/NAME made, config.json in it; on failure nothing left. */
+static void
+prepare(struct ckpt_ctx *k, struct err *e)
+{
+	char *slash = strrchr(k->path, '/');
+	struct stat st;
+	size_t len = strlen(k->config);
+	int dfd = -1, fd = -1, err;
+
+	if (lstat(k->path, &st) == 0) {
+		err_set(e, GRPC_ALREADY_EXISTS, "checkpoint %s of container %s already exists (%s)",
+		    k->name, k->id, k->path);
+		return;
+	}
+	*slash = '\0';
+	err = mkdir_parents(k->path, &k->made_top) < 0 ? errno : 0;
+	*slash = '/';
+	if (err != 0 || mkdir(k->path, 0700) < 0) {
+		err = err ? err : errno;
+		err_set(e, checkpoint_errno_code(err), "cannot create %s: %s", k->path, strerror(err));
+		rmdir_made(k);
+		return;
+	}
+	errno = 0;
+	if ((dfd = open(k->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    (fd = openat(dfd, "config.json", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0644)) < 0 || write(fd, k->config, len) != (ssize_t)len || fsync(fd) < 0) {
+		err = errno ? errno : EIO;
+		err_set(e, checkpoint_errno_code(err), "cannot write %s/config.json: %s", k->path,
+		    strerror(err));
+	}
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	if (e->code != GRPC_OK) {
+		rm_tree(k->path);
+		rmdir_made(k);
+	}
+}
+
+/* REMOVE: DIR/NAME if it is a checkpoint. */
+static void
+remove_checkpoint(struct ckpt_ctx *k, struct err *e)
+{
+	struct stat st;
+	char cfg[PATH_MAX_LEN + 320];
+
+	if (lstat(k->path, &st) < 0) {
+		if (errno == ENOENT)
+			k->absent = true;
+		else
+			err_set(e, checkpoint_errno_code(errno), "checkpoint %s: %s", k->path, strerror(errno));
+		return;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		err_set(e, GRPC_FAILED_PRECONDITION, "%s is not a checkpoint directory (%s):"
+		    " not removed", k->path, S_ISLNK(st.st_mode) ? "a symlink" : "not a directory");
+		return;
+	}
+	snprintf(cfg, sizeof(cfg), "%s/config.json", k->path);
+	if (!k->ours && (lstat(cfg, &st) < 0 || !S_ISREG(st.st_mode))) {
+		err_set(e, GRPC_FAILED_PRECONDITION, "%s is not a checkpoint: it has no"
+		    " config.json and this daemon did not make it there; not removed", k->path);
+		return;
+	}
+	if (rm_tree(k->path) < 0)
+		err_set(e, checkpoint_errno_code(errno), "cannot remove checkpoint %s entirely: %s", k->path,
+		    strerror(errno));
+	rmdir_made(k);	/* a create's own parents, if it made some */
 }
 
 /* In the job's thread: only k's own strings and the filesystem. */
@@ -125,37 +319,19 @@ static void
 ckpt_work(struct offload *o)
 {
 	struct ckpt_ctx *k = (struct ckpt_ctx *)o;
-	struct stat st;
-	char *slash;
 
 	switch (k->step) {
 	case CK_PREPARE:
-		if (stat(k->path, &st) == 0) {
-			err_set(&o->err, GRPC_ALREADY_EXISTS, "checkpoint %s of container %s already"
-			    " exists (%s)", k->name, k->id, k->path);
-			break;
-		}
-		slash = strrchr(k->path, '/');
-		*slash = '\0';
-		if (mkdir_parents(k->path) < 0) {
-			*slash = '/';
-			goto mkdir_failed;
-		}
-		*slash = '/';
-		if (mkdir(k->path, 0700) < 0)
-			goto mkdir_failed;
-		break;
-	mkdir_failed:
-		err_set(&o->err, errno == ENOSPC ? GRPC_RESOURCE_EXHAUSTED : GRPC_INTERNAL,
-		    "cannot create %s: %s", k->path, strerror(errno));
+		prepare(k, &o->err);
 		break;
 	case CK_CLEAN:
 		/* The log runc points at goes with the directory: keep its gist. */
 		criu_error(k->path, k->criu, sizeof(k->criu));
 		rm_tree(k->path);
+		rmdir_made(k);
 		break;
 	case CK_REMOVE:
-		rm_tree(k->path);
+		remove_checkpoint(k, &o->err);
 		break;
 	}
 }
@@ -202,12 +378,11 @@ create_done_cb(void *arg, int status, const char *out, const char *errmsg)
 		log_warnx("%s", e.msg);
 		server_reply_error(k->call_id, &e);
 	} else {
-		int64_t now = now_ns();
 		struct store_checkpoint c = {
 			.container_id = k->id,
 			.name = k->name,
 			.path = k->path,
-			.created_at = now,
+			.created_at = k->created,
 			.exit = k->exit,
 			.tcp = k->tcp,
 			.unix_sockets = k->unix_sockets,
@@ -219,7 +394,7 @@ create_done_cb(void *arg, int status, const char *out, const char *errmsg)
 		if (store_checkpoint_insert(D.store, &c, &e) < 0) {
 			server_reply_error(k->call_id, &e);
 		} else {
-			event_record("create-checkpoint", k->id, k->name, 0, now, &e);
+			event_record("create-checkpoint", k->id, k->name, 0, now_ns(), &e);
 			log_info("container %s: checkpoint %s written to %s", k->id, k->name, k->path);
 			server_reply(k->call_id, &resp.base);
 		}
@@ -232,13 +407,14 @@ static void
 run_checkpoint(struct ckpt_ctx *k)
 {
 	char work[PATH_MAX_LEN + 320];
-	const char *argv[32];
+	const char *argv[16 + 2 * EMPTY_NS_MAX];
 	struct process *init;
 	struct err e;
 	int n = 0;
 
 	/* The container may have gone while the directory was made. */
 	if ((init = rpc_lookup_process(k->call_id, k->id, "init")) == NULL) {
+		k->ours = true;
 		if (ckpt_step(k, CK_REMOVE, &e) < 0)
 			log_warnx("container %s: checkpoint directory %s is left: %s", k->id, k->path,
 			    e.msg);
@@ -259,7 +435,7 @@ run_checkpoint(struct ckpt_ctx *k)
 		argv[n++] = "--ext-unix-sk";
 	if (k->shell)
 		argv[n++] = "--shell-job";
-	for (size_t i = 0; i < k->n_empty_ns && n < 28; i++) {
+	for (size_t i = 0; i < k->n_empty_ns; i++) {
 		argv[n++] = "--empty-ns";
 		argv[n++] = k->empty_ns_v[i];
 	}
@@ -271,10 +447,41 @@ run_checkpoint(struct ckpt_ctx *k)
 		err_set(&e, GRPC_RESOURCE_EXHAUSTED, "cannot run the runtime");
 		server_reply_error(k->call_id, &e);
 		k->call_id = 0;
+		k->ours = true;
 		if (ckpt_step(k, CK_REMOVE, &e) < 0)
 			log_warnx("container %s: checkpoint directory %s is left: %s", k->id, k->path,
 			    e.msg);
 	}
+}
+
+static void
+delete_done(struct ckpt_ctx *k, const struct err *e)
+{
+	Types__DeleteCheckpointResponse resp = TYPES__DELETE_CHECKPOINT_RESPONSE__INIT;
+	struct err re;
+
+	if (e->code != GRPC_OK) {
+		log_warnx("container %s: checkpoint %s not deleted: %s", k->id, k->name, e->msg);
+		server_reply_error(k->call_id, e);
+		return;
+	}
+	if (k->absent && !k->ours) {
+		err_set(&re, GRPC_NOT_FOUND, "container %s has no checkpoint %s (no %s)", k->id,
+		    k->name, k->path);
+		server_reply_error(k->call_id, &re);
+		return;
+	}
+	/* The files are gone: now the row (if it is this one) and the event,
+	 * unless the row is of a checkpoint of that name elsewhere (the event
+	 * would take it away in a replay). */
+	if (k->ours && store_checkpoint_remove(D.store, k->id, k->name, k->path, &re) < 0) {
+		server_reply_error(k->call_id, &re);
+		return;
+	}
+	if (k->ours || !k->row_exists)
+		event_record("delete-checkpoint", k->id, k->name, 0, now_ns(), &re);
+	log_info("container %s: checkpoint %s deleted (%s)", k->id, k->name, k->path);
+	server_reply(k->call_id, &resp.base);
 }
 
 static void
@@ -299,29 +506,9 @@ ckpt_done(struct offload *o, const struct err *e)
 	case CK_REMOVE:
 		if (k->call_id == 0) /* the leftover of a create that did not run */
 			break;
-		if (e->code != GRPC_OK) {
-			server_reply_error(k->call_id, e);
-			break;
-		}
-		/* The files are gone: now the row and the event. */
-		if (store_checkpoint_remove(D.store, k->id, k->name, &re) < 0) {
-			server_reply_error(k->call_id, &re);
-		} else {
-			Types__DeleteCheckpointResponse resp = TYPES__DELETE_CHECKPOINT_RESPONSE__INIT;
-
-			event_record("delete-checkpoint", k->id, k->name, 0, now_ns(), &re);
-			server_reply(k->call_id, &resp.base);
-		}
+		delete_done(k, e);
 		break;
 	}
-}
-
-/* <dir or bundle>/checkpoints[/<name>] */
-static void
-checkpoint_path(char *buf, size_t n, const char *dir, const char *bundle, const char *name)
-{
-	snprintf(buf, n, "%s/checkpoints%s%s", dir && *dir ? dir : bundle, name ? "/" : "",
-	    name ? name : "");
 }
 
 static struct ckpt_ctx *
@@ -344,6 +531,78 @@ ctx_new(uint64_t call_id, const char *id, const char *name, const char *path)
 	return k;
 }
 
+/* Namespace names for --empty-ns: lower-case words ("network"). */
+static int
+validate_empty_ns(char **ns, size_t n, struct err *e)
+{
+	if (n > EMPTY_NS_MAX) {
+		err_set(e, GRPC_INVALID_ARGUMENT, "emptyNS: %zu namespaces, at most %d", n,
+		    EMPTY_NS_MAX);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(ns[i]);
+
+		if (len == 0 || len > EMPTY_NS_LEN || strspn(ns[i], "abcdefghijklmnopqrstuvwxyz")
+		    != len) {
+			err_set(e, GRPC_INVALID_ARGUMENT, "emptyNS: \"%.*s\" is not a namespace name"
+			    " (e.g. network)", EMPTY_NS_LEN + 8, ns[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* config.json as the 2017 daemon wrote it (runtime.Checkpoint's JSON):
+ * created (RFC 3339, nanoseconds), name, tcp, unixSockets, shell, exit,
+ * emptyNS (left out when empty). */
+static char *
+config_text(const struct ckpt_ctx *k)
+{
+	char created[64], frac[16];
+	time_t secs = (time_t)(k->created / 1000000000);
+	long ns = (long)(k->created % 1000000000);
+	struct tm tm;
+	json_t *o, *ns_arr;
+	char *text;
+	size_t end;
+
+	gmtime_r(&secs, &tm);
+	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%S", &tm);
+	/* Go's RFC3339Nano: the fraction without trailing zeros, none if 0. */
+	if (ns != 0) {
+		snprintf(frac, sizeof(frac), ".%09ld", ns);
+		for (end = strlen(frac); frac[end - 1] == '0'; end--)
+			frac[end - 1] = '\0';
+		strcat(created, frac);
+	}
+	strcat(created, "Z");
+	o = json_pack("{s:s, s:s, s:b, s:b, s:b, s:b}", "created", created, "name", k->name,
+	    "tcp", k->tcp, "unixSockets", k->unix_sockets, "shell", k->shell, "exit", k->exit);
+	if (o == NULL)
+		return NULL;
+	if (k->n_empty_ns > 0) {
+		ns_arr = json_array();
+		for (size_t i = 0; i < k->n_empty_ns; i++)
+			json_array_append_new(ns_arr, json_string(k->empty_ns_v[i]));
+		json_object_set_new(o, "emptyNS", ns_arr);
+	}
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (text != NULL) {
+		/* Go's json.Encoder ends the document with a newline. */
+		char *nl = realloc(text, strlen(text) + 2);
+
+		if (nl == NULL) {
+			free(text);
+			return NULL;
+		}
+		strcat(nl, "\n");
+		text = nl;
+	}
+	return text;
+}
+
 void
 rpc_create_checkpoint(uint64_t call_id, const Types__CreateCheckpointRequest *req)
 {
@@ -359,7 +618,8 @@ rpc_create_checkpoint(uint64_t call_id, const Types__CreateCheckpointRequest *re
 		return;
 	}
 	if (validate_id("checkpoint name", cp->name, &e) < 0 ||
-	    validate_path("checkpoint dir", req->checkpointdir, 1, &e) < 0) {
+	    validate_path("checkpoint dir", req->checkpointdir, 1, &e) < 0 ||
+	    validate_empty_ns(cp->emptyns, cp->n_emptyns, &e) < 0) {
 		server_reply_error(call_id, &e);
 		return;
 	}
@@ -368,6 +628,7 @@ rpc_create_checkpoint(uint64_t call_id, const Types__CreateCheckpointRequest *re
 	checkpoint_path(path, sizeof(path), req->checkpointdir, init->ctr->bundle, cp->name);
 	if ((k = ctx_new(call_id, req->id, cp->name, path)) == NULL)
 		goto oom;
+	k->created = now_ns();
 	k->exit = cp->exit;
 	k->tcp = cp->tcp;
 	k->unix_sockets = cp->unixsockets;
@@ -385,6 +646,20 @@ rpc_create_checkpoint(uint64_t call_id, const Types__CreateCheckpointRequest *re
 		}
 		k->n_empty_ns++;
 	}
+	if ((k->config = config_text(k)) == NULL) {
+		ctx_free(k);
+		goto oom;
+	}
+	if (making_find(path) != NULL) {
+		err_set(&e, GRPC_ALREADY_EXISTS, "checkpoint %s of container %s is being made"
+		    " (%s)", cp->name, req->id, path);
+		ctx_free(k);
+		server_reply_error(call_id, &e);
+		return;
+	}
+	k->making = true;
+	k->making_next = making;
+	making = k;
 	if (ckpt_step(k, CK_PREPARE, &e) < 0) {
 		ctx_free(k);
 		server_reply_error(call_id, &e);
@@ -395,103 +670,36 @@ oom:
 	server_reply_error(call_id, &e);
 }
 
-/* The container must be known to the database, running or not. */
-static int
-known(uint64_t call_id, const char *id)
+int
+checkpoint_known_dir(uint64_t call_id, const char *id, const char *dir, char *buf, size_t n)
 {
+	struct container *c;
+	char *bundle = NULL;
 	struct err e;
 	int k;
 
-	if (validate_id("container id", id, &e) < 0) {
+	if (validate_id("container id", id, &e) < 0 ||
+	    validate_path("checkpoint dir", dir, 1, &e) < 0) {
 		server_reply_error(call_id, &e);
 		return 0;
 	}
-	if ((k = store_container_known(D.store, id, &e)) <= 0) {
+	if ((c = container_find(id)) != NULL) {
+		checkpoint_path(buf, n, dir, c->bundle, NULL);
+		return 1;
+	}
+	if ((k = store_container_bundle(D.store, id, &bundle, &e)) <= 0) {
 		if (k == 0)
 			err_set(&e, GRPC_NOT_FOUND,
 			    MSG_CONTAINER_NOT_FOUND ": no such container: %s", id);
 		server_reply_error(call_id, &e);
 		return 0;
 	}
+	checkpoint_path(buf, n, dir, bundle, NULL);
+	free(bundle);
 	return 1;
 }
 
-struct list_ctx {
-	const char *prefix;	/* only under this dir, or NULL */
-	Types__Checkpoint **items;
-	size_t n, cap;
-};
-
-static int
-list_one(void *arg, const struct store_checkpoint *c)
-{
-	struct list_ctx *l = arg;
-	Types__Checkpoint *cp;
-	json_t *ns;
-
-	if (l->prefix != NULL && strncmp(c->path, l->prefix, strlen(l->prefix)) != 0)
-		return 0;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		Types__Checkpoint **nv = realloc(l->items, cap * sizeof(*nv));
-
-		if (nv == NULL)
-			return 0;
-		l->items = nv;
-		l->cap = cap;
-	}
-	if ((cp = malloc(sizeof(*cp))) == NULL)
-		return 0;
-	types__checkpoint__init(cp);
-	cp->name = strdup(c->name);
-	cp->exit = c->exit;
-	cp->tcp = c->tcp;
-	cp->unixsockets = c->unix_sockets;
-	cp->shell = c->shell;
-	ns = json_loads(c->empty_ns, 0, NULL);
-	if (json_array_size(ns) > 0 && (cp->emptyns = calloc(json_array_size(ns),
-	    sizeof(char *))) != NULL) {
-		for (size_t i = 0; i < json_array_size(ns); i++) {
-			const char *s = json_string_value(json_array_get(ns, i));
-
-			if (s != NULL)
-				cp->emptyns[cp->n_emptyns++] = strdup(s);
-		}
-	}
-	json_decref(ns);
-	l->items[l->n++] = cp;
-	return 0;
-}
-
-void
-rpc_list_checkpoint(uint64_t call_id, const Types__ListCheckpointRequest *req)
-{
-	Types__ListCheckpointResponse resp = TYPES__LIST_CHECKPOINT_RESPONSE__INIT;
-	char prefix[PATH_MAX_LEN + 300];
-	struct list_ctx l = { 0 };
-	struct err e;
-
-	if (validate_path("checkpoint dir", req->checkpointdir, 1, &e) < 0) {
-		server_reply_error(call_id, &e);
-		return;
-	}
-	if (!known(call_id, req->id))
-		return;
-	if (req->checkpointdir[0] != '\0') {
-		snprintf(prefix, sizeof(prefix), "%s/checkpoints/", req->checkpointdir);
-		l.prefix = prefix;
-	}
-	if (store_checkpoints_foreach(D.store, req->id, list_one, &l, &e) < 0) {
-		server_reply_error(call_id, &e);
-	} else {
-		resp.checkpoints = l.items;
-		resp.n_checkpoints = l.n;
-		server_reply(call_id, &resp.base);
-	}
-	for (size_t i = 0; i < l.n; i++)
-		types__checkpoint__free_unpacked(l.items[i], NULL);
-	free(l.items);
-}
+/* ---------------------------------------------------------------- delete */
 
 struct find_ctx {
 	const char *name;
@@ -515,33 +723,37 @@ void
 rpc_delete_checkpoint(uint64_t call_id, const Types__DeleteCheckpointRequest *req)
 {
 	struct find_ctx f = { .name = req->name };
+	char dir[PATH_MAX_LEN + 300], path[PATH_MAX_LEN + 440];
 	struct ckpt_ctx *k;
 	struct err e;
 
-	if (validate_id("checkpoint name", req->name, &e) < 0 ||
-	    validate_path("checkpoint dir", req->checkpointdir, 1, &e) < 0) {
+	if (validate_id("checkpoint name", req->name, &e) < 0) {
 		server_reply_error(call_id, &e);
 		return;
 	}
-	if (!known(call_id, req->id))
+	if (!checkpoint_known_dir(call_id, req->id, req->checkpointdir, dir, sizeof(dir)))
 		return;
 	if (store_checkpoints_foreach(D.store, req->id, find_one, &f, &e) < 0) {
 		server_reply_error(call_id, &e);
 		return;
 	}
-	if (!f.found) {
-		err_set(&e, GRPC_NOT_FOUND, "container %s has no checkpoint %s", req->id, req->name);
+	snprintf(path, sizeof(path), "%s/%s", dir, req->name);
+	if (making_find(path) != NULL) {
+		err_set(&e, GRPC_FAILED_PRECONDITION, "checkpoint %s of container %s is being made"
+		    " (%s): delete it once CreateCheckpoint has answered", req->name, req->id, path);
 		server_reply_error(call_id, &e);
 		return;
 	}
 	/* The files first, off the loop; the row and the event once they are
-	 * gone (ckpt_done), so a checkpoint made again under the name finds
+	 * gone (delete_done), so a checkpoint made again under the name finds
 	 * its directory free. */
-	if ((k = ctx_new(call_id, req->id, req->name, f.path)) == NULL) {
+	if ((k = ctx_new(call_id, req->id, req->name, path)) == NULL) {
 		err_set(&e, GRPC_RESOURCE_EXHAUSTED, "out of memory");
 		server_reply_error(call_id, &e);
 		return;
 	}
+	k->row_exists = f.found;
+	k->ours = f.found && strcmp(f.path, path) == 0;
 	if (ckpt_step(k, CK_REMOVE, &e) < 0) {
 		ctx_free(k);
 		server_reply_error(call_id, &e);

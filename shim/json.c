@@ -152,44 +152,131 @@ static int skip_value(struct cursor *c)
 	return -1;
 }
 
-int shim_json_string(const char *buf, size_t len, const char *key, char *out, size_t outsz)
+/*
+ * Walks the top-level object to the member `key`: 0 with c at its value,
+ * 1 if the object ends without it, -1 if the text is not a well-formed
+ * object up to there.
+ */
+static int find_member(struct cursor *c, const char *key)
 {
-	struct cursor c = { buf, buf + len };
 	char name[64];
 
-	if (buf == NULL || key == NULL || out == NULL || outsz == 0)
+	skip_ws(c);
+	if (c->p >= c->end || *c->p != '{')
 		return -1;
-	skip_ws(&c);
-	if (c.p >= c.end || *c.p != '{')
-		return -1;
-	c.p++;
+	c->p++;
+	skip_ws(c);
+	if (c->p < c->end && *c->p == '}')
+		return 1;
 	for (;;) {
 		struct sink ks = { name, sizeof(name), 0 };
 
-		skip_ws(&c);
-		if (c.p < c.end && *c.p == '}')
+		skip_ws(c);
+		if (read_string(c, &ks) < 0)
 			return -1;
-		if (read_string(&c, &ks) < 0)
+		skip_ws(c);
+		if (c->p >= c->end || *c->p != ':')
 			return -1;
-		skip_ws(&c);
-		if (c.p >= c.end || *c.p != ':')
+		c->p++;
+		skip_ws(c);
+		if (ks.len < sizeof(name) - 1 && strcmp(name, key) == 0)
+			return 0;
+		if (skip_value(c) < 0)
 			return -1;
-		c.p++;
-		skip_ws(&c);
-		if (ks.len < sizeof(name) - 1 && strcmp(name, key) == 0) {
-			struct sink vs = { out, outsz, 0 };
-
-			if (c.p >= c.end || *c.p != '"')
-				return -1;
-			return read_string(&c, &vs);
+		skip_ws(c);
+		if (c->p < c->end && *c->p == ',') {
+			c->p++;
+			continue;
 		}
-		if (skip_value(&c) < 0)
+		return c->p < c->end && *c->p == '}' ? 1 : -1;
+	}
+}
+
+/* At a value: whether it is the literal word, the whole value ("truex" is not true). */
+static int literal(struct cursor *c, const char *word)
+{
+	size_t n = strlen(word);
+	struct cursor after;
+
+	if ((size_t)(c->end - c->p) < n || memcmp(c->p, word, n) != 0)
+		return 0;
+	after = (struct cursor){ c->p + n, c->end };
+	skip_ws(&after);
+	if (after.p >= after.end || (*after.p != ',' && *after.p != '}' && *after.p != ']'))
+		return 0;
+	c->p += n;
+	return 1;
+}
+
+int shim_json_string(const char *buf, size_t len, const char *key, char *out, size_t outsz)
+{
+	struct cursor c = { buf, buf + len };
+	struct sink vs = { out, outsz, 0 };
+
+	if (buf == NULL || key == NULL || out == NULL || outsz == 0)
+		return -1;
+	if (find_member(&c, key) != 0 || c.p >= c.end || *c.p != '"')
+		return -1;
+	return read_string(&c, &vs);
+}
+
+int shim_json_bool(const char *buf, size_t len, const char *key, int *out)
+{
+	struct cursor c = { buf, buf + len };
+	int rc;
+
+	if (buf == NULL || key == NULL || out == NULL)
+		return -1;
+	if ((rc = find_member(&c, key)) != 0)
+		return rc;
+	if (literal(&c, "null"))
+		return 1;
+	if (literal(&c, "true"))
+		*out = 1;
+	else if (literal(&c, "false"))
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+int shim_json_strings(const char *buf, size_t len, const char *key, char *out, size_t each,
+    size_t max, size_t *n)
+{
+	struct cursor c = { buf, buf + len };
+	int rc;
+
+	if (buf == NULL || key == NULL || n == NULL || (max > 0 && (out == NULL || each == 0)))
+		return -1;
+	*n = 0;
+	if ((rc = find_member(&c, key)) != 0)
+		return rc;
+	if (literal(&c, "null"))
+		return 1;
+	if (c.p >= c.end || *c.p != '[')
+		return -1;
+	c.p++;
+	skip_ws(&c);
+	if (c.p < c.end && *c.p == ']')
+		return 0;
+	for (;;) {
+		struct sink vs = { NULL, 0, 0 };
+
+		if (*n >= max)
 			return -1;
+		vs.out = out + *n * each;
+		vs.size = each;
+		skip_ws(&c);
+		if (read_string(&c, &vs) < 0)
+			return -1;
+		if (vs.len + 1 >= each)
+			return -1;	/* it may have been cut: refuse, do not guess */
+		(*n)++;
 		skip_ws(&c);
 		if (c.p < c.end && *c.p == ',') {
 			c.p++;
 			continue;
 		}
-		return -1;
+		return c.p < c.end && *c.p == ']' ? 0 : -1;
 	}
 }

@@ -380,13 +380,16 @@ static void setup_console(struct shim *s)
 
 static void spawn_runtime(struct shim *s)
 {
-	char *argv[SHIM_RUNTIME_MAX_ARGV];
-	int rc;
+	static struct shim_restore restore;	/* argv points into it */
+	char *argv[SHIM_RUNTIME_MAX_ARGV], err[1024];
+	int rc, restoring = s->o.checkpoint != NULL && s->o.exec_json == NULL;
 
-	if (s->o.checkpoint != NULL && s->o.exec_json == NULL &&
-	    mkdir("criu-work", 0700) < 0 && errno != EEXIST)
+	if (restoring && mkdir("criu-work", 0700) < 0 && errno != EEXIST)
 		fail(s, "mkdir %s/criu-work: %s", s->o.dir, strerror(errno));
-	if (shim_runtime_argv(&s->o, s->o.terminal ? s->console_path : NULL, argv) < 0)
+	if (restoring && shim_restore_load(s->o.checkpoint, &restore, err, sizeof(err)) < 0)
+		fail(s, "%s", err);
+	if (shim_runtime_argv(&s->o, s->o.terminal ? s->console_path : NULL,
+	    restoring ? &restore : NULL, argv) < 0)
 		fail(s, "paths too long");
 	rc = shim_runtime_spawn(argv, s->io.child_in, s->io.child_out, s->io.child_err,
 	    &s->runtime_pid);

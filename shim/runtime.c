@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,7 +29,74 @@ const char *shim_runtime_verb(const struct shim_opts *o)
 	return "create";
 }
 
-int shim_runtime_argv(const struct shim_opts *o, const char *console, char **argv)
+/* A real one is a few hundred bytes. */
+#define RESTORE_CONFIG_MAX 65536
+
+int shim_restore_load(const char *checkpoint_dir, struct shim_restore *r, char *err,
+    size_t errsz)
+{
+	static char buf[RESTORE_CONFIG_MAX + 1];	/* only touched on a restore */
+	static const struct { const char *key; size_t off; } bools[] = {
+		{ "tcp", offsetof(struct shim_restore, tcp) },
+		{ "unixSockets", offsetof(struct shim_restore, unix_sockets) },
+		{ "shell", offsetof(struct shim_restore, shell) },
+	};
+	char *path = join(checkpoint_dir, "config.json");
+	struct stat st;
+	size_t len = 0;
+	ssize_t n;
+	int fd, rc;
+
+	memset(r, 0, sizeof(*r));
+	if (path == NULL) {
+		shim_snprintf(err, errsz, "checkpoint %s: path too long", checkpoint_dir);
+		return -1;
+	}
+	/* Non-blocking and regular only: a fifo put there must not hang the restore. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0) {
+		shim_snprintf(err, errsz, "checkpoint config %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > RESTORE_CONFIG_MAX) {
+		shim_snprintf(err, errsz, "checkpoint config %s: not a regular file of at most"
+		    " %d bytes", path, RESTORE_CONFIG_MAX);
+		close(fd);
+		return -1;
+	}
+	while (len < RESTORE_CONFIG_MAX && (n = read(fd, buf + len, RESTORE_CONFIG_MAX - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			shim_snprintf(err, errsz, "checkpoint config %s: %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
+		if (shim_json_bool(buf, len, bools[i].key, (int *)((char *)r + bools[i].off)) < 0) {
+			shim_snprintf(err, errsz, "checkpoint config %s: not a JSON object with a"
+			    " true/false \"%s\"", path, bools[i].key);
+			return -1;
+		}
+	}
+	rc = shim_json_strings(buf, len, "emptyNS", &r->empty_ns[0][0], sizeof(r->empty_ns[0]),
+	    SHIM_MAX_EMPTY_NS, &r->n_empty_ns);
+	if (rc < 0) {
+		shim_snprintf(err, errsz, "checkpoint config %s: \"emptyNS\" is not a list of at"
+		    " most %d namespace names", path, SHIM_MAX_EMPTY_NS);
+		return -1;
+	}
+	return 0;
+}
+
+int shim_runtime_argv(const struct shim_opts *o, const char *console,
+    const struct shim_restore *r, char **argv)
 {
 	char *log = join(o->dir, "runtime.log");
 	char *pid = join(o->dir, "pid");
@@ -55,6 +124,17 @@ int shim_runtime_argv(const struct shim_opts *o, const char *console, char **arg
 		argv[n++] = (char *)o->checkpoint;
 		argv[n++] = "--work-path";
 		argv[n++] = work;
+		/* As the checkpoint was taken (its config.json), as in 2017. */
+		if (r != NULL && r->tcp)
+			argv[n++] = "--tcp-established";
+		if (r != NULL && r->unix_sockets)
+			argv[n++] = "--ext-unix-sk";
+		if (r != NULL && r->shell)
+			argv[n++] = "--shell-job";
+		for (size_t k = 0; r != NULL && k < r->n_empty_ns; k++) {
+			argv[n++] = "--empty-ns";
+			argv[n++] = (char *)r->empty_ns[k];
+		}
 	} else if (o->exec_json == NULL) {
 		argv[n++] = "--bundle";
 		argv[n++] = (char *)o->bundle;

@@ -43,6 +43,7 @@ enum stmt_id {
 	ST_LABELS_ONE,
 	ST_CHECKPOINTS_ONE,
 	ST_CONTAINER_KNOWN,
+	ST_CONTAINER_BUNDLE,
 	ST_CONTAINER_RECORDED,
 	ST_EVENT_COUNT,
 	ST_PRUNE_CANDIDATES,
@@ -90,11 +91,14 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_PROCESS_EXITED] =
 	    "UPDATE processes SET status = 'exited', exit_status = :exit_status, exited_at = :ts"
 	    " WHERE container_id = :cid AND pid = :pid",
+	/* One row per container and name: the last checkpoint this daemon made
+	 * under that name (in whichever directory), with its options. */
 	[ST_CHECKPOINT_INSERT] =
-	    "INSERT INTO checkpoints (container_id, name, path, created_at, exit, tcp,"
+	    "INSERT OR REPLACE INTO checkpoints (container_id, name, path, created_at, exit, tcp,"
 	    " unix_sockets, shell, empty_ns) VALUES (:cid, :name, :path, :created_at, :exit,"
 	    " :tcp, :unix_sockets, :shell, :empty_ns)",
-	[ST_CHECKPOINT_REMOVE] = "DELETE FROM checkpoints WHERE container_id = :cid AND name = :name",
+	[ST_CHECKPOINT_REMOVE] = "DELETE FROM checkpoints WHERE container_id = :cid AND name = :name"
+				 " AND path = :path",
 	/* seq and ts are the store's (see store_event_append_note). */
 	[ST_EVENT_APPEND] =
 	    "INSERT INTO events (seq, ts, type, container_id, pid, status, note, occurred_at)"
@@ -126,6 +130,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 			       " unix_sockets, shell, empty_ns FROM checkpoints"
 			       " WHERE container_id = :cid ORDER BY created_at, name",
 	[ST_CONTAINER_KNOWN] = "SELECT count(*) FROM containers WHERE id = :id",
+	[ST_CONTAINER_BUNDLE] = "SELECT bundle FROM containers WHERE id = :id",
 	[ST_CONTAINER_RECORDED] = "SELECT count(*) FROM containers WHERE id = :id"
 				  " AND status = :status AND created_at = :created_at",
 	[ST_EVENT_COUNT] = "SELECT count(*) FROM events",
@@ -783,12 +788,13 @@ store_checkpoint_insert(struct store *s, const struct store_checkpoint *c, struc
 
 int
 store_checkpoint_remove(struct store *s, const char *container_id, const char *name,
-    struct err *e)
+    const char *path, struct err *e)
 {
 	sqlite3_stmt *st = stmt_get(s, ST_CHECKPOINT_REMOVE);
 
 	bind_text(st, ":cid", container_id);
 	bind_text(st, ":name", name);
+	bind_text(st, ":path", path);
 	return write_step(s, st, e, "remove checkpoint");
 }
 
@@ -1059,6 +1065,33 @@ store_container_known(struct store *s, const char *id, struct err *e)
 		store_sql_fail(s, e, "look up container");
 	sqlite3_reset(st);
 	return n;
+}
+
+int
+store_container_bundle(struct store *s, const char *id, char **bundle, struct err *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_CONTAINER_BUNDLE);
+	int rc;
+
+	*bundle = NULL;
+	bind_text(st, ":id", id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *b = (const char *)sqlite3_column_text(st, 0);
+
+		if ((*bundle = strdup(b ? b : "")) == NULL) {
+			err_set(e, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+			rc = -1;
+		} else
+			rc = 1;
+	} else if (rc == SQLITE_DONE)
+		rc = 0;
+	else {
+		store_sql_fail(s, e, "look up container");
+		rc = -1;
+	}
+	sqlite3_reset(st);
+	return rc;
 }
 
 int

@@ -131,9 +131,12 @@ int store_process_started(struct store *s, const char *container_id, const char 
 int store_process_exited(struct store *s, const char *container_id, const char *pid,
     int64_t exit_status, int64_t exited_at, struct err *e);
 
+/* One row per (container, name): an insert replaces the row of an earlier
+ * checkpoint of that name (made in another directory). */
 int store_checkpoint_insert(struct store *s, const struct store_checkpoint *c, struct err *e);
+/* Removes the row of (container, name) if it is the one made at path. */
 int store_checkpoint_remove(struct store *s, const char *container_id, const char *name,
-    struct err *e);
+    const char *path, struct err *e);
 
 /* Appends an event; returns its seq (> 0), or -1 with e. Its ts is the
  * time of recording, strictly increasing with seq; ts here is when the
@@ -222,6 +225,9 @@ int store_checkpoints_foreach(struct store *s, const char *container_id,
     store_checkpoint_cb cb, void *arg, struct err *e);
 /* Whether the container has a row at all (any status); -1 on error. */
 int store_container_known(struct store *s, const char *id, struct err *e);
+/* The bundle of a container known to the table (any status): 1 and
+ * *bundle (the caller's to free), 0 if there is no row, -1 with e. */
+int store_container_bundle(struct store *s, const char *id, char **bundle, struct err *e);
 /* Whether id has a row with that status and created_at, as committed so
  * far when no transaction is open; -1 on error. */
 int store_container_recorded(struct store *s, const char *id, const char *status,

@@ -8,7 +8,8 @@
  * Input: byte 0 picks the output size (1..64), byte 1 the key; the rest is
  * the line, in an exact-size heap block, and the output buffer is exact
  * size too, so ASan sees any byte read or written past either. A success
- * must leave a NUL-terminated string inside the buffer.
+ * must leave a NUL-terminated string inside the buffer. The same input goes
+ * to the config.json readers (shim_json_bool, shim_json_strings).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -20,7 +21,7 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const keys[] = { "level", "msg", "time", "", "a" };
+	static const char *const keys[] = { "level", "msg", "time", "", "a", "tcp", "emptyNS" };
 	size_t outsz, len;
 	const char *key;
 	char *line, *out;
@@ -39,6 +40,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    memchr(out, '\0', outsz) == NULL) {
 		fprintf(stderr, "no NUL within the %zu-byte output\n", outsz);
 		abort();
+	}
+	/* A checkpoint's config.json: bools and a list of strings, each
+	 * element in an exact-size slot (outsz / 2 of them, outsz bytes). */
+	{
+		size_t n = 0, each = outsz > 1 ? 2 : 1, max = outsz / each;
+		int b = 0;
+
+		(void)shim_json_bool(line, len, key, &b);
+		if (shim_json_strings(line, len, key, out, each, max, &n) == 0) {
+			if (n > max) {
+				fprintf(stderr, "%zu strings for %zu slots\n", n, max);
+				abort();
+			}
+			for (size_t k = 0; k < n; k++)
+				if (memchr(out + k * each, '\0', each) == NULL) {
+					fprintf(stderr, "string %zu has no NUL in its slot\n", k);
+					abort();
+				}
+		}
 	}
 	free(out);
 	free(line);

@@ -614,6 +614,61 @@ def checkpoint_runtime_failure():
     R.check(pid_alive(cont.processes[0].systemPid), "init died")
 
 
+def copied_checkpoint(dir_, name, config):
+    """A checkpoint as another host left it: DIR/NAME, an image file, config.json."""
+    os.makedirs(os.path.join(dir_, name))
+    with open(os.path.join(dir_, name, "pages-1.img"), "w") as f:
+        f.write("image\n")
+    with open(os.path.join(dir_, name, "config.json"), "w") as f:
+        f.write(config + "\n")
+
+
+@test
+def checkpoint_dir_as_2017():
+    """checkpointDir DIR: ListCheckpoint lists DIR/NAME from its config.json (every field), DeleteCheckpoint removes only DIR/NAME of a checkpoint, bad names and dirs refused"""
+    c, bundle, _ = sleeper("g3-cpdir")
+    pb = client().pb.api
+    d = os.path.join(R.C.daemon.root, "cpdir")
+    copied_checkpoint(d, "moved", '{"created":"2017-06-01T10:00:00.5+02:00","name":"moved",'
+                      '"tcp":true,"unixSockets":true,"shell":false,"exit":true,'
+                      '"emptyNS":["network"]}')
+    copied_checkpoint(d, "bare", '{"name":"other-name"}')
+    os.makedirs(os.path.join(d, "no-config"))
+    with open(os.path.join(d, "no-config", "data"), "w") as f:
+        f.write("precious\n")
+    got = [(x.name, x.exit, x.tcp, x.unixSockets, x.shell, list(x.emptyNS))
+           for x in call("ListCheckpoint", id=c, checkpointDir=d).checkpoints]
+    print("# ListCheckpoint of %s: %s" % (d, got))
+    R.eq(got, [("bare", False, False, False, False, []),
+               ("moved", True, True, True, False, ["network"])], "ListCheckpoint")
+    R.eq(list(call("ListCheckpoint", id=c).checkpoints), [], "the bundle's checkpoints")
+
+    for name in ("", ".", "..", "../cpdir", "a/b", "/abs"):
+        e = expect(lambda: call("DeleteCheckpoint", id=c, name=name, checkpointDir=d),
+                   grpc.StatusCode.INVALID_ARGUMENT, "DeleteCheckpoint named %r" % name)
+        R.check("checkpoint name" in e.details(), "message: %r" % e.details())
+    for bad in ("relative/dir", d + "/../cpdir"):
+        expect(lambda: call("DeleteCheckpoint", id=c, name="moved", checkpointDir=bad),
+               grpc.StatusCode.INVALID_ARGUMENT, "DeleteCheckpoint in %r" % bad)
+        expect(lambda: call("ListCheckpoint", id=c, checkpointDir=bad),
+               grpc.StatusCode.INVALID_ARGUMENT, "ListCheckpoint in %r" % bad)
+    for ns in (["net work"], ["../x"], ["a"] * 9, [""]):
+        expect(lambda: call("CreateCheckpoint", id=c, checkpointDir=d,
+                            checkpoint=pb.Checkpoint(name="new", emptyNS=ns)),
+               grpc.StatusCode.INVALID_ARGUMENT, "CreateCheckpoint with emptyNS %r" % ns)
+    e = expect(lambda: call("DeleteCheckpoint", id=c, name="no-config", checkpointDir=d),
+               grpc.StatusCode.FAILED_PRECONDITION, "DeleteCheckpoint of a folder without config.json")
+    print("# DeleteCheckpoint of a folder that is no checkpoint: %s" % e.details())
+    expect(lambda: call("DeleteCheckpoint", id=c, name="never", checkpointDir=d),
+           grpc.StatusCode.NOT_FOUND, "DeleteCheckpoint of a name not in DIR")
+    call("DeleteCheckpoint", id=c, name="moved", checkpointDir=d)
+    left = sorted(os.listdir(d))
+    print("# left in DIR after deleting moved: %s" % left)
+    R.eq(left, ["bare", "no-config"], "left in DIR")
+    R.eq([x.name for x in call("ListCheckpoint", id=c, checkpointDir=d).checkpoints], ["bare"],
+         "listed after the delete")
+
+
 @test
 def create_from_missing_checkpoint():
     """CreateContainer with a checkpoint that does not exist: an error naming it, nothing running"""

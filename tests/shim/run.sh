@@ -272,8 +272,23 @@ argv_case "create, tty, no-pivot" "--root=/r --debug --log @P/runtime.log --log-
 	--bundle @B --terminal --no-pivot
 argv_case restore "--root=/r --debug --log @P/runtime.log --log-format json restore --detach --bundle @B --image-path @T/img --work-path @P/criu-work --pid-file @P/pid --no-pivot @ID " \
 	--bundle @B --checkpoint "$T/img" --no-pivot
+# The options of the checkpoint's config.json, as the 2017 shim passed them.
+mkdir -p "$T/img2"
+echo '{"created":"2017-06-01T10:00:00Z","name":"img2","tcp":true,"unixSockets":true,"shell":true,"exit":false,"emptyNS":["network"]}' >"$T/img2/config.json"
+argv_case "restore, options from config.json" "--root=/r --debug --log @P/runtime.log --log-format json restore --detach --bundle @B --image-path @T/img2 --work-path @P/criu-work --tcp-established --ext-unix-sk --shell-job --empty-ns network --pid-file @P/pid @ID " \
+	--bundle @B --checkpoint "$T/img2"
 argv_case exec "--root=/r --debug --log @P/runtime.log --log-format json exec --detach --pid-file @P/pid --process @T/proc.json --console-socket @P/console.sock @ID " \
 	--exec "$T/proc.json" --terminal
+
+mkdir -p "$T/img3"
+echo '{"name":"img3","shell":1}' >"$T/img3/config.json"
+new_bundle '["true"]' .
+FAKE_ARGS=$P.args "$SHIM" --id "$ID" --bundle "$B" --dir "$P" --runtime "$T/argv-runtime" --checkpoint "$T/img3" 3>"$P.sync" 2>/dev/null
+RC=$?
+MSG=$(cat "$P.sync")
+DIAG="rc=$RC sync=$MSG"
+check "restore, a config.json that is not the 2017 format: error naming it, no runtime run" eval \
+	'[ $RC = 1 ] && [ "$MSG" = "error checkpoint config $T/img3/config.json: not a JSON object with a true/false \"shell\"" ] && [ ! -e "$P.args" ]'
 
 new_bundle '["true"]' .
 "$SHIM" --id "$ID" --bundle "$B" --dir "$P" --runtime "$RUNTIME" --stdout /nonexistent/dir/out 3>"$P.sync" 2>/dev/null

@@ -79,9 +79,55 @@ static void test_json(void)
 	    "len bounds the input");
 }
 
+/* A checkpoint's config.json (shim_restore_load): bools and a string list. */
+static void test_json_config(void)
+{
+	const char *cfg = "{\"created\":\"2017-06-01T10:00:00Z\",\"name\":\"cp\",\"tcp\":true,"
+	    "\"unixSockets\":false,\"shell\":true,\"exit\":false,\"emptyNS\":[\"network\",\"ipc\"]}\n";
+	char ns[4][16];
+	size_t n = 9;
+	int b = 7;
+
+	is_int(shim_json_bool(cfg, strlen(cfg), "tcp", &b), 0, "bool true");
+	is_int(b, 1, "... is 1");
+	is_int(shim_json_bool(cfg, strlen(cfg), "unixSockets", &b), 0, "bool false");
+	is_int(b, 0, "... is 0");
+	b = 7;
+	is_int(shim_json_bool(cfg, strlen(cfg), "missing", &b), 1, "an absent bool: 1");
+	is_int(b, 7, "... out untouched");
+	is_int(shim_json_bool("{\"tcp\":null}", 12, "tcp", &b), 1, "a null bool: absent");
+	is_int(shim_json_bool("{\"tcp\":\"yes\"}", 13, "tcp", &b), -1, "a string for a bool");
+	is_int(shim_json_bool("{\"tcp\":truex}", 13, "tcp", &b), -1, "truex is no bool");
+	is_int(shim_json_bool("[true]", 6, "tcp", &b), -1, "not an object");
+	is_int(shim_json_bool("{\"a\":1", 6, "tcp", &b), -1, "an unterminated object");
+	is_int(shim_json_bool("{}", 2, "tcp", &b), 1, "an empty object: absent");
+	is_int(shim_json_strings(cfg, strlen(cfg), "emptyNS", &ns[0][0], sizeof(ns[0]), 4, &n), 0,
+	    "a string list");
+	is_int((int)n, 2, "... of 2");
+	is_str(ns[0], "network", "... network");
+	is_str(ns[1], "ipc", "... ipc");
+	is_int(shim_json_strings(cfg, strlen(cfg), "nope", &ns[0][0], sizeof(ns[0]), 4, &n), 1,
+	    "an absent list: 1");
+	is_int((int)n, 0, "... of 0");
+	is_int(shim_json_strings("{\"l\":[]}", 8, "l", &ns[0][0], sizeof(ns[0]), 4, &n), 0,
+	    "an empty list");
+	is_int((int)n, 0, "... of 0");
+	is_int(shim_json_strings("{\"l\":[\"a\",1]}", 13, "l", &ns[0][0], sizeof(ns[0]), 4, &n), -1,
+	    "a number in the list");
+	is_int(shim_json_strings("{\"l\":[\"a\",\"b\"]}", 15, "l", &ns[0][0], sizeof(ns[0]), 1, &n),
+	    -1, "more than max");
+	is_int(shim_json_strings("{\"l\":[\"0123456789abcdefXYZ\"]}", 27, "l", &ns[0][0],
+	    sizeof(ns[0]), 4, &n), -1, "a string too long is refused, not cut");
+	is_int(shim_json_strings("{\"l\":\"network\"}", 15, "l", &ns[0][0], sizeof(ns[0]), 4, &n), -1,
+	    "a string, not a list");
+	is_int(shim_json_strings("{\"l\":[\"a\"", 9, "l", &ns[0][0], sizeof(ns[0]), 4, &n), -1,
+	    "an unterminated list");
+}
+
 int main(void)
 {
 	test_control();
 	test_json();
+	test_json_config();
 	return done_testing();
 }
