@@ -495,6 +495,8 @@ TRAP=(sh -c 'trap "exit 143" TERM; sleep 1000 & wait')
 
 @test "swarm mode on one node: init, a 2-replica service, scale to 3, rm, leave" {
 	local port img t0 svc
+	# Swarm mode refuses a dockerd with --live-restore.
+	dk_ensure
 	# Any port: dockerd has a network namespace of its own.
 	port=2377
 	img=$(docker images -q --no-trunc busybox | head -n 1)

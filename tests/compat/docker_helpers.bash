@@ -429,13 +429,23 @@ dk_teardown_file() {
 	for m in /sys/fs/cgroup/*"$DK_CGROUP" /sys/fs/cgroup"$DK_CGROUP"; do
 		[ -d "$m" ] && rmdir "$m" 2>/dev/null
 	done
-	if [ "$DK_RUN_DOCKER_EXISTED" = 0 ] && [ -d /run/docker ] && ! pgrep -x dockerd >/dev/null; then
+	if [ "$DK_RUN_DOCKER_EXISTED" = 0 ] && [ -d /run/docker ] && ! other_dockerd; then
 		for m in $(awk 'index($5, "/run/docker/") == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
 			umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
 		done
 		rm -rf /run/docker
 	fi
 	return 0
+}
+
+# other_dockerd: a dockerd runs on this host (not a zombie: ours, killed, may
+# wait a while for its reaper).
+other_dockerd() {
+	local p
+	for p in $(pgrep -x dockerd); do
+		pid_alive "$p" && return 0
+	done
+	return 1
 }
 
 # dk_setup: per test: skip with the reason, or check the stack is up.
