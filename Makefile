@@ -18,7 +18,7 @@ BIN      := bin
 DEB_PKGS := gcc make pkg-config libsqlite3-dev libprotobuf-c-dev protobuf-c-compiler \
 	protobuf-compiler libprotobuf-dev libev-dev libjansson-dev libnghttp2-dev runc \
 	busybox-static bats python3-grpcio python3-protobuf sqlite3 musl-tools jq util-linux \
-	procps psmisc clang-14 libclang-rt-14-dev criu
+	procps psmisc iproute2 clang-14 libclang-rt-14-dev criu
 
 PROTOS   := schema/api.proto schema/health.proto
 GEN_C    := $(B)/gen/api.pb-c.c $(B)/gen/health.pb-c.c $(B)/gen/google/protobuf/timestamp.pb-c.c

@@ -58,6 +58,32 @@ listed(const struct container *c)
 	return c->status == CONTAINER_RUNNING || c->status == CONTAINER_PAUSED;
 }
 
+/*
+ * pc->pids: every pid of the container, from its init's cgroup, as the 2017
+ * daemon listed them (`runc ps`); `docker top` shows these. Returns the
+ * malloc'd array put in place of the processes' pids (the caller frees it),
+ * or NULL: those stay when the cgroup cannot be read.
+ */
+static uint32_t *
+cgroup_pids(struct container *c, Types__Container *pc)
+{
+	struct process *init = NULL;
+	uint32_t *all;
+	size_t n;
+
+	if (c->status != CONTAINER_RUNNING && c->status != CONTAINER_PAUSED)
+		return NULL;
+	for (struct process *p = c->procs; p != NULL; p = p->next)
+		if (strcmp(p->name, "init") == 0 && p->state == PROCESS_RUNNING)
+			init = p;
+	if (init == NULL || init->system_pid <= 0 ||
+	    stats_cgroup_pids(init->system_pid, "/sys/fs/cgroup", &all, &n) < 0)
+		return NULL;
+	pc->pids = all;
+	pc->n_pids = n;
+	return all;
+}
+
 static void
 rpc_state(uint64_t call_id, const void *reqp)
 {
@@ -66,7 +92,7 @@ rpc_state(uint64_t call_id, const void *reqp)
 	Types__Machine machine = TYPES__MACHINE__INIT;
 	Types__Container *pcs = NULL, **ptrs = NULL;
 	Types__Process **procs = NULL;
-	uint32_t *pids = NULL;
+	uint32_t *pids = NULL, **owned = NULL;
 	size_t nc = 0, np = 0, k = 0, kp = 0;
 	struct sysinfo si;
 	struct err e;
@@ -93,7 +119,8 @@ rpc_state(uint64_t call_id, const void *reqp)
 	ptrs = calloc(nc + 1, sizeof(*ptrs));
 	procs = calloc(np + 1, sizeof(*procs));
 	pids = calloc(np + 1, sizeof(*pids));
-	if (pcs == NULL || ptrs == NULL || procs == NULL || pids == NULL) {
+	owned = calloc(nc + 1, sizeof(*owned));
+	if (pcs == NULL || ptrs == NULL || procs == NULL || pids == NULL || owned == NULL) {
 		err_set(&e, GRPC_RESOURCE_EXHAUSTED, "out of memory");
 		server_reply_error(call_id, &e);
 		goto out;
@@ -103,6 +130,7 @@ rpc_state(uint64_t call_id, const void *reqp)
 			continue;
 		container_to_pb(c, &pcs[k], procs + kp, pids + kp);
 		kp += pcs[k].n_processes;
+		owned[k] = cgroup_pids(c, &pcs[k]);
 		ptrs[k] = &pcs[k];
 		k++;
 	}
@@ -114,6 +142,9 @@ rpc_state(uint64_t call_id, const void *reqp)
 	resp.machine = &machine;
 	server_reply(call_id, &resp.base);
 out:
+	for (size_t i = 0; owned != NULL && i < k; i++)
+		free(owned[i]);
+	free(owned);
 	free(pcs);
 	free(ptrs);
 	free(procs);

@@ -925,6 +925,80 @@ stats_collect_at(const char *proc_root, pid_t pid, const char *cgroup_root,
 	return 0;
 }
 
+/* Appends the pids of dir/cgroup.procs and of the cgroups below it (depth-bounded). */
+static int
+cgroup_procs_walk(const char *dir, int depth, uint32_t **pids, size_t *n, size_t *cap)
+{
+	char path[PATH_MAX], *text, *cur, *line;
+	DIR *d;
+	struct dirent *de;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >= sizeof(path) ||
+	    (text = read_text(path)) == NULL)
+		return -1;
+	cur = text;
+	while ((line = next_line(&cur)) != NULL) {
+		uint64_t v;
+
+		if (parse_u64(line, &v) < 0 || v == 0 || v > UINT32_MAX)
+			continue;
+		if (*n == *cap) {
+			size_t ncap = *cap ? *cap * 2 : 16;
+			uint32_t *np = realloc(*pids, ncap * sizeof(*np));
+
+			if (np == NULL) {
+				free(text);
+				return -1;
+			}
+			*pids = np;
+			*cap = ncap;
+		}
+		(*pids)[(*n)++] = (uint32_t)v;
+	}
+	free(text);
+	if (depth >= 8 || (d = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) < sizeof(path))
+			(void)cgroup_procs_walk(path, depth + 1, pids, n, cap);
+	}
+	closedir(d);
+	return 0;
+}
+
+int
+stats_cgroup_pids(pid_t pid, const char *cgroup_root, uint32_t **pids, size_t *n)
+{
+	struct collect c = { .proc_root = "/proc" };
+	char path[PATH_MAX], *text;
+	const char *dir;
+	size_t cap = 0;
+	int rc = -1;
+
+	*pids = NULL;
+	*n = 0;
+	if (pid <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	if ((text = read_text(path)) == NULL)
+		return -1;
+	cgpaths_parse(&c, text, cgroup_root);
+	free(text);
+	dir = c.p.v2 ? c.p.unified : c.p.pids ? c.p.pids : c.p.memory ? c.p.memory : c.p.cpu;
+	if (!c.nomem && dir != NULL)
+		rc = cgroup_procs_walk(dir, 0, pids, n, &cap);
+	cgpaths_free(&c.p);
+	if (rc < 0 || *n == 0) {
+		free(*pids);
+		*pids = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}
+
 int
 stats_collect(pid_t pid, const char *cgroup_root, Types__StatsResponse *out, struct err *e)
 {

@@ -9,6 +9,7 @@
 #ifndef DAEMON_STATS_H
 #define DAEMON_STATS_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "api.pb-c.h"
@@ -36,6 +37,15 @@ int stats_collect(pid_t pid, const char *cgroup_root, Types__StatsResponse *out,
  */
 int stats_collect_at(const char *proc_root, pid_t pid, const char *cgroup_root,
     Types__StatsResponse *out, struct err *e);
+
+/*
+ * Every pid in the cgroup of the process with host pid `pid` and in the
+ * cgroups below it (v1: its pids controller's, else its memory or cpu
+ * one's; v2: the unified one): what `runc ps` lists, the 2017 daemon's
+ * State pids (`docker top` shows them). *pids is malloc'd, the caller's.
+ * -1 when the process or its cgroup cannot be read.
+ */
+int stats_cgroup_pids(pid_t pid, const char *cgroup_root, uint32_t **pids, size_t *n);
 
 /* Frees what stats_collect allocated and leaves *out empty; safe to call twice. */
 void stats_free(Types__StatsResponse *out);

@@ -368,9 +368,19 @@ static void setup_console(struct shim *s)
 	s->con_listen = shim_console_listen(CONSOLE_NAME);
 	if (s->con_listen < 0)
 		fail(s, "listen on %s/%s: %s", s->o.dir, CONSOLE_NAME, strerror(errno));
-	/* The runtime runs in PROC_DIR too: a relative path if the full one is too long. */
+	/*
+	 * Too long for a socket address (Docker's 64-character ids under
+	 * /var/run/docker/libcontainerd/containerd/ always are): name it
+	 * through our cwd, which is the directory. Not a relative path: `runc
+	 * create` chdirs into the bundle before it dials the socket.
+	 */
 	if (n > sizeof(sa.sun_path)) {
-		s->console_path = CONSOLE_NAME;
+		char buf[64];
+
+		snprintf(buf, sizeof(buf), "/proc/%d/cwd/%s", (int)getpid(), CONSOLE_NAME);
+		s->console_path = shim_concat(buf, "", "");
+		if (s->console_path == NULL)
+			fail(s, "out of memory");
 		return;
 	}
 	s->console_path = shim_concat(s->o.dir, "/", CONSOLE_NAME);

@@ -235,3 +235,27 @@ pause_then_crash_runtime() {
 	container_running "$id"
 	kill -CONT "$sub"
 }
+
+@test "State lists every pid of the container (its cgroup, as runc ps), not only its processes': what docker top shows" {
+	start_daemon
+	start_container all sh -c 'sleep 1001 & sleep 1002 & wait'
+	local init
+	init=$(init_pid all)
+	# The two sleeps are children of the init, in its cgroup.
+	both() { [ "$(pgrep -P "$init" | wc -l)" -ge 2 ]; }
+	wait_for both
+	run -0 grpc_call State '{"id": "all"}'
+	pids=$(jq -r '.containers[0].pids | sort | join(" ")' <<<"$output")
+	want=$(printf '%s\n' "$init" $(pgrep -P "$init") | sort -n | xargs echo)
+	want_json=$(printf '%s\n' $want | jq -s -r 'sort | join(" ")')
+	assert_eq "$pids" "$want_json" "State pids"
+	# runc ps says the same.
+	runc_ps=$("$RUNC" --root "$RUNC_ROOT" ps --format json all | jq -r 'sort | join(" ")')
+	assert_eq "$pids" "$runc_ps" "runc ps"
+	# An exec is in the cgroup too.
+	ctr containers exec --id all --pid e1 sleep 1003 &
+	BG_PIDS+=($!)
+	three() { [ "$(grpc_call State '{"id": "all"}' | jq '.containers[0].pids | length')" -ge 4 ]; }
+	wait_for three
+	echo "# State pids: $pids (init $init, then its children), 4 with an exec" >&3
+}

@@ -109,3 +109,20 @@ wait_size_sh() {
 	assert_contains "$output" "rc=6"
 	wait_exit tt5 6
 }
+
+@test "a terminal: true container with a 64-character id (Docker's), its console socket path too long for an address, starts" {
+	requires_tool script util-linux
+	local id
+	id=$(printf 'c%.0s' {1..64})
+	make_bundle long --tty sh -c 'tty; exit 3'
+	# <state>/_containers/<id>/init/console.sock: past the 108 bytes of a
+	# socket address even under a short /tmp.
+	local sockpath="$CDIR/$id/init/console.sock"
+	[ "${#sockpath}" -gt 108 ] || skip "the state dir's path is too short to test this"
+	run -0 in_pty "$CTR_BIN --address $SOCK containers start --attach $id $BUNDLE; echo \"rc=\$?\""
+	echo "$output"
+	assert_match "$output" '/dev/pts/[0-9]+$'
+	assert_contains "$output" "rc=3"
+	wait_exit "$id" 3
+	echo "# console socket path of ${#sockpath} bytes; started, tty, exit 3" >&3
+}
