@@ -160,7 +160,11 @@ scan_shims(void)
 			const char *base = strrchr(buf, '/');
 
 			base = base ? base + 1 : buf;
-			if (strcmp(buf, D.cfg.shim) != 0 && strcmp(base, "containerd-shim") != 0)
+			/* Ours under any of its names: the --shim given, or
+			 * either name a build installs (dockerd's default mode
+			 * starts it as docker-containerd-shim). */
+			if (strcmp(buf, D.cfg.shim) != 0 && strcmp(base, "containerd-shim") != 0 &&
+			    strcmp(base, "docker-containerd-shim") != 0)
 				continue;
 		}
 		for (char *a = buf; a < buf + n; a += strlen(a) + 1) {

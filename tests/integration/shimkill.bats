@@ -252,3 +252,19 @@ in_runc() {
 	wait_exit sk10 137
 	assert_eq "$(exit_note sk10 init)" "" "note"
 }
+
+@test "a shim started as docker-containerd-shim (dockerd's default mode), its row wrong, the daemon restarted with another --shim: still found by its dir and adopted" {
+	start_daemon --shim "$(dirname "$SHIM")/docker-containerd-shim"
+	start_container sk11 "${SLEEP_ARGS[@]}"
+	pid=$(init_pid sk11)
+	shim=$(shim_of sk11 init)
+	tr '\0' ' ' <"/proc/$shim/cmdline" | grep -q '/docker-containerd-shim ' || fail "shim not started by that name"
+	stop_daemon -TERM
+	db "UPDATE processes SET shim_start_time = 1 WHERE container_id = 'sk11' AND pid = 'init'"
+	start_daemon
+	wait_for file_has "$T/daemon.log" "container sk11 process init: its shim runs as pid $shim, not the one recorded: watching it"
+	assert_eq "$(ctr_status sk11)" running "sk11"
+	pid_alive "$pid" || fail "sk11's init was killed"
+	kill -9 "$pid"
+	wait_exit sk11 137
+}
