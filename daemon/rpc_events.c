@@ -143,6 +143,7 @@ struct push_ctx {
 	struct sub *s;
 	struct grpc_call *call;
 	int64_t limit_seq;
+	int seen; /* rows visited, sent or not */
 	int sent;
 };
 
@@ -157,6 +158,14 @@ push_one(void *arg, const struct store_event *ev)
 
 	if (ev->seq > pc->limit_seq)
 		return 1;
+	pc->seen++;
+	/* The daemon's own start marks the history (containerd-state, sqlite)
+	 * but is no event of types.API: the 2017 daemon sent none, and dockerd
+	 * logs every event with an empty id as one of an unknown container. */
+	if (ev->container_id[0] == '\0' && strcmp(ev->type, "start-daemon") == 0) {
+		pc->s->scanned = ev->seq;
+		return 0;
+	}
 	msg.type = (char *)ev->type;
 	msg.id = (char *)ev->container_id;
 	msg.pid = (char *)ev->pid;
@@ -196,7 +205,7 @@ sub_push(struct sub *s, int *budget)
 		return -1;
 	}
 	while (!s->blocked && s->scanned < limit && *budget > 0) {
-		struct push_ctx pc = { s, call, limit, 0 };
+		struct push_ctx pc = { s, call, limit, 0, 0 };
 		int64_t before = s->scanned;
 		int rc = store_events_foreach(D.store, s->scanned, s->after_ts, s->id,
 		    *budget < SUB_BATCH ? *budget : SUB_BATCH, push_one, &pc, &e);
@@ -206,7 +215,7 @@ sub_push(struct sub *s, int *budget)
 			sub_free(s);
 			return -1;
 		}
-		if (pc.sent < (*budget < SUB_BATCH ? *budget : SUB_BATCH) && !s->blocked)
+		if (pc.seen < (*budget < SUB_BATCH ? *budget : SUB_BATCH) && !s->blocked)
 			s->scanned = limit; /* no more rows up to limit match */
 		*budget -= pc.sent > 0 ? pc.sent : 1;
 		if (s->scanned == before)

@@ -145,7 +145,7 @@ def stored_events(**fields):
 
 
 def real(events):
-    """Without the boundary marker (an event with an empty id)."""
+    """Events of containers (the daemon sends none without an id)."""
     return [e for e in events if e.id]
 
 
@@ -397,7 +397,14 @@ def events_stored_only_without_timestamp():
         got = [(e.type, e.id) for e in real(stored_events(id="g-nots-a", **fields))]
         eq(got, [w for w in want if w[1] == "g-nots-a"], "id filter, %s" % what)
         check(got, "no events for g-nots-a, %s" % what)
-    print("# %d stored events from the beginning, without a timestamp" % len(want))
+    # The daemon's start is in the history (state.db) but, as in 2017, no
+    # event of types.API: dockerd takes an empty id for an unknown container.
+    starts = [r for r in db_events_after(-1) if r[0] == "start-daemon"]
+    check(starts, "no start-daemon row in state.db")
+    eq([(e.type, e.id) for e in stored_events() if not e.id], [],
+       "events with an empty id on the wire")
+    print("# %d stored events from the beginning, without a timestamp; "
+          "%d start-daemon rows kept off the wire" % (len(want), len(starts)))
 
 
 @test
@@ -545,6 +552,9 @@ def diag(text):
 
 
 def main():
+    # run.py -k WORD: only the tests whose function name holds WORD.
+    if len(sys.argv) == 3 and sys.argv[1] == "-k":
+        TESTS[:] = [fn for fn in TESTS if sys.argv[2] in fn.__name__]
     print("1..%d" % len(TESTS), flush=True)
     reason = requirements()
     if reason:
