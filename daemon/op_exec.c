@@ -5,11 +5,14 @@
  * no directory.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <inttypes.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,6 +64,93 @@ bundle_capabilities(const struct container *c, json_t **caps, struct err *e)
 	return store_processes_foreach(D.store, c->id, init_capabilities, caps, e);
 }
 
+/* An rlimit is a uint64 (RLIM_INFINITY is 18446744073709551615) and jansson
+ * holds only int64: a bigger one is a real in the daemon's view, as jsonlax
+ * reads config.json (procinfo takes it back with jsonlax_uint64), and is
+ * written out exactly by spec_text. */
+static json_t *
+u64_json(uint64_t v)
+{
+	return v <= INT64_MAX ? json_integer((json_int_t)v) : json_real((double)v);
+}
+
+/* The process JSON as the runtime reads it: spec with each rlimit above
+ * INT64_MAX in exact decimal (Go's uint64 takes neither -1 nor 1.8e+19).
+ * jansson cannot print such a number, so a copy holds a marker string in
+ * its place, made unique by a random nonce, that is swapped for the digits
+ * in the text. NULL: out of memory. */
+static char *
+spec_text(const Types__AddProcessRequest *req, const json_t *spec)
+{
+	json_t *copy, *rl;
+	char *text, marker[64];
+	uint64_t nonce = 0;
+	size_t big = 0;
+
+	for (size_t i = 0; i < req->n_rlimits; i++)
+		big += (req->rlimits[i]->soft > INT64_MAX) + (req->rlimits[i]->hard > INT64_MAX);
+	if (big == 0)
+		return json_dumps(spec, JSON_COMPACT);
+	if (getrandom(&nonce, sizeof(nonce), GRND_NONBLOCK) != sizeof(nonce))
+		nonce = (uint64_t)now_ns() ^ (uint64_t)getpid();
+	if ((copy = json_deep_copy(spec)) == NULL)
+		return NULL;
+	rl = json_object_get(copy, "rlimits");
+	for (size_t i = 0; i < json_array_size(rl); i++) {
+		const char *k[] = { "soft", "hard" };
+		uint64_t v[] = { req->rlimits[i]->soft, req->rlimits[i]->hard };
+
+		for (int j = 0; j < 2; j++) {
+			if (v[j] <= INT64_MAX)
+				continue;
+			snprintf(marker, sizeof(marker), "u64:%016" PRIx64 ":%" PRIu64, nonce, v[j]);
+			json_object_set_new(json_array_get(rl, i), k[j], json_string(marker));
+		}
+	}
+	text = json_dumps(copy, JSON_COMPACT);
+	json_decref(copy);
+	if (text == NULL)
+		return NULL;
+	/* "u64:NONCE:DIGITS" -> DIGITS, in place: the text only shrinks. */
+	snprintf(marker, sizeof(marker), "\"u64:%016" PRIx64 ":", nonce);
+	for (char *m = strstr(text, marker); m != NULL; m = strstr(m, marker)) {
+		char *digits = m + strlen(marker), *end = strchr(digits, '"');
+
+		if (end == NULL)
+			break;
+		memmove(m, digits, (size_t)(end - digits));
+		memmove(m + (end - digits), end + 1, strlen(end + 1) + 1);
+		m += end - digits;
+	}
+	return text;
+}
+
+/* text into a new file at path; -1 with errno set. */
+static int
+write_text_file(const char *path, const char *text)
+{
+	size_t len = strlen(text), off = 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+
+	if (fd < 0)
+		return -1;
+	while (off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int saved = n < 0 ? errno : EIO;
+
+			close(fd);
+			errno = saved;
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	return close(fd);
+}
+
 /* bcaps: the bundle's, taken (for an exec that names none). */
 static json_t *
 process_json(const Types__AddProcessRequest *req, json_t *bcaps)
@@ -103,8 +193,8 @@ process_json(const Types__AddProcessRequest *req, json_t *bcaps)
 		json_t *r = json_object();
 
 		json_object_set_new(r, "type", json_string(req->rlimits[i]->type));
-		json_object_set_new(r, "soft", json_integer((json_int_t)req->rlimits[i]->soft));
-		json_object_set_new(r, "hard", json_integer((json_int_t)req->rlimits[i]->hard));
+		json_object_set_new(r, "soft", u64_json(req->rlimits[i]->soft));
+		json_object_set_new(r, "hard", u64_json(req->rlimits[i]->hard));
 		json_array_append_new(rl, r);
 	}
 	if (req->n_rlimits > 0)
@@ -315,13 +405,17 @@ op_exec_start(uint64_t call_id, const Types__AddProcessRequest *req)
 		    "cannot create %s: %s", p->dir, strerror(errno));
 		goto fail;
 	}
-	if (json_dump_file(spec, path, JSON_COMPACT) < 0) {
-		err_set(&e, GRPC_INTERNAL, "cannot write %s", path);
+	if ((spectext = spec_text(req, spec)) == NULL) {
+		err_set(&e, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		goto fail;
+	}
+	if (write_text_file(path, spectext) < 0) {
+		err_set(&e, errno == ENOSPC ? GRPC_RESOURCE_EXHAUSTED : GRPC_INTERNAL,
+		    "cannot write %s: %s", path, strerror(errno));
 		goto fail;
 	}
 	args = procinfo_strv_json(req->args, req->n_args);
 	env = procinfo_strv_json(req->env, req->n_env);
-	spectext = json_dumps(spec, JSON_COMPACT);
 	{
 		struct store_process sp = {
 			.container_id = c->id,

@@ -8,6 +8,7 @@ private daemon, client and helpers (eq, check, rpc_error, EventReader...)
 and are appended to its TESTS.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -284,6 +285,33 @@ def add_process_spec():
     R.eq((p.user.uid, p.user.gid), (1000, 1001), "State user")
     R.eq(p.cwd, "/tmp", "State cwd")
     R.check(pid in client().state(c).containers[0].pids, "systemPid not in Container.pids")
+
+
+@test
+def add_process_rlimit_infinity():
+    """AddProcess: an rlimit of 18446744073709551615 (RLIM_INFINITY, a uint64) reaches runc exactly: the process runs unlimited"""
+    c, _, _ = sleeper("g3-rlinf")
+    pb = client().pb.api
+    inf = (1 << 64) - 1
+    big = (1 << 63) + 5
+    r = add_process(c, "inf", ["sleep", "1000"], env=PATH_ENV,
+                    rlimits=[pb.Rlimit(type="RLIMIT_CORE", soft=inf, hard=inf),
+                             pb.Rlimit(type="RLIMIT_DATA", soft=big, hard=big)])
+    with open("/proc/%d/limits" % r.systemPid) as f:
+        limits = f.read().splitlines()
+    core = [l.split()[4:6] for l in limits if l.startswith("Max core file size")][0]
+    R.eq(core, ["unlimited", "unlimited"], "RLIMIT_CORE")
+    data = [l.split()[3:5] for l in limits if l.startswith("Max data size")][0]
+    R.eq(data, [str(big), str(big)], "RLIMIT_DATA (no double holds it)")
+    # The record keeps the exact numbers too (the process JSON as written).
+    rows = wait_for(lambda: R.C.daemon.sql(
+        "SELECT spec FROM processes WHERE container_id = ? AND pid = 'inf'", (c,)),
+        what="inf's row in state.db")
+    spec = json.loads(rows[0][0])
+    R.eq([(l["type"], l["soft"], l["hard"]) for l in spec["rlimits"]],
+         [("RLIMIT_CORE", inf, inf), ("RLIMIT_DATA", big, big)], "recorded rlimits")
+    print("# RLIMIT_CORE %s, RLIMIT_DATA %s; recorded %d" % (" ".join(core), data[0],
+          spec["rlimits"][0]["soft"]))
 
 
 @test
