@@ -52,10 +52,16 @@ rpc_create(uint64_t call_id, const void *req)
 	op_create_start(call_id, req);
 }
 
+/* Every container the model holds, since Create refuses each of their
+ * ids: one being created ("creating"), running, paused, or whose init has
+ * exited and which the runtime is deleting ("stopped"; its exit is
+ * announced once it is gone). So State and Create never disagree about an
+ * id, as in the 2017 daemon, which listed a container from its create to
+ * its delete. */
 static bool
 listed(const struct container *c)
 {
-	return c->status == CONTAINER_RUNNING || c->status == CONTAINER_PAUSED;
+	return c != NULL;
 }
 
 static void
