@@ -339,6 +339,9 @@ void rpc_update_process(uint64_t call_id, const Types__UpdateProcessRequest *req
 /* At start: asks the runtime whether c is paused (in turn with pause and
  * resume requests) and records its answer where the table differs. */
 void rpc_update_probe_pause(struct container *c);
+/* c's init was sent SIGKILL: thaw c if it is (or is being) paused, so that
+ * the signal takes effect (queued behind its pause/resume under way). */
+void rpc_update_thaw_killed(struct container *c);
 /* rpc_checkpoint.c */
 void rpc_create_checkpoint(uint64_t call_id, const Types__CreateCheckpointRequest *req);
 void rpc_list_checkpoint(uint64_t call_id, const Types__ListCheckpointRequest *req);

@@ -200,6 +200,11 @@ rpc_signal(uint64_t call_id, const void *reqp)
 	}
 	close(fd);
 	log_debug("container %s process %s: sent signal %u", req->id, p->name, req->signal);
+	/* A paused container holds the signal pending until it is thawed:
+	 * for SIGKILL to its init the daemon thaws it (rpc_update.c says why);
+	 * any other signal waits for a resume, as on the 2017 daemon. */
+	if (req->signal == SIGKILL && strcmp(p->name, "init") == 0)
+		rpc_update_thaw_killed(p->ctr);
 	server_reply(call_id, &resp.base);
 }
 
