@@ -65,6 +65,7 @@ container_free(struct container *c)
 	else
 		D.containers_tail = c->prev;
 	D.n_containers--;
+	free(c->exit_note);
 	free(c->id);
 	free(c->bundle);
 	free(c->runtime);
@@ -215,6 +216,36 @@ proc_start_time(pid_t pid)
 	return (int64_t)start;
 }
 
+/*
+ * The init's exit, written once the runtime no longer has the container.
+ * The container stays in the model (State lists it "stopped", Create
+ * refuses its id) until the commit holding the exit is durable; then
+ * retention_durable frees it and removes its directory just before the bus
+ * pushes that commit's events. So the moment a client can see the exit is
+ * the moment State and Create both say the id is free (as the 2017
+ * daemon, whose exit event followed its `runtime delete`). Until the exit
+ * is written the shim's exit file keeps it: a daemon that dies in between
+ * finds it at its start, deletes again and records the exit once.
+ */
+static void
+init_exit_record(struct container *c, bool deleted)
+{
+	struct err e;
+
+	if (store_process_exited(D.store, c->id, "init", c->exit_status, c->exited_at, &e) < 0)
+		log_warnx("container %s: %s", c->id, e.msg);
+	event_record_note("exit", c->id, "init", (uint32_t)c->exit_status, c->exited_at,
+	    c->exit_note, &e);
+	if (store_container_set_status(D.store, c->id, "stopped", c->exited_at, &e) < 0)
+		log_warnx("container %s: %s", c->id, e.msg);
+	metrics_observe(METRIC_EXIT_PROCESS, mono_ns() - c->delete_started);
+	c->exit_commit = store_commit_target(D.store);
+	/* A failed delete leaves the directory: the next start's reconcile
+	 * finds it and deletes again, so the runtime's copy is not left for
+	 * good. */
+	retention_container_stopped(c->id, c->exit_commit, deleted);
+}
+
 static void
 delete_done_cb(void *arg, int status, const char *out, const char *errmsg)
 {
@@ -226,12 +257,8 @@ delete_done_cb(void *arg, int status, const char *out, const char *errmsg)
 			  " next starts)", id, errmsg);
 	if (c != NULL && c->deleting) {
 		metrics_observe(METRIC_CONTAINER_DELETE, mono_ns() - c->delete_started);
-		/* On failure the directory stays: the next start's reconcile finds
-		 * it and deletes again, so the runtime's copy is not left for good. */
-		if (status == 0)
-			retention_container_stopped(c->id, c->exit_commit);
 		log_info("container %s deleted", c->id);
-		container_free(c);
+		init_exit_record(c, status == 0);
 	}
 	free(id);
 }
@@ -269,6 +296,24 @@ process_exited(struct process *p, int status, int64_t exited_at, const char *why
 		    why);
 	else
 		log_info("container %s process %s exited with status %d", c->id, p->name, status);
+	if (init && c->op_id == 0) {
+		/* Recorded once the runtime has deleted it (init_exit_record);
+		 * meanwhile State lists it "stopped" and Create refuses its id. */
+		const char *args[] = { "delete", "--force", c->id, NULL };
+		char *id = strdup(c->id);
+
+		c->status = CONTAINER_STOPPED;
+		c->deleting = true;
+		c->delete_started = noticed;
+		c->exit_status = status;
+		c->exited_at = exited_at;
+		c->exit_note = why != NULL ? strdup(why) : NULL;
+		if (id == NULL || runtime_run(c, args, delete_done_cb, id) < 0) {
+			free(id);
+			init_exit_record(c, true);
+		}
+		return;
+	}
 	if (store_process_exited(D.store, c->id, p->name, status, exited_at, &e) < 0)
 		log_warnx("container %s: %s", c->id, e.msg);
 	event_record_note("exit", c->id, p->name, (uint32_t)status, exited_at, why, &e);
@@ -286,24 +331,10 @@ process_exited(struct process *p, int status, int64_t exited_at, const char *why
 		}
 		return;
 	}
+	/* A create under way cleans up itself. */
 	c->status = CONTAINER_STOPPED;
 	if (store_container_set_status(D.store, c->id, "stopped", exited_at, &e) < 0)
 		log_warnx("container %s: %s", c->id, e.msg);
-	if (c->op_id != 0)
-		return; /* a create under way cleans up itself */
-	c->deleting = true;
-	c->delete_started = noticed;
-	c->exit_commit = store_commit_target(D.store);
-	{
-		const char *args[] = { "delete", "--force", c->id, NULL };
-		char *id = strdup(c->id);
-
-		if (id == NULL || runtime_run(c, args, delete_done_cb, id) < 0) {
-			free(id);
-			retention_container_stopped(c->id, c->exit_commit);
-			container_free(c);
-		}
-	}
 }
 
 void

@@ -128,6 +128,11 @@ struct container {
 	bool deleting;			/* init exited; `runtime delete` under way */
 	int64_t delete_started;		/* mono ns, for container-delete-time */
 	uint64_t exit_commit;		/* the commit holding the init's exit */
+	/* While deleting: the init's exit, recorded once the delete is done
+	 * (exit_note owned, NULL for none). */
+	int exit_status;
+	int64_t exited_at;
+	char *exit_note;
 	uint64_t op_id;			/* a create under way */
 };
 
@@ -153,9 +158,12 @@ struct process *process_find(struct container *c, const char *name);
 struct process *process_new(struct container *c, const char *name);
 void process_free(struct process *p);		/* unlinks, stops watchers */
 const char *container_status_name(enum container_status s);
-/* A process ended with status at exited_at (ns): record, announce, and for
- * init stop the container and delete it in the runtime. why: a note for
- * the log when the status is not the process's own (e.g. 255 unknown). */
+/* A process ended with status at exited_at (ns): record and announce it.
+ * For init, the container is deleted in the runtime first; its exit is
+ * recorded (and so announced) in the iteration the delete ends, the one
+ * that also frees the id: a client that saw the exit can create the id at
+ * once. why: a note for the log when the status is not the process's own
+ * (e.g. 255 unknown). */
 void process_exited(struct process *p, int status, int64_t exited_at, const char *why);
 /* Fills a Types__Container (pointers into c, valid while c lives). */
 void container_to_pb(struct container *c, Types__Container *out, Types__Process **procs,
@@ -357,6 +365,9 @@ void rpc_update_process(uint64_t call_id, const Types__UpdateProcessRequest *req
 /* At start: asks the runtime whether c is paused (in turn with pause and
  * resume requests) and records its answer where the table differs. */
 void rpc_update_probe_pause(struct container *c);
+/* c's init was sent SIGKILL: thaw c if it is (or is being) paused, so that
+ * the signal takes effect (queued behind its pause/resume under way). */
+void rpc_update_thaw_killed(struct container *c);
 /* rpc_checkpoint.c */
 /* Where checkpoint name (NULL: the folder of them) of a container lives:
  * DIR/NAME given a checkpoint dir, else <bundle>/checkpoints/NAME (2017). */
@@ -394,9 +405,14 @@ void metrics_event_recorded(void);
 void retention_start(void);
 /* An exec's exit was recorded: its directory goes once that is durable. */
 void retention_exec_exited(const char *dir);
-/* A stopped container's directory (its init's exit file) goes once
- * exit_commit (store_commit_target() when the exit was written) is durable. */
-void retention_container_stopped(const char *id, uint64_t exit_commit);
+/* A stopped container (its init's exit written, the runtime's delete
+ * ended) leaves the model once exit_commit (store_commit_target() when the
+ * exit was written) is durable, and then its directory (with the init's
+ * exit file) goes too if remove_dir. */
+void retention_container_stopped(const char *id, uint64_t exit_commit, bool remove_dir);
+/* What waits for a commit that is durable now is done: before the event
+ * bus pushes (server_before_sleep). */
+void retention_durable(void);
 
 /* bundle.c: a bundle's config.json, read so that no path can make the read
  * block or balloon: only a regular file of at most BUNDLE_CONFIG_MAX bytes, opened

@@ -24,6 +24,10 @@
  *
  * An exec's directory goes once its exit is durable (retention_exec_exited):
  * until then its shim's exit file is what a restart would record it from.
+ * A stopped container likewise (retention_container_stopped), and it leaves
+ * the model at that moment too: retention_durable runs just before the
+ * event bus pushes what became durable, so its id is free (for State and
+ * Create alike) by the time a client can see its exit.
  */
 #include <ftw.h>
 #include <stdio.h>
@@ -56,67 +60,80 @@ dir_in_use(const char *dir)
 	return false;
 }
 
-/* Directories waiting for their exit's commit to be durable: an exec's, or
- * (container) a stopped container's whole directory, named by its id. */
+/* What waits for an exit's commit to be durable: an exec's directory, or
+ * a stopped container (container): the model's copy, then its whole
+ * directory, named by its id. */
 struct dir_wait {
 	char *dir;
 	bool container;
+	bool remove;			/* container: its directory goes too */
 	uint64_t commit;		/* store_commits() that holds the exit */
 	struct dir_wait *next;
 };
 
 static struct dir_wait *dirs_head, *dirs_tail;
-static ev_timer dirs_timer;
 
+/* The container whose init's exit commit is durable leaves the model, and
+ * its directory goes, at once: the exit it announces may go out now. */
 static void
-dirs_cb(struct ev_loop *loop, ev_timer *w, int revents)
+container_gone(const char *id, bool remove)
+{
+	struct container *c = container_find(id);
+
+	if (c != NULL && c->deleting) {
+		log_debug("container %s: its exit is durable: the id is free", id);
+		container_free(c);
+	}
+	if (remove && container_find(id) == NULL) /* not an id made anew */
+		container_remove_dir(id);
+}
+
+void
+retention_durable(void)
 {
 	while (dirs_head != NULL && dirs_head->commit <= store_durable(D.store)) {
 		struct dir_wait *d = dirs_head;
 
-		if (d->container) {
-			if (container_find(d->dir) == NULL) /* not an id made anew */
-				container_remove_dir(d->dir);
-		} else if (!dir_in_use(d->dir)) {
+		if (d->container)
+			container_gone(d->dir, d->remove);
+		else if (!dir_in_use(d->dir))
 			nftw(d->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-		}
 		dirs_head = d->next;
 		free(d->dir);
 		free(d);
 	}
-	if (dirs_head == NULL) {
+	if (dirs_head == NULL)
 		dirs_tail = NULL;
-		ev_timer_stop(loop, w);
-	}
 }
 
 static void
-remove_when_durable(const char *dir, bool container, uint64_t commit)
+when_durable(const char *dir, bool container, bool remove, uint64_t commit)
 {
 	struct dir_wait *d;
 
 	if (commit <= store_durable(D.store)) {
 		if (container)
-			container_remove_dir(dir);
+			container_gone(dir, remove);
 		else if (!dir_in_use(dir))
 			nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 		return;
 	}
 	if ((d = calloc(1, sizeof(*d))) == NULL || (d->dir = strdup(dir)) == NULL) {
 		free(d);
-		return; /* it stays: removed when its row is pruned, or at a start */
+		/* No memory to wait: the model lets the id go now (its exit is
+		 * committed); the directory stays, removed at the next start. */
+		if (container)
+			container_gone(dir, false);
+		return;
 	}
 	d->container = container;
+	d->remove = remove;
 	d->commit = commit;
 	if (dirs_tail != NULL)
 		dirs_tail->next = d;
 	else
 		dirs_head = d;
 	dirs_tail = d;
-	if (!ev_is_active(&dirs_timer)) {
-		ev_timer_init(&dirs_timer, dirs_cb, 0.1, 0.1);
-		ev_timer_start(D.loop, &dirs_timer);
-	}
 }
 
 void
@@ -126,13 +143,13 @@ retention_exec_exited(const char *dir)
 	 * is later than store_commits() while the store is stalled (its writes
 	 * only journaled, no transaction open): until then the shim's exit
 	 * file is all a restart would have. */
-	remove_when_durable(dir, false, store_commit_target(D.store));
+	when_durable(dir, false, false, store_commit_target(D.store));
 }
 
 void
-retention_container_stopped(const char *id, uint64_t exit_commit)
+retention_container_stopped(const char *id, uint64_t exit_commit, bool remove_dir)
 {
-	remove_when_durable(id, true, exit_commit);
+	when_durable(id, true, remove_dir, exit_commit);
 }
 
 /* A pruned exec's directory, if its exit left one. */

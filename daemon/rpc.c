@@ -52,12 +52,6 @@ rpc_create(uint64_t call_id, const void *req)
 	op_create_start(call_id, req);
 }
 
-static bool
-listed(const struct container *c)
-{
-	return c->status == CONTAINER_RUNNING || c->status == CONTAINER_PAUSED;
-}
-
 /*
  * pc->pids: every pid of the container, from its init's cgroup, as the 2017
  * daemon listed them (`runc ps`); `docker top` shows these. Returns the
@@ -97,13 +91,19 @@ rpc_state(uint64_t call_id, const void *reqp)
 	struct sysinfo si;
 	struct err e;
 
+	/* Every container of the model is listed, since Create refuses each of
+	 * their ids: one being created ("creating"), running, paused, or whose
+	 * init has exited and whose exit waits for the runtime's delete and its
+	 * commit ("stopped"; the exit is announced as it leaves the model). So
+	 * State and Create never disagree about an id, as in the 2017 daemon,
+	 * which listed a container from its create to its delete. */
 	/* A malformed id is the caller's mistake, not an unknown container. */
 	if (req->id[0] != '\0' && validate_id("container id", req->id, &e) < 0) {
 		server_reply_error(call_id, &e);
 		return;
 	}
 	for (struct container *c = D.containers; c != NULL; c = c->next) {
-		if (!listed(c) || (req->id[0] && strcmp(req->id, c->id) != 0))
+		if (req->id[0] && strcmp(req->id, c->id) != 0)
 			continue;
 		nc++;
 		for (struct process *p = c->procs; p != NULL; p = p->next)
@@ -126,7 +126,7 @@ rpc_state(uint64_t call_id, const void *reqp)
 		goto out;
 	}
 	for (struct container *c = D.containers; c != NULL; c = c->next) {
-		if (!listed(c) || (req->id[0] && strcmp(req->id, c->id) != 0))
+		if (req->id[0] && strcmp(req->id, c->id) != 0)
 			continue;
 		container_to_pb(c, &pcs[k], procs + kp, pids + kp);
 		kp += pcs[k].n_processes;
@@ -225,6 +225,11 @@ rpc_signal(uint64_t call_id, const void *reqp)
 	}
 	close(fd);
 	log_debug("container %s process %s: sent signal %u", req->id, p->name, req->signal);
+	/* A paused container holds the signal pending until it is thawed:
+	 * for SIGKILL to its init the daemon thaws it (rpc_update.c says why);
+	 * any other signal waits for a resume, as on the 2017 daemon. */
+	if (req->signal == SIGKILL && strcmp(p->name, "init") == 0)
+		rpc_update_thaw_killed(p->ctr);
 	server_reply(call_id, &resp.base);
 }
 

@@ -23,7 +23,9 @@
 #include "daemon.h"
 #include "log.h"
 
-enum update_kind { UPDATE_RESOURCES, UPDATE_PAUSE, UPDATE_RESUME, UPDATE_PROBE };
+/* THAW: the daemon's own resume of a container whose init was sent SIGKILL
+ * while paused (rpc_update_thaw_killed). */
+enum update_kind { UPDATE_RESOURCES, UPDATE_PAUSE, UPDATE_RESUME, UPDATE_PROBE, UPDATE_THAW };
 
 struct update_ctx {
 	uint64_t call_id;		/* 0: the daemon's own (a probe) */
@@ -51,7 +53,8 @@ update_free(struct update_ctx *u)
 static const char *
 kind_verb(enum update_kind k)
 {
-	return k == UPDATE_PAUSE ? "pause" : k == UPDATE_RESUME ? "resume" : "state";
+	return k == UPDATE_PAUSE ? "pause" : k == UPDATE_RESUME || k == UPDATE_THAW ? "resume" :
+	    "state";
 }
 
 /* The runtime's word differs from the model: record it, with its event. */
@@ -93,6 +96,15 @@ pause_done_cb(void *arg, int status, const char *out, const char *errmsg)
 			    status == 0 ? "no status" : errmsg);
 		}
 		json_decref(j);
+	} else if (u->kind == UPDATE_THAW) {
+		/* The init, sent SIGKILL, dies as it thaws: its exit may have
+		 * come first (then the runtime no longer knows it). */
+		if (status != 0 && live)
+			log_warnx("container %s: cannot thaw it for the SIGKILL sent to it: %s",
+			    u->id, errmsg);
+		else if (status == 0 && live && c->status == CONTAINER_PAUSED)
+			record_pause_state(c, false, "thawed so that the SIGKILL sent to it"
+						     " takes effect");
 	} else if (status != 0) {
 		err_set(&e, runtime_error_code(status), "container %s: the runtime refused to %s it:"
 		    " %s", u->id, kind_verb(u->kind), errmsg);
@@ -124,7 +136,10 @@ queue_next(struct pause_queue *q)
 		const char *argv[] = { kind_verb(u->kind), u->id, NULL };
 		struct err e;
 
+		/* A thaw is for a paused container only (a pause ahead of it
+		 * in the queue may have made it so); else nothing to do. */
 		if (c != NULL && c->status != CONTAINER_STOPPED && !c->deleting &&
+		    (u->kind != UPDATE_THAW || c->status == CONTAINER_PAUSED) &&
 		    runtime_run(c, argv, pause_done_cb, u) == 0)
 			return;
 		/* Gone while it waited (or no memory to run the runtime). */
@@ -179,6 +194,38 @@ pause_enqueue(struct update_ctx *u)
 	q->next = queues;
 	queues = q;
 	queue_next(q);
+}
+
+/*
+ * A frozen process does not act on a signal until it is thawed, SIGKILL
+ * included (cgroup v1's freezer; runc kill is no different): the signal
+ * waits, pending. For SIGKILL to the init, which a client sends to end the
+ * container (dockerd does so to each container it finds when it restarts
+ * without live-restore), the daemon resumes the container after the signal,
+ * in the container's pause/resume queue (so a pause still running goes
+ * first, and a thaw finds it paused): the init dies at once, with 137, and
+ * the container leaves the runtime as on any exit. Other signals wait
+ * until a client resumes it, as on the 2017 daemon, which sent them and
+ * no more.
+ */
+void
+rpc_update_thaw_killed(struct container *c)
+{
+	struct pause_queue *q;
+	struct update_ctx *u;
+
+	for (q = queues; q != NULL && strcmp(q->id, c->id) != 0; q = q->next)
+		;
+	if (c->status != CONTAINER_PAUSED && q == NULL)
+		return;
+	if ((u = calloc(1, sizeof(*u))) == NULL || (u->id = strdup(c->id)) == NULL) {
+		free(u);
+		log_warnx("container %s: out of memory: not thawed for its SIGKILL", c->id);
+		return;
+	}
+	u->kind = UPDATE_THAW;
+	log_info("container %s: paused and sent SIGKILL: thawing it so that it ends", c->id);
+	pause_enqueue(u);
 }
 
 void

@@ -806,6 +806,9 @@ server_before_sleep(void)
 		waiting_tail = &r->next;
 	}
 	release_waiting(NULL);
+	/* A container whose exit became durable leaves the model first: a
+	 * client that sees the exit can create its id at once. */
+	retention_durable();
 	events_push();
 	server_flush();
 }

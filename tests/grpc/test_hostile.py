@@ -942,9 +942,15 @@ def hang_up_during_create():
     c.request(1, b"/types.API/CreateContainer", body)
     c.close()
 
+    # The create is over once the daemon says how it ended (State lists a
+    # container being created, so "not listed" alone would not tell).
     def settled():
+        log = d.log()
         rows = d.sql("SELECT status FROM containers WHERE id = ?", (cid,))
-        return not rows or rows[0][0] in ("running", "stopped")
+        if "container %s started" % cid in log:
+            return rows and rows[0][0] in ("running", "stopped")
+        return not rows and any(m in log for m in ("container %s not created" % cid,
+                                                   "CreateContainer %s refused" % cid))
     wait_for(settled, timeout=20, what="%s to be running or gone" % cid)
     rows = d.sql("SELECT status FROM containers WHERE id = ?", (cid,))
     listed = cid in [x.id for x in cl.state().containers]

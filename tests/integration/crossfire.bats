@@ -76,11 +76,12 @@ WAIT_GO=(sh -c 'while [ ! -e /tmp/go ]; do sleep 0.1; done; exit 3')
 	hold_lock
 	touch "$T/bundles/cf8/rootfs/tmp/go" "$T/bundles/cf9/rootfs/tmp/go"
 	wait_for process_not_listed cf8 w8
-	wait_for container_not_listed cf9
+	wait_for listed_stopped cf9
 	[ -f "$CDIR/cf8/w8/exit" ] && [ -f "$CDIR/cf9/init/exit" ] || fail "exit files gone while the exits are only in memory"
 	touch "$T/release"
 	wait_event exit cf8 w8 3
 	wait_exit cf9 3
+	wait_for container_not_listed cf9
 	wait_for test ! -e "$CDIR/cf8/w8"
 	wait_for test ! -e "$CDIR/cf9"
 	echo "# figure: held back while stalled, removed after: $CDIR/cf8/w8, $CDIR/cf9; left: $(ls -A "$CDIR" | tr '\n' ' ')" >&3
@@ -96,7 +97,7 @@ WAIT_GO=(sh -c 'while [ ! -e /tmp/go ]; do sleep 0.1; done; exit 3')
 	hold_lock
 	touch "$T/bundles/cf2/rootfs/tmp/go" "$T/bundles/cf3/rootfs/tmp/go"
 	wait_for process_not_listed cf2 w2
-	wait_for container_not_listed cf3
+	wait_for listed_stopped cf3
 	# A pause made while the store cannot record it.
 	run grpc_call UpdateContainer '{"id": "cf2p", "status": "paused"}'
 	echo "# pause while locked: $output" >&3
@@ -125,7 +126,7 @@ WAIT_GO=(sh -c 'while [ ! -e /tmp/go ]; do sleep 0.1; done; exit 3')
 	rm -f "$DB"
 	# A fact after the deletion: kept in memory, saved with the rest.
 	touch "$T/bundles/cf5/rootfs/tmp/go"
-	wait_for container_not_listed cf5
+	wait_for listed_stopped cf5
 	stop_daemon -TERM
 	echo "# figure: after rm state.db and SIGTERM the state dir holds: $(ls -A "$STATE" | tr '\n' ' ')" >&3
 	[ -f "$DB" ] || fail "no state.db after the stop"

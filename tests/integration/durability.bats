@@ -72,8 +72,9 @@ got_event() {
 	hold_lock
 	pid=$(init_pid lk1)
 	kill -9 "$pid"
-	# The exit is noticed (State answers from memory) but cannot be written.
-	wait_for container_not_listed lk1
+	# The exit is noticed (State answers from memory) but cannot be written:
+	# lk1 stays listed, stopped, until it is (its id is not free before).
+	wait_for listed_stopped lk1
 	# No exec starts whose row cannot be written.
 	run ctr containers exec --id lk2 --pid x1 -- sleep 100
 	echo "exec while locked: $output"
@@ -104,6 +105,7 @@ got_event() {
 	touch "$T/release"
 	wait_exit lk1 137
 	wait_for got_event "$T/events.out" exit lk1 137
+	wait_for container_not_listed lk1
 	wait_for has_event_of pause lk2
 	assert_eq "$(db "SELECT count(*) FROM events WHERE status = 255")" 0 "no exit recorded as 255"
 	assert_eq "$(db "SELECT count(*) FROM containers WHERE id = 'lk3'")" 0 "the refused create left no row"
@@ -129,13 +131,14 @@ got_event() {
 	dd if=/dev/zero of="$MNT/filler2" bs=1k 2>/dev/null || true
 	rm -f "$MNT/reserve"
 	kill -9 "$(init_pid full1)"
-	wait_for container_not_listed full1
+	wait_for listed_stopped full1
 	run -0 "$PY" "$LOAD_PY" --address "$SOCK" probe --stop-file "$T/none" --seconds 2
 	echo "# figure: full disk: worst read latency $(awk '{ print $2 }' <<<"$output") ms; exit in the table before space is freed: $(event_count exit full1 init)" >&3
 	assert_eq "$(event_count exit full1 init)" 0 "the exit cannot be in the table yet"
 	rm -f "$MNT/filler" "$MNT/filler2"
 	wait_exit full1 137
 	wait_for got_event "$T/events.out" exit full1 137
+	wait_for container_not_listed full1
 	assert_eq "$(db "SELECT count(*) FROM events WHERE status = 255")" 0 "no exit recorded as 255"
 	grep -q "kept in memory are recorded" "$T/daemon.log" || fail "no recovery logged"
 	pid_alive "$DAEMON_PID" || fail "the daemon died"
@@ -158,11 +161,12 @@ has_exit_event() {
 	dd if=/dev/zero of="$MNT/filler2" bs=1k 2>/dev/null || true
 	dd if=/dev/zero of="$MNT/filler3" bs=1 2>/dev/null || true
 	kill -9 "$(init_pid full2)"
-	wait_for container_not_listed full2
+	wait_for listed_stopped full2
 	shim_log=$(cat "$CDIR/full2/init/shim.log" 2>/dev/null | tail -n1)
 	echo "# figure: exit file written by the shim: $([ -e "$CDIR/full2/init/exit" ] && echo yes || echo no); shim.log: ${shim_log:-(empty)}" >&3
 	rm -f "$MNT/filler" "$MNT/filler2" "$MNT/filler3"
 	wait_for has_exit_event full2
+	wait_for container_not_listed full2
 	status_now=$(db "SELECT status FROM events WHERE type = 'exit' AND container_id = 'full2'")
 	echo "# figure: exit recorded with status $status_now (want 137)" >&3
 	assert_eq "$status_now" 137 "the exit status"

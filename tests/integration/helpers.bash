@@ -397,6 +397,13 @@ container_not_listed() {
 	! ctr containers 2>/dev/null | awk '{ print $1 }' | grep -qxF -- "$1"
 }
 
+# listed_stopped ID: State lists ID as stopped: its init's exit was noticed
+# and the runtime deleted it, and the exit waits to be on disk (a stalled
+# store); once it is, the exit is announced and ID leaves State.
+listed_stopped() {
+	[ "$(ctr_status "$1")" = stopped ]
+}
+
 # has_event TYPE ID PID STATUS: that event row is in the database.
 has_event() {
 	[ -f "$DB" ] || return 1
