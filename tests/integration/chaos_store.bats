@@ -268,7 +268,8 @@ c.execute("ROLLBACK")' "$DB" "$1" 3>&-
 		wait_secs 30 started_unsettled || fail "started containers neither listed nor exited"
 		touch "$T/stop"
 		wait "$follower" || fail "follower: $(cat "$T/follow.err")"
-		db "SELECT ts || ' ' || type || ' ' || container_id || ' ' || pid || ' ' || status FROM events ORDER BY seq" >"$T/table"
+		# The daemon's starts are history, never sent on the API.
+		db "SELECT ts || ' ' || type || ' ' || container_id || ' ' || pid || ' ' || status FROM events WHERE type != 'start-daemon' ORDER BY seq" >"$T/table"
 		# A blank id prints as two spaces: so does the follower's line.
 		missed=$(comm -23 <(sort "$T/table") <(sort -u "$T/followed") | wc -l)
 		repeated=$(($(wc -l <"$T/followed") - $(sort -u "$T/followed" | wc -l)))
