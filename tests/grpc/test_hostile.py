@@ -938,19 +938,25 @@ def hang_up_during_create():
     cid = "hostile-hup"
     bundle = d.bundle(cid, R.C.sleep_args)
     body = cl.request("CreateContainer", id=cid, bundlePath=bundle).SerializeToString()
+    base = fd_count(pid)
     c = Raw(d.sock)
     c.request(1, b"/types.API/CreateContainer", body)
     c.close()
 
     # The create is over once the daemon says how it ended (State lists a
-    # container being created, so "not listed" alone would not tell).
+    # container being created, so "not listed" alone would not tell). Or it
+    # was never taken: the daemon saw the hang-up before the call (the
+    # connection is closed, and nothing of the id is listed or recorded).
     def settled():
         log = d.log()
         rows = d.sql("SELECT status FROM containers WHERE id = ?", (cid,))
         if "container %s started" % cid in log:
             return rows and rows[0][0] in ("running", "stopped")
-        return not rows and any(m in log for m in ("container %s not created" % cid,
-                                                   "CreateContainer %s refused" % cid))
+        if any(m in log for m in ("container %s not created" % cid,
+                                  "CreateContainer %s refused" % cid)):
+            return not rows
+        return (fd_count(pid) <= base and not rows
+                and cid not in [x.id for x in cl.state().containers])
     wait_for(settled, timeout=20, what="%s to be running or gone" % cid)
     rows = d.sql("SELECT status FROM containers WHERE id = ?", (cid,))
     listed = cid in [x.id for x in cl.state().containers]
