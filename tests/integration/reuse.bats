@@ -58,12 +58,12 @@ state_lists() {
 	ctr containers state "$1" >/dev/null 2>&1
 }
 
-@test "an id is free the moment its exit event comes: 50 rounds of exit -> create again, never ALREADY_EXISTS; State agrees" {
+@test "an id is free the moment its exit event comes: 25 rounds of exit -> create again, never ALREADY_EXISTS; State agrees" {
 	requires grpcio
 	start_daemon
 	make_bundle reuse sh -c 'exit 3'
 	# REUSE_ROUNDS: fewer rounds for a quick run (each is a create and a delete).
-	rounds=${REUSE_ROUNDS:-50}
+	rounds=${REUSE_ROUNDS:-25}
 	run timeout -k 5 100 "$PY" "$REPO/tests/grpc/reuse.py" --address "$SOCK" \
 		--bundle "$BUNDLE" --id reuse --count "$rounds" --runc-root "$RUNC_ROOT"
 	echo "$output"
