@@ -18,7 +18,7 @@ BIN      := bin
 DEB_PKGS := gcc make pkg-config libsqlite3-dev libprotobuf-c-dev protobuf-c-compiler \
 	protobuf-compiler libprotobuf-dev libev-dev libjansson-dev libnghttp2-dev runc \
 	busybox-static bats python3-grpcio python3-protobuf sqlite3 musl-tools jq util-linux \
-	procps psmisc iproute2 clang-14 libclang-rt-14-dev criu
+	procps psmisc iproute2 clang-14 libclang-rt-14-dev criu man-db
 
 PROTOS   := schema/api.proto schema/health.proto
 GEN_C    := $(B)/gen/api.pb-c.c $(B)/gen/health.pb-c.c $(B)/gen/google/protobuf/timestamp.pb-c.c
@@ -56,8 +56,14 @@ endif
 # shipped docker-containerd-ctr. Links beside the programs they name.
 DOCKER_LINKS := $(BIN)/docker-containerd $(BIN)/docker-containerd-shim $(BIN)/docker-containerd-ctr
 
+# The man pages and bash completions, written by the programs themselves
+# (hidden --man and --bash-completion) from the tables that print --help.
+DOC_PROGS   := containerd ctr $(if $(STATE_SRC),containerd-state)
+MANPAGES    := $(B)/doc/containerd.8 $(B)/doc/ctr.1 $(if $(STATE_SRC),$(B)/doc/containerd-state.1)
+COMPLETIONS := $(patsubst %,$(B)/doc/bash-completion/%,$(DOC_PROGS))
+
 .PHONY: all deps run test unit clean bundle
-all: $(BINS) $(DOCKER_LINKS) $(UNIT_BIN)
+all: $(BINS) $(DOCKER_LINKS) $(UNIT_BIN) $(MANPAGES) $(COMPLETIONS)
 
 $(BIN)/docker-containerd: $(BIN)/containerd
 	ln -sfn containerd $@
@@ -65,6 +71,58 @@ $(BIN)/docker-containerd-shim: $(BIN)/containerd-shim
 	ln -sfn containerd-shim $@
 $(BIN)/docker-containerd-ctr: $(BIN)/ctr
 	ln -sfn ctr $@
+
+$(B)/doc/containerd.8: $(BIN)/containerd
+	@mkdir -p $(dir $@)
+	$< --man > $@.tmp && mv $@.tmp $@
+$(B)/doc/%.1: $(BIN)/%
+	@mkdir -p $(dir $@)
+	$< --man > $@.tmp && mv $@.tmp $@
+$(B)/doc/bash-completion/%: $(BIN)/%
+	@mkdir -p $(dir $@)
+	$< --bash-completion > $@.tmp && mv $@.tmp $@
+
+# ---- make install / make uninstall: PREFIX (default /usr/local) and DESTDIR,
+# as usual. The units run $(BINDIR)/containerd; `systemctl enable --now
+# containerd.socket` starts it on the first connection. containerd-bench
+# stays in bin/ (it measures this build against runc; see BENCHMARKS.md).
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+INSTALL     ?= install
+INSTALL_PROGS := containerd containerd-shim ctr $(if $(STATE_SRC),containerd-state)
+UNITS         := containerd.service containerd.socket
+# Every path install writes, and so every path uninstall removes.
+INSTALLED := $(addprefix $(BINDIR)/,$(INSTALL_PROGS) $(notdir $(DOCKER_LINKS))) \
+	$(patsubst $(B)/doc/%,$(MANDIR)/man1/%,$(filter %.1,$(MANPAGES))) \
+	$(patsubst $(B)/doc/%,$(MANDIR)/man8/%,$(filter %.8,$(MANPAGES))) \
+	$(addprefix $(BASHCOMPDIR)/,$(DOC_PROGS)) \
+	$(addprefix $(UNITDIR)/,$(UNITS))
+
+.PHONY: install uninstall
+install: $(addprefix $(BIN)/,$(INSTALL_PROGS)) $(MANPAGES) $(COMPLETIONS) \
+		$(patsubst %,dist/systemd/%.in,$(UNITS))
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(UNITDIR)
+	$(INSTALL) -m 0755 $(addprefix $(BIN)/,$(INSTALL_PROGS)) $(DESTDIR)$(BINDIR)/
+	ln -sfn containerd $(DESTDIR)$(BINDIR)/docker-containerd
+	ln -sfn containerd-shim $(DESTDIR)$(BINDIR)/docker-containerd-shim
+	ln -sfn ctr $(DESTDIR)$(BINDIR)/docker-containerd-ctr
+	$(INSTALL) -m 0644 $(filter %.1,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 0644 $(filter %.8,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 $(COMPLETIONS) $(DESTDIR)$(BASHCOMPDIR)/
+	for u in $(UNITS); do \
+		sed 's|@BINDIR@|$(BINDIR)|g' dist/systemd/$$u.in > $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+		mv $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+
+# Exactly what install wrote: no directory, nothing else. Stop the service
+# first (systemctl disable --now containerd.socket containerd.service).
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 
 # Installs whatever Debian package is missing; quiet when all are there.
 deps:

@@ -178,6 +178,12 @@ int ctr_attach_run(struct ctr_attach *at, int *status, struct err *e);
 /* Restores the terminal, closes and removes the fifos and their dir. */
 void ctr_attach_free(struct ctr_attach *at);
 
+/* ---- ctr(1) and the bash completion (man.c), from the descriptors ---- */
+
+/* Print them to f; 0, or CTR_EXIT_ERROR when f failed. */
+int ctr_man(FILE *f);
+int ctr_bash_completion(FILE *f);
+
 /* ---- the verbs ---- */
 
 extern const struct ctr_cmd cmd_root;

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "validate.h"
 
@@ -58,6 +59,11 @@ main(int argc, char **argv)
 	/* A closed stdout or daemon socket is an error to report, not a
 	 * reason to die silently. */
 	signal(SIGPIPE, SIG_IGN);
+	/* Hidden: what `make` writes into ctr.1 and the bash completion. */
+	if (argc == 2 && strcmp(argv[1], "--man") == 0)
+		return ctr_man(stdout);
+	if (argc == 2 && strcmp(argv[1], "--bash-completion") == 0)
+		return ctr_bash_completion(stdout);
 	rc = ctr_cmd_exec(&c, &cmd_root, "ctr", argc - 1, argv + 1);
 	ctr_close(&c);
 	return rc;

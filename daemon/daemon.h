@@ -478,4 +478,10 @@ void cgroups_remove_empty(const char *id, const char *cg_path);
 /* reconcile.c: after a restart. */
 int reconcile(struct err *e);
 
+/* usage.c: the flags as --help, as containerd(8) in roff (--man) and as a
+ * bash completion script (--bash-completion), from one table. */
+void daemon_usage(FILE *f);
+void daemon_man(FILE *f);
+void daemon_bash_completion(FILE *f);
+
 #endif

@@ -22,46 +22,6 @@
 struct daemon D;
 
 static void
-usage(FILE *f)
-{
-	fprintf(f,
-	    "usage: containerd [flags]\n"
-	    "\n"
-	    "High performance container daemon: runs OCI containers with runc, keeps their\n"
-	    "state and event history in SQLite, serves the types.API gRPC service.\n"
-	    "\n"
-	    "flags:\n"
-	    "  --state-dir DIR          state directory (default /run/containerd)\n"
-	    "  -l, --listen ADDR        socket: a path or unix:///path (tcp:// is refused)\n"
-	    "                           (default <state-dir>/containerd.sock); fd:// or\n"
-	    "                           fd://N: the socket systemd passed (socket activation)\n"
-	    "  -r, --runtime NAME       OCI runtime binary (default runc)\n"
-	    "  --runtime-args ARG       global flag for the runtime, before the verb (repeatable)\n"
-	    "  --shim PATH              containerd-shim binary (default: beside containerd)\n"
-	    "  --concurrency N          runtime calls in flight at once (default 10)\n"
-	    "  --start-timeout DUR      how long a container may take to start (default 30s)\n"
-	    "  --runtime-timeout DUR    how long one runtime call may take before it is killed\n"
-	    "                           (default 1m0s; checkpoint, restore 10 times it; 0 = none)\n"
-	    "  --metrics-interval DUR   metrics print interval, 0 = off (default 5m0s)\n"
-	    "  --graphite-address HOST:PORT\n"
-	    "                           also send the metrics there each interval, in\n"
-	    "                           Graphite's plaintext protocol (e.g. 127.0.0.1:2003)\n"
-	    "  --retain-count N         events kept: past it the oldest stopped containers\n"
-	    "                           go with their history; 0 keeps all (default 100000)\n"
-	    "  --retain-age DUR         drop stopped containers' history older than this\n"
-	    "                           (default 0: keep)\n"
-	    "  --group NAME|GID         group also allowed to use the socket\n"
-	    "  --pprof-address ADDR     accepted and ignored (the 2017 daemon's Go profiler)\n"
-	    "  --id ID                  this daemon's id (default the hostname)\n"
-	    "  --debug                  debug logging (same as --log-level debug)\n"
-	    "  --log-level LEVEL        debug, info, warn or error (default info)\n"
-	    "  -v, --version            print the version and exit\n"
-	    "  -h, --help               show this help\n"
-	    "\n"
-	    "Durations are written like 30s, 5m0s, 1h30m, 250ms or 0.\n");
-}
-
-static void
 add_runtime_arg(const char *a)
 {
 	char **nv = realloc(D.cfg.runtime_args,
@@ -293,7 +253,7 @@ listen_activated(void)
 enum {
 	OPT_STATE_DIR = 256, OPT_RUNTIME_ARGS, OPT_SHIM, OPT_DEBUG, OPT_LOG_LEVEL,
 	OPT_CONCURRENCY, OPT_START_TIMEOUT, OPT_METRICS, OPT_RETAIN, OPT_RETAIN_AGE, OPT_ID,
-	OPT_GROUP, OPT_GRAPHITE, OPT_RUNTIME_TIMEOUT, OPT_PPROF,
+	OPT_GROUP, OPT_GRAPHITE, OPT_RUNTIME_TIMEOUT, OPT_PPROF, OPT_MAN, OPT_BASH_COMPLETION,
 };
 
 static void
@@ -319,6 +279,9 @@ parse_flags(int argc, char **argv)
 		{ "pprof-address", required_argument, NULL, OPT_PPROF },
 		{ "version", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		/* Hidden: what `make` writes into containerd.8 and the completion. */
+		{ "man", no_argument, NULL, OPT_MAN },
+		{ "bash-completion", no_argument, NULL, OPT_BASH_COMPLETION },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch, level;
@@ -422,16 +385,22 @@ parse_flags(int argc, char **argv)
 			    DAEMON_VERSION_MINOR, DAEMON_VERSION_PATCH, DAEMON_REVISION);
 			exit(0);
 		case 'h':
-			usage(stdout);
+			daemon_usage(stdout);
+			exit(0);
+		case OPT_MAN:
+			daemon_man(stdout);
+			exit(0);
+		case OPT_BASH_COMPLETION:
+			daemon_bash_completion(stdout);
 			exit(0);
 		default:
-			usage(stderr);
+			daemon_usage(stderr);
 			exit(2);
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "containerd: unexpected argument \"%s\"\n", argv[optind]);
-		usage(stderr);
+		daemon_usage(stderr);
 		exit(2);
 	}
 	D.cfg.state_dir = from_cwd("--state-dir", D.cfg.state_dir);

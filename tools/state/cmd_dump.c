@@ -360,11 +360,14 @@ const struct state_cmd state_cmd_dump = {
 	.name = "dump",
 	.usage = "[--id ID] [--all]",
 	.summary = "print the containers as JSON, in the shape of `ctr state`",
-	.options =
-	    "  --id ID          only this container\n"
-	    "  --all            every container, stopped ones too (with their status); each\n"
-	    "                   then also has \"exited\" (its exited processes: pid,\n"
-	    "                   exitStatus, exitedAt) and \"checkpoints\"\n",
+	.options = (const struct helpdoc_flag[]){
+	    { "--id ID", "only this container" },
+	    { "--all",
+		"every container, stopped ones too (with their status); each\n"
+		"then also has \"exited\" (its exited processes: pid,\n"
+		"exitStatus, exitedAt) and \"checkpoints\"" },
+	    { NULL, NULL },
+	},
 	.help =
 	    "Without --all the output is what `ctr state` prints while the daemon runs: the\n"
 	    "running and paused containers, their running processes, labels, pids, runtime,\n"

@@ -120,14 +120,18 @@ const struct state_cmd state_cmd_events = {
 	.name = "events",
 	.usage = "[--since T] [--until T] [--id ID] [--type TYPE] [--json]",
 	.summary = "print the event history: TIME TYPE ID PID STATUS",
-	.options =
-	    "  --since T        only events at or after T\n"
-	    "  --until T        only events at or before T\n"
-	    "  --id ID          only this container's events\n"
-	    "  --type TYPE      only events of this type (start-container, start-process,\n"
-	    "                   exit, oom, pause, resume, create-checkpoint, ...)\n"
-	    "  --json           one JSON object a line: {seq, time, type, id, pid, status,\n"
-	    "                   occurred}\n",
+	.options = (const struct helpdoc_flag[]){
+	    { "--since T", "only events at or after T" },
+	    { "--until T", "only events at or before T" },
+	    { "--id ID", "only this container's events" },
+	    { "--type TYPE",
+		"only events of this type (start-container, start-process,\n"
+		"exit, oom, pause, resume, create-checkpoint, ...)" },
+	    { "--json",
+		"one JSON object a line: {seq, time, type, id, pid, status,\n"
+		"occurred}" },
+	    { NULL, NULL },
+	},
 	.help =
 	    "T is an RFC 3339 time (2024-05-01T10:00:00Z, 2024-05-01T12:00:00.5+02:00) or a\n"
 	    "duration meaning that long ago (30s, 10m, 1h30m). Times print in UTC with\n"

@@ -496,11 +496,14 @@ const struct state_cmd state_cmd_replay = {
 	.name = "replay",
 	.usage = "[--until T]",
 	.summary = "rebuild the state from the events alone and compare it with the tables",
-	.options =
-	    "  --until T        print the state rebuilt from the events up to T (RFC 3339,\n"
-	    "                   or a duration ago: 10m) as JSON and compare nothing:\n"
-	    "                   {time, events, containers: {ID: {status, processes:\n"
-	    "                   {PID: {status, exitStatus}}, checkpoints: [NAME]}}}\n",
+	.options = (const struct helpdoc_flag[]){
+	    { "--until T",
+		"print the state rebuilt from the events up to T (RFC 3339,\n"
+		"or a duration ago: 10m) as JSON and compare nothing:\n"
+		"{time, events, containers: {ID: {status, processes:\n"
+		"{PID: {status, exitStatus}}, checkpoints: [NAME]}}}" },
+	    { NULL, NULL },
+	},
 	.help =
 	    "The events, in seq order: start-container starts a new life of the id\n"
 	    "(running, its init running, earlier processes forgotten); start-process runs\n"

@@ -15,33 +15,113 @@ static const struct state_cmd *const verbs[] = {
 	NULL,
 };
 
-static const char common_help[] =
-    "  --state-dir DIR  the daemon's state directory (default " STATE_DEFAULT_DIR ")\n"
-    "  --db PATH        the database file itself (default <state-dir>/state.db)\n"
-    "  -h, --help       show this help\n";
+/* The flags every verb takes too. */
+static const struct helpdoc_flag common_flags[] = {
+	{ "--state-dir DIR", "the daemon's state directory (default " STATE_DEFAULT_DIR ")" },
+	{ "--db PATH", "the database file itself (default <state-dir>/state.db)" },
+	{ "-h, --help", "show this help" },
+	{ NULL, NULL },
+};
+
+#define USAGE_LINE STATE_PROG " [--state-dir DIR | --db PATH]"
+
+static const char intro[] =
+    "Reads containerd's database, <state-dir>/state.db, read-only: while the daemon runs\n"
+    "or not, and from a read-only copy. It never migrates or writes it.\n";
+
+static const char exit_status[] =
+    "Exit status: 0 when all is well; 1 on an error, a difference (replay) or a problem"
+    " (check).\n";
 
 static void
 usage(FILE *f)
 {
-	fprintf(f, "Usage: " STATE_PROG " [--state-dir DIR | --db PATH] COMMAND [OPTIONS]\n\n"
-		   "Reads containerd's database, <state-dir>/state.db, read-only: while the"
-		   " daemon runs\nor not, and from a read-only copy. It never migrates or"
-		   " writes it.\n\nCommands:\n");
+	fprintf(f, "Usage: " USAGE_LINE " COMMAND [OPTIONS]\n\n%s\nCommands:\n", intro);
 	for (int k = 0; verbs[k] != NULL; k++)
 		fprintf(f, "  %-8s %s\n", verbs[k]->name, verbs[k]->summary);
-	fprintf(f, "\nOptions:\n%s\nRun '" STATE_PROG " COMMAND --help' for a command's options."
-		   "\nExit status: 0 when all is well; 1 on an error, a difference (replay) or"
-		   " a problem (check).\n", common_help);
+	fprintf(f, "\nOptions:\n");
+	helpdoc_flags_print(f, common_flags, 16);
+	fprintf(f, "\nRun '" STATE_PROG " COMMAND --help' for a command's options.\n%s",
+	    exit_status);
+}
+
+/* "[--state-dir DIR | --db PATH] dump [--id ID] [--all]" */
+static void
+verb_usage_line(char *buf, size_t len, const struct state_cmd *cmd)
+{
+	snprintf(buf, len, USAGE_LINE " %s%s%s", cmd->name, *cmd->usage ? " " : "",
+	    cmd->usage);
 }
 
 static void
 verb_usage(const struct state_cmd *cmd)
 {
-	printf("Usage: " STATE_PROG " [--state-dir DIR | --db PATH] %s%s%s\n\n%s.\n\nOptions:\n%s%s",
-	    cmd->name, *cmd->usage ? " " : "", cmd->usage, cmd->summary,
-	    cmd->options ? cmd->options : "", common_help);
+	char line[512];
+
+	verb_usage_line(line, sizeof(line), cmd);
+	printf("Usage: %s\n\n%s.\n\nOptions:\n", line, cmd->summary);
+	if (cmd->options != NULL)
+		helpdoc_flags_print(stdout, cmd->options, 16);
+	helpdoc_flags_print(stdout, common_flags, 16);
 	if (cmd->help != NULL)
 		printf("\n%s", cmd->help);
+}
+
+/* --man: containerd-state(1), from the tables --help prints. */
+static void
+man(FILE *f)
+{
+	char line[512];
+
+	helpdoc_man_head(f, STATE_PROG, "1", "read containerd's database, read-only");
+	helpdoc_man_section(f, "SYNOPSIS");
+	helpdoc_man_usage(f, "", USAGE_LINE " COMMAND [OPTIONS]");
+	helpdoc_man_section(f, "DESCRIPTION");
+	helpdoc_man_text(f, intro);
+	helpdoc_man_section(f, "OPTIONS");
+	helpdoc_man_text(f, "Every command takes these too.\n");
+	helpdoc_man_flags(f, common_flags);
+	helpdoc_man_section(f, "COMMANDS");
+	for (int k = 0; verbs[k] != NULL; k++) {
+		const struct state_cmd *cmd = verbs[k];
+
+		verb_usage_line(line, sizeof(line), cmd);
+		helpdoc_man_usage(f, "SS", line);
+		snprintf(line, sizeof(line), "%s.\n", cmd->summary);
+		helpdoc_man_text(f, line);
+		if (cmd->options != NULL)
+			helpdoc_man_flags(f, cmd->options);
+		if (cmd->help != NULL)
+			helpdoc_man_text(f, cmd->help);
+	}
+	helpdoc_man_section(f, "EXIT STATUS");
+	helpdoc_man_text(f, exit_status);
+	helpdoc_man_section(f, "SEE ALSO");
+	fputs("\\fBcontainerd\\fR(8), \\fBctr\\fR(1), \\fBsqlite3\\fR(1)\n", f);
+}
+
+/* --bash-completion: the verbs and every level's flags. */
+static void
+bash_completion(FILE *f)
+{
+	struct helpdoc_words cmds = { .len = 0 }, opts = { .len = 0 }, vals = { .len = 0 };
+	char path[64];
+
+	helpdoc_bash_begin(f, STATE_PROG);
+	for (int k = 0; verbs[k] != NULL; k++)
+		helpdoc_words_add(&cmds, verbs[k]->name);
+	for (const struct helpdoc_flag *fl = common_flags; fl->flags != NULL; fl++)
+		helpdoc_flag_words(fl->flags, &opts, &vals);
+	helpdoc_bash_level(f, STATE_PROG, &cmds, &opts, &vals);
+	for (int k = 0; verbs[k] != NULL; k++) {
+		struct helpdoc_words none = { .len = 0 }, vopts = opts, vvals = vals;
+
+		for (const struct helpdoc_flag *fl = verbs[k]->options; fl && fl->flags; fl++)
+			helpdoc_flag_words(fl->flags, &vopts, &vvals);
+		snprintf(path, sizeof(path), STATE_PROG " %s", verbs[k]->name);
+		helpdoc_bash_level(f, path, &none, &vopts, &vvals);
+	}
+	helpdoc_bash_end(f, STATE_PROG);
 }
 
 int
@@ -164,6 +244,15 @@ main(int argc, char **argv)
 
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			usage(stdout);
+			return 0;
+		}
+		/* Hidden: what `make` writes into containerd-state.1 and the completion. */
+		if (strcmp(a, "--man") == 0) {
+			man(stdout);
+			return 0;
+		}
+		if (strcmp(a, "--bash-completion") == 0) {
+			bash_completion(stdout);
 			return 0;
 		}
 		if (strncmp(a, "--state-dir", n) == 0 && n == strlen("--state-dir")) {

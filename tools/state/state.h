@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "helpdoc.h"
 #include "query.h"
 
 #define STATE_PROG "containerd-state"
@@ -31,7 +32,7 @@ struct state_cmd {
 	const char *name;
 	const char *usage;		/* the verb's flags, for the usage line */
 	const char *summary;		/* one line */
-	const char *options;		/* the verb's own flags, one a line, for --help */
+	const struct helpdoc_flag *options;	/* the verb's own flags (NULL: none) */
 	const char *help;		/* the rules, for --help (NULL: none) */
 	/* argv[0] is the verb; returns the exit status. */
 	int (*run)(struct state_ctx *ctx, int argc, char **argv);
