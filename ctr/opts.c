@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,27 +169,33 @@ distance(const char *a, const char *b)
 	return d[la][lb] > 3 ? 3 : d[la][lb];
 }
 
-/* A typo is close: one edit for short words, two for longer ones, or a
- * prefix of at least two letters. */
-static bool
-close_to(const char *typed, const char *name)
+/* How far a typo is from name: 0 for a prefix of at least two letters,
+ * else the edit distance; SIZE_MAX when too far (more than one edit for
+ * short words, two for longer ones). */
+static size_t
+closeness(const char *typed, const char *name)
 {
-	size_t len = strlen(typed);
+	size_t len = strlen(typed), d;
 
 	if (len >= 2 && strncmp(name, typed, len) == 0)
-		return true;
-	return distance(typed, name) <= (len <= 4 ? 1 : 2);
+		return 0;
+	d = distance(typed, name);
+	return d <= (len <= 4 ? 1 : 2) ? d : SIZE_MAX;
 }
 
 int
 ctr_suggest(const char *typed, const char *const *names, size_t n,
     const char *prefix, char *buf, size_t len)
 {
-	size_t i, used = 0, found = 0;
+	size_t i, used = 0, found = 0, best = SIZE_MAX;
 
 	buf[0] = '\0';
-	for (i = 0; i < n; i++) {
-		if (!close_to(typed, names[i]))
+	/* Only the closest: "strat" is "start", not also "stats". */
+	for (i = 0; i < n; i++)
+		if (closeness(typed, names[i]) < best)
+			best = closeness(typed, names[i]);
+	for (i = 0; best != SIZE_MAX && i < n; i++) {
+		if (closeness(typed, names[i]) != best)
 			continue;
 		used += (size_t)snprintf(buf + used, used < len ? len - used : 0,
 		    "%s\"%s%s\"", found == 0 ? "did you mean " : " or ",
