@@ -307,4 +307,9 @@ const struct ctr_cmd cmd_containers_list = {
 	.opts = list_opts,
 	.max_args = 1,
 	.run = list_run,
+	.epilog = "CREATED is when the daemon started the container: the time of its\n"
+	    "start-container event (\"created\" in JSON, null and \"?\" when the history\n"
+	    "no longer holds it). Stopped containers are not listed: State has only\n"
+	    "the live ones; `ctr events --stored-only --id ID` and\n"
+	    "`containerd-state dump --all` (on the daemon's host) show the history.\n",
 };
