@@ -6,9 +6,12 @@
 #include "ctr.h"
 #include "pbcall.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "google/protobuf/timestamp.pb-c.h"
 #include "health.pb-c.h"
 
 #define API_PREFIX "/types.API/"
@@ -52,17 +55,59 @@ health_check(struct ctr *c, struct grpc_client *cl, struct err *e)
 	return 0;
 }
 
+static double
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* --debug: one line on stderr per connection and call. */
+static void __attribute__((format(printf, 2, 3)))
+debugf(const struct ctr *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!c->debug)
+		return;
+	fprintf(stderr, "ctr: debug: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void
+debug_result(const struct ctr *c, const char *what, double t0, int rc,
+    const struct err *e)
+{
+	if (rc < 0)
+		debugf(c, "%s: %s after %.1f ms: %s", what,
+		    grpc_code_name(e->code), mono_ms() - t0, e->msg);
+	else
+		debugf(c, "%s: OK in %.1f ms", what, mono_ms() - t0);
+}
+
 struct grpc_client *
 ctr_dial(struct ctr *c, struct err *e)
 {
 	struct grpc_client *cl;
+	double t0 = mono_ms();
 
-	if ((cl = grpc_client_connect(c->address, e)) == NULL)
+	debugf(c, "connecting to %s (--conn-timeout %d ms)", c->address,
+	    c->conn_timeout_ms);
+	if ((cl = grpc_client_connect(c->address, e)) == NULL) {
+		debug_result(c, "connect", t0, -1, e);
 		return NULL;
+	}
 	if (health_check(c, cl, e) < 0) {
+		debug_result(c, "connect and health check", t0, -1, e);
 		grpc_client_free(cl);
 		return NULL;
 	}
+	debug_result(c, "connect and health check", t0, 0, e);
 	return cl;
 }
 
@@ -71,10 +116,16 @@ ctr_call(struct ctr *c, const char *method, const ProtobufCMessage *req,
     const ProtobufCMessageDescriptor *rd, ProtobufCMessage **resp,
     struct err *e)
 {
+	double t0;
+	int rc;
+
 	*resp = NULL;
 	if (c->client == NULL && (c->client = ctr_dial(c, e)) == NULL)
 		return -1;
-	return pb_call(c->client, method, req, rd, resp, 0, e);
+	t0 = mono_ms();
+	rc = pb_call(c->client, method, req, rd, resp, 0, e);
+	debug_result(c, method, t0, rc, e);
+	return rc;
 }
 
 int
@@ -108,9 +159,15 @@ ctr_events_open(struct ctr *c, const Types__EventsRequest *req,
 	st = grpc_client_stream(cl, API_PREFIX "Events", buf, len, e);
 	free(buf);
 	if (st == NULL) {
+		debug_result(c, "Events", 0, -1, e);
 		grpc_client_free(cl);
 		return NULL;
 	}
+	debugf(c, "Events: stream opened (id \"%s\", from %lld.%09d, stored "
+	    "only: %s)", req->id ? req->id : "",
+	    req->timestamp ? (long long)req->timestamp->seconds : 0LL,
+	    req->timestamp ? (int)req->timestamp->nanos : 0,
+	    req->storedonly ? "yes" : "no");
 	*clp = cl;
 	return st;
 }

@@ -1,20 +1,53 @@
-/* ctr containers [list]: the group of container verbs, and the listing. */
+/*
+ * ctr containers [list] [ID]: the group of container verbs, the listing,
+ * and one container in detail.
+ *
+ * State gives no creation time: CREATED is the time of the container's
+ * last "start-container" event, from a stored-only replay of its own
+ * events (the daemon's record, on the same clock as `ctr events`). Those
+ * replays share a time budget, so a daemon whose history is slow to read
+ * still lists at once, with "?" where the time is unknown.
+ */
 #include "ctr.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "statejson.h"
+
+/* All CREATED lookups of one listing together. */
+#define CREATED_BUDGET_MS 2000
 
 static const struct ctr_cmd *const containers_subs[] = {
 	&cmd_containers_list, &cmd_containers_start, &cmd_containers_exec,
-	&cmd_containers_kill, &cmd_containers_pause, &cmd_containers_resume,
-	&cmd_containers_update, &cmd_containers_stats, &cmd_containers_state,
-	&cmd_containers_watch, NULL,
+	&cmd_containers_kill, &cmd_containers_stop, &cmd_containers_wait,
+	&cmd_containers_pause, &cmd_containers_resume, &cmd_containers_update,
+	&cmd_containers_stats, &cmd_containers_state, &cmd_containers_watch,
+	NULL,
 };
 
 const struct ctr_cmd cmd_containers = {
 	.name = "containers",
 	.summary = "start, list and manage containers",
 	.subs = containers_subs,
+};
+
+static const struct ctr_opt list_opts[] = {
+	{ "quiet", 'q', CTR_OPT_BOOL, NULL, "print only the ids" },
+	{ "format", 0, CTR_OPT_STRING, "table", "table or json" },
+	{ "filter", 'f', CTR_OPT_LIST, NULL,
+	    "only the containers that match: label=KEY, label=KEY=VALUE or "
+	    "status=running|paused|stopped; every filter must match" },
+	{ NULL, 0, 0, NULL, NULL },
+};
+
+/* One listed container and what its history says. */
+struct row {
+	const Types__Container *ct;
+	bool known;		/* the start time was found */
+	int64_t sec;
+	int32_t nsec;
 };
 
 /* "init,e1,e2": the process names of one container. */
@@ -38,36 +71,245 @@ process_names(const Types__Container *ct)
 }
 
 static int
-list_run(struct ctr *c, const struct ctr_args *a)
+row_cmp(const void *pa, const void *pb)
 {
-	Types__StateRequest req = TYPES__STATE_REQUEST__INIT;
-	Types__StateResponse *r;
-	struct ctr_table *t;
+	const struct row *a = pa, *b = pb;
+
+	return strcmp(a->ct->id, b->ct->id);
+}
+
+/* label=K (any value), label=K=V (exactly), status=S. */
+static int
+filter_check(const struct ctr_args *a, const char *f)
+{
+	if (strncmp(f, "label=", 6) == 0 && f[6] != '\0' && f[6] != '=')
+		return 0;
+	if (strncmp(f, "status=", 7) == 0 && f[7] != '\0')
+		return 0;
+	return ctr_usage_error(a, "invalid filter \"%s\": want label=KEY, "
+	    "label=KEY=VALUE or status=STATUS", f);
+}
+
+static bool
+filter_match(const Types__Container *ct, const char *f)
+{
+	size_t i, klen;
+	const char *kv;
+
+	if (strncmp(f, "status=", 7) == 0)
+		return strcmp(ct->status, f + 7) == 0;
+	kv = f + 6;
+	klen = strcspn(kv, "=");
+	for (i = 0; i < ct->n_labels; i++) {
+		const char *l = ct->labels[i];
+
+		if (kv[klen] == '=' ? strcmp(l, kv) == 0 :
+		    strncmp(l, kv, klen) == 0 && (l[klen] == '=' || l[klen] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+/* Fills each row's start time; after the budget is spent, or once the
+ * history cannot be read, the rest stay unknown. */
+static void
+rows_created(struct ctr *c, struct row *rows, size_t n)
+{
+	struct timespec t0, t1;
+	struct ctr_history h;
 	struct err e;
 	size_t i;
+	long spent;
 
-	(void)a;
-	if (ctr_call(c, "State", &req.base, &types__state_response__descriptor,
-	    (ProtobufCMessage **)&r, &e) < 0)
-		return ctr_fail(&e);
-	t = ctr_table_new(20, 3);
-	ctr_table_addf(t, "ID\tPATH\tSTATUS\tPROCESSES");
-	for (i = 0; i < r->n_containers; i++) {
-		const Types__Container *ct = r->containers[i];
-		char *procs = process_names(ct);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < n; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		spent = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		if (spent >= CREATED_BUDGET_MS)
+			break;
+		if (ctr_history_lookup(c, rows[i].ct->id,
+		    (int)(CREATED_BUDGET_MS - spent), &h, &e) < 0) {
+			if (c->debug)
+				fprintf(stderr, "ctr: debug: CREATED of %s: %s\n",
+				    rows[i].ct->id, e.msg);
+			break;
+		}
+		rows[i].known = h.started;
+		rows[i].sec = h.start_sec;
+		rows[i].nsec = h.start_nsec;
+	}
+}
 
-		ctr_table_addf(t, "%s\t%s\t%s\t%s", ct->id, ct->bundlepath,
-		    ct->status, procs ? procs : "");
+static json_t *
+row_json(const struct row *r)
+{
+	json_t *j = statejson_container(r->ct);
+	char when[64];
+
+	if (j == NULL)
+		return NULL;
+	if (r->known) {
+		ctr_time_format(r->sec, r->nsec, when, sizeof(when));
+		json_object_set_new(j, "created", json_string(when));
+	} else {
+		json_object_set_new(j, "created", json_null());
+	}
+	return j;
+}
+
+static void
+created_cells(const struct row *r, char *ago, size_t alen, char *abs, size_t len)
+{
+	if (!r->known) {
+		snprintf(ago, alen, "?");
+		snprintf(abs, len, "unknown (no start-container event in the "
+		    "daemon's history)");
+		return;
+	}
+	ctr_time_ago(r->sec, (int64_t)time(NULL), ago, alen);
+	ctr_time_format(r->sec, r->nsec, abs, len);
+}
+
+static int
+print_table(const struct row *rows, size_t n)
+{
+	struct ctr_table *t = ctr_table_new(20, 3);
+	char ago[64], abs[128];
+	size_t i;
+
+	/* ID, PATH, STATUS, PROCESSES first and one word each: scripts
+	 * read them by position (awk '{ print $3 }'). */
+	ctr_table_addf(t, "ID\tPATH\tSTATUS\tPROCESSES\tCREATED");
+	for (i = 0; i < n; i++) {
+		char *procs = process_names(rows[i].ct);
+
+		created_cells(&rows[i], ago, sizeof(ago), abs, sizeof(abs));
+		ctr_table_addf(t, "%s\t%s\t%s\t%s\t%s", rows[i].ct->id,
+		    rows[i].ct->bundlepath, rows[i].ct->status,
+		    procs && *procs ? procs : "-", ago);
 		free(procs);
 	}
 	ctr_table_flush(t, stdout);
+	return ferror(stdout) ? ctr_stdout_failed() : 0;
+}
+
+/* ctr containers ID: one container, field by field, and its processes. */
+static int
+print_one(const struct row *r)
+{
+	const Types__Container *ct = r->ct;
+	struct ctr_table *t;
+	char ago[64], abs[128];
+	size_t i, k;
+
+	created_cells(r, ago, sizeof(ago), abs, sizeof(abs));
+	printf("ID:        %s\n", ct->id);
+	printf("Bundle:    %s\n", ct->bundlepath);
+	printf("Status:    %s\n", ct->status);
+	printf("Created:   %s%s%s%s\n", abs, r->known ? " (" : "",
+	    r->known ? ago : "", r->known ? ")" : "");
+	printf("Runtime:   %s\n", ct->runtime && *ct->runtime ? ct->runtime : "-");
+	printf("Labels:   ");
+	for (i = 0; i < ct->n_labels; i++)
+		printf(" %s", ct->labels[i]);
+	printf("%s\n", ct->n_labels == 0 ? " -" : "");
+	printf("Processes:\n");
+	t = ctr_table_new(6, 3);
+	ctr_table_addf(t, "  PID\tSYSTEM PID\tCOMMAND");
+	for (i = 0; i < ct->n_processes; i++) {
+		const Types__Process *p = ct->processes[i];
+		size_t len = 1;
+		char *cmd;
+
+		for (k = 0; k < p->n_args; k++)
+			len += strlen(p->args[k]) + 1;
+		if ((cmd = calloc(1, len)) == NULL)
+			continue;
+		for (k = 0; k < p->n_args; k++) {
+			if (k > 0)
+				strcat(cmd, " ");
+			strcat(cmd, p->args[k]);
+		}
+		ctr_table_addf(t, "  %s\t%u\t%s", p->pid, p->systempid, cmd);
+		free(cmd);
+	}
+	ctr_table_flush(t, stdout);
+	return ferror(stdout) ? ctr_stdout_failed() : 0;
+}
+
+static int
+list_run(struct ctr *c, const struct ctr_args *a)
+{
+	Types__StateRequest req = TYPES__STATE_REQUEST__INIT;
+	const char *format = ctr_arg_str(a, "format");
+	const char **filters;
+	Types__StateResponse *r;
+	struct row *rows;
+	size_t i, k, n = 0, nf;
+	bool one = a->argc > 0, json;
+	struct err e;
+	int rc = 0;
+
+	json = strcmp(format, "json") == 0;
+	if (!json && strcmp(format, "table") != 0)
+		return ctr_usage_error(a, "invalid --format \"%s\": want table "
+		    "or json", format);
+	filters = ctr_arg_list(a, "filter", &nf);
+	for (k = 0; k < nf; k++)
+		if (filter_check(a, filters[k]) != 0)
+			return CTR_EXIT_USAGE;
+	req.id = one ? a->argv[0] : "";
+	if (ctr_call(c, "State", &req.base, &types__state_response__descriptor,
+	    (ProtobufCMessage **)&r, &e) < 0)
+		return ctr_fail(&e);
+	if ((rows = calloc(r->n_containers + 1, sizeof(*rows))) == NULL) {
+		types__state_response__free_unpacked(r, NULL);
+		err_set(&e, GRPC_INTERNAL, "out of memory");
+		return ctr_fail(&e);
+	}
+	for (i = 0; i < r->n_containers; i++) {
+		for (k = 0; k < nf && filter_match(r->containers[i], filters[k]); k++)
+			;
+		if (k == nf)
+			rows[n++].ct = r->containers[i];
+	}
+	qsort(rows, n, sizeof(*rows), row_cmp);
+	if (ctr_arg_bool(a, "quiet")) {
+		for (i = 0; i < n; i++)
+			printf("%s\n", rows[i].ct->id);
+		rc = fflush(stdout) != 0 || ferror(stdout) ? ctr_stdout_failed() : 0;
+	} else {
+		rows_created(c, rows, n);
+		if (json && one && n == 1) {
+			rc = ctr_print_json(row_json(&rows[0]));
+		} else if (json) {
+			json_t *arr = json_array();
+
+			for (i = 0; arr != NULL && i < n; i++)
+				json_array_append_new(arr, row_json(&rows[i]));
+			rc = ctr_print_json(arr);
+		} else if (one && n == 1) {
+			rc = print_one(&rows[0]);
+		} else {
+			rc = print_table(rows, n);
+		}
+	}
+	free(rows);
 	types__state_response__free_unpacked(r, NULL);
-	return 0;
+	return rc;
 }
 
 const struct ctr_cmd cmd_containers_list = {
 	.name = "list",
-	.summary = "list the containers: ID PATH STATUS PROCESSES",
-	.max_args = 0,
+	.args = "[ID]",
+	.summary = "list the containers, sorted by id: ID PATH STATUS PROCESSES "
+	    "CREATED; with ID, that container in detail",
+	.opts = list_opts,
+	.max_args = 1,
 	.run = list_run,
+	.epilog = "CREATED is when the daemon started the container: the time of its\n"
+	    "start-container event (\"created\" in JSON, null and \"?\" when the history\n"
+	    "no longer holds it). Stopped containers are not listed: State has only\n"
+	    "the live ones; `ctr events --stored-only --id ID` and\n"
+	    "`containerd-state dump --all` (on the daemon's host) show the history.\n",
 };

@@ -27,6 +27,7 @@
 #define CTR_EXIT_ERROR 1
 #define CTR_EXIT_USAGE 2
 #define CTR_DEFAULT_ADDRESS "/run/containerd/containerd.sock"
+#define CTR_ADDRESS_ENV "CONTAINERD_ADDRESS"
 
 /* ---- command descriptors and flags (opts.c) ---- */
 
@@ -62,6 +63,9 @@ struct ctr_cmd {
 	/* A verb: runs it. A group: called with its own flags before the
 	 * verb runs; returns -1 to go on, or an exit status. */
 	int (*run)(struct ctr *c, const struct ctr_args *a);
+	/* More text for --help, after the options (exit statuses, the
+	 * environment); ends with a newline. May be NULL. */
+	const char *epilog;
 };
 
 /* One level's parsed command line. Values point into argv. */
@@ -90,15 +94,21 @@ const char **ctr_arg_list(const struct ctr_args *a, const char *name, size_t *n)
 int ctr_arg_uint(const struct ctr_args *a, const char *name, uint64_t max,
     bool suffixes, uint64_t *out);
 
-/* Prints "ctr: MESSAGE" and the usage hint on stderr; returns CTR_EXIT_USAGE. */
+/* Prints "ctr: MESSAGE", the usage line and a pointer to --help on stderr;
+ * returns CTR_EXIT_USAGE. */
 int ctr_usage_error(const struct ctr_args *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* "did you mean "PREFIXname"?" (or "... or ...") into buf for the names
+ * close to typed (a typo or a prefix); -1 and "" when none is. */
+int ctr_suggest(const char *typed, const char *const *names, size_t n,
+    const char *prefix, char *buf, size_t len);
 
 /* ---- connection and calls (client.c) ---- */
 
 struct ctr {
 	const char *address;
 	int conn_timeout_ms;	/* 0: none */
+	bool debug;		/* --debug: each call and its time on stderr */
 	struct grpc_client *client;	/* for unary calls, on first use */
 };
 
@@ -134,6 +144,13 @@ int ctr_signal_parse(const char *s, int *sig);
 int ctr_time_parse(const char *s, int64_t *sec, int32_t *nsec);
 /* RFC 3339 with nanoseconds, local time (Go's RFC3339Nano). */
 void ctr_time_format(int64_t sec, int32_t nsec, char *buf, size_t len);
+/* "3 minutes ago", as docker ps prints CREATED: sec is the moment, now the
+ * current time, both seconds since the epoch. */
+void ctr_time_ago(int64_t sec, int64_t now, char *buf, size_t len);
+/* Sizes for people: memory in binary units (1.5MiB), I/O in decimal ones
+ * (12.3kB), as docker stats prints them. */
+void ctr_bytes_binary(uint64_t v, char *buf, size_t len);
+void ctr_bytes_decimal(uint64_t v, char *buf, size_t len);
 /* An absolute version of path (relative to the working directory), or NULL
  * with e set. Caller frees. */
 char *ctr_abspath(const char *path, struct err *e);
@@ -160,6 +177,35 @@ void ctr_table_flush(struct ctr_table *t, FILE *f);
  * 0, or -1 when f cannot be written (errno set). */
 int ctr_event_header(FILE *f);
 int ctr_event_print(FILE *f, const Types__Event *ev);
+
+/* ---- a container's history and exit (history.c) ---- */
+
+/* The last start and the last init exit among id's stored events. */
+struct ctr_history {
+	bool started, exited;
+	int64_t start_sec, exit_sec;
+	int32_t start_nsec, exit_nsec;
+	uint32_t exit_status;
+};
+
+/* Replays id's stored events into *h (zeroed first; a kind not found stays
+ * false). 0, or -1 with e set (DEADLINE_EXCEEDED after timeout_ms; 0: no
+ * limit). */
+int ctr_history_lookup(struct ctr *c, const char *id, int timeout_ms,
+    struct ctr_history *h, struct err *e);
+
+struct ctr_exit_watch;
+
+/* Subscribes to id's events, then checks with State that id exists: NULL
+ * with e set on failure, and *gone set when the container is not there
+ * (NOT_FOUND). Free with ctr_exit_watch_free. */
+struct ctr_exit_watch *ctr_exit_watch_new(struct ctr *c, const char *id,
+    bool *gone, struct err *e);
+/* Waits up to timeout_ms (-1: no limit) for the init's exit: 1 and *status,
+ * 0 when the time ran out, -1 on error. */
+int ctr_exit_watch_wait(struct ctr_exit_watch *w, int timeout_ms,
+    uint32_t *status, struct err *e);
+void ctr_exit_watch_free(struct ctr_exit_watch *w);
 
 /* ---- attaching to a process's stdio (attach.c) ---- */
 
@@ -201,6 +247,8 @@ extern const struct ctr_cmd cmd_containers_update;
 extern const struct ctr_cmd cmd_containers_stats;
 extern const struct ctr_cmd cmd_containers_state;
 extern const struct ctr_cmd cmd_containers_watch;
+extern const struct ctr_cmd cmd_containers_stop;
+extern const struct ctr_cmd cmd_containers_wait;
 extern const struct ctr_cmd cmd_checkpoints;
 extern const struct ctr_cmd cmd_checkpoints_list;
 extern const struct ctr_cmd cmd_checkpoints_create;

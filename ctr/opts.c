@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,18 +71,24 @@ opt_left(const struct ctr_opt *o, char *buf, size_t len)
 }
 
 static void
+print_usage_line(const struct ctr_cmd *cmd, const char *path, FILE *f)
+{
+	if (cmd->subs != NULL)
+		fprintf(f, "Usage: %s [OPTIONS] COMMAND [ARGS...]\n", path);
+	else
+		fprintf(f, "Usage: %s [OPTIONS]%s%s\n", path,
+		    cmd->args ? " " : "", cmd->args ? cmd->args : "");
+}
+
+static void
 print_help(const struct ctr_cmd *cmd, const char *path, FILE *f)
 {
 	const struct ctr_opt *o;
 	char left[96];
 	size_t i, w = 10;
 
-	if (cmd->subs != NULL)
-		fprintf(f, "Usage: %s [OPTIONS] COMMAND [ARGS...]\n\n", path);
-	else
-		fprintf(f, "Usage: %s [OPTIONS]%s%s\n\n", path,
-		    cmd->args ? " " : "", cmd->args ? cmd->args : "");
-	fprintf(f, "%s\n", cmd->summary);
+	print_usage_line(cmd, path, f);
+	fprintf(f, "\n%s\n", cmd->summary);
 	if (cmd->subs != NULL) {
 		fprintf(f, "\nCommands:\n");
 		for (i = 0; cmd->subs[i] != NULL; i++)
@@ -109,6 +116,8 @@ print_help(const struct ctr_cmd *cmd, const char *path, FILE *f)
 		fprintf(f, "\n");
 	}
 	fprintf(f, "  %-*s  %s\n", (int)w, "-h, --help", "show this help");
+	if (cmd->epilog != NULL)
+		fprintf(f, "\n%s", cmd->epilog);
 	if (cmd->subs != NULL)
 		fprintf(f, "\nRun '%s COMMAND --help' for a command's flags.\n", path);
 }
@@ -122,9 +131,112 @@ ctr_usage_error(const struct ctr_args *a, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n\n");
-	print_help(a->cmd, a->path, stderr);
+	fprintf(stderr, "\n");
+	print_usage_line(a->cmd, a->path, stderr);
+	fprintf(stderr, "Run '%s --help' for more.\n", a->path);
 	return CTR_EXIT_USAGE;
+}
+
+/* ---- "did you mean" ---- */
+
+/* Edit distance with adjacent transpositions (optimal string alignment),
+ * capped: anything above 3 is 3. */
+static size_t
+distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t d[32][32];
+
+	if (la >= 32 || lb >= 32)
+		return 3;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++)
+		for (j = 1; j <= lb; j++) {
+			size_t cost = a[i - 1] != b[j - 1], v = d[i - 1][j - 1] + cost;
+
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	return d[la][lb] > 3 ? 3 : d[la][lb];
+}
+
+/* How far a typo is from name: 0 for a prefix of at least two letters,
+ * else the edit distance; SIZE_MAX when too far (more than one edit for
+ * short words, two for longer ones). */
+static size_t
+closeness(const char *typed, const char *name)
+{
+	size_t len = strlen(typed), d;
+
+	if (len >= 2 && strncmp(name, typed, len) == 0)
+		return 0;
+	d = distance(typed, name);
+	return d <= (len <= 4 ? 1 : 2) ? d : SIZE_MAX;
+}
+
+int
+ctr_suggest(const char *typed, const char *const *names, size_t n,
+    const char *prefix, char *buf, size_t len)
+{
+	size_t i, used = 0, found = 0, best = SIZE_MAX;
+
+	buf[0] = '\0';
+	/* Only the closest: "strat" is "start", not also "stats". */
+	for (i = 0; i < n; i++)
+		if (closeness(typed, names[i]) < best)
+			best = closeness(typed, names[i]);
+	for (i = 0; best != SIZE_MAX && i < n; i++) {
+		if (closeness(typed, names[i]) != best)
+			continue;
+		used += (size_t)snprintf(buf + used, used < len ? len - used : 0,
+		    "%s\"%s%s\"", found == 0 ? "did you mean " : " or ",
+		    prefix, names[i]);
+		found++;
+		if (used >= len)
+			break;
+	}
+	if (found > 0 && used < len)
+		snprintf(buf + used, len - used, "?");
+	return found > 0 ? 0 : -1;
+}
+
+/* The suggestion for a mistyped verb of group cmd, or "" when none is close. */
+static void
+suggest_verb(const struct ctr_cmd *cmd, const char *path, const char *typed,
+    char *buf, size_t len)
+{
+	const char *names[32];
+	char prefix[128];
+	size_t n;
+
+	for (n = 0; cmd->subs[n] != NULL && n < 32; n++)
+		names[n] = cmd->subs[n]->name;
+	snprintf(prefix, sizeof(prefix), "%s ", path);
+	if (ctr_suggest(typed, names, n, prefix, buf, len) < 0)
+		buf[0] = '\0';
+}
+
+static void
+suggest_flag(const struct ctr_cmd *cmd, const char *typed, char *buf, size_t len)
+{
+	const char *names[CTR_MAX_OPTS + 1];
+	const struct ctr_opt *o;
+	size_t n;
+
+	for (n = 0; (o = opt_at(cmd, n)) != NULL; n++)
+		names[n] = o->name;
+	names[n++] = "help";
+	if (ctr_suggest(typed, names, n, "--", buf, len) < 0)
+		buf[0] = '\0';
 }
 
 /* ---- parsing ---- */
@@ -169,8 +281,14 @@ parse_long(struct ctr_args *a, const char *s, int argc, char **argv, int *ip)
 		print_help(a->cmd, a->path, stdout);
 		return 0;
 	}
-	if ((i = opt_long(a->cmd, s, len)) < 0)
-		return ctr_usage_error(a, "unknown flag: --%.*s", (int)len, s);
+	if ((i = opt_long(a->cmd, s, len)) < 0) {
+		char typed[64], hint[256];
+
+		snprintf(typed, sizeof(typed), "%.*s", (int)len, s);
+		suggest_flag(a->cmd, typed, hint, sizeof(hint));
+		return ctr_usage_error(a, "unknown flag: --%s%s%s", typed,
+		    hint[0] ? "; " : "", hint);
+	}
 	if (eq != NULL)
 		return set_value(a, i, eq + 1);
 	if (a->cmd->opts[i].kind == CTR_OPT_BOOL)
@@ -209,6 +327,36 @@ parse_short(struct ctr_args *a, const char *s, int argc, char **argv, int *ip)
 	return -1;
 }
 
+/* "containers start" for "ctr containers start": messages already start
+ * with "ctr: ". */
+static const char *
+verb_name(const char *path)
+{
+	return strncmp(path, "ctr ", 4) == 0 ? path + 4 : path;
+}
+
+/* Whether the group's default verb is a verb (not a group) with flags. */
+static bool
+passes_flags(const struct ctr_cmd *cmd)
+{
+	return cmd->subs[0] != NULL && cmd->subs[0]->subs == NULL &&
+	    cmd->subs[0]->opts != NULL;
+}
+
+/* Whether s (starting with '-') is one of the group's own flags or help. */
+static bool
+group_flag(const struct ctr_cmd *cmd, const char *s)
+{
+	const char *name = s + 1 + (s[1] == '-');
+	size_t len = strcspn(name, "=");
+
+	if ((len == 4 && strncmp(name, "help", 4) == 0) || strcmp(s, "-h") == 0)
+		return true;
+	if (opt_long(cmd, name, len) >= 0)
+		return true;
+	return s[1] != '-' && opt_short(cmd, s[1]) >= 0;
+}
+
 /* Returns -1 when a holds the parsed line, or the exit status. */
 static int
 parse(const struct ctr_cmd *cmd, const char *path, int argc, char **argv,
@@ -239,6 +387,13 @@ parse(const struct ctr_cmd *cmd, const char *path, int argc, char **argv,
 			}
 			continue;
 		}
+		/* A group hands a flag it does not know to its default verb
+		 * ("ctr containers -q" is "ctr containers list -q"). */
+		if (cmd->subs != NULL && passes_flags(cmd) && !group_flag(cmd, s)) {
+			while (i < argc)
+				a->argv[a->argc++] = argv[i++];
+			break;
+		}
 		if (s[1] == '-')
 			rc = parse_long(a, s + 2, argc, argv, &i);
 		else if (s[2] != '\0' && s[2] != '=' &&
@@ -252,11 +407,12 @@ parse(const struct ctr_cmd *cmd, const char *path, int argc, char **argv,
 	if (cmd->subs != NULL)
 		return -1;
 	if (a->argc < cmd->min_args)
-		return ctr_usage_error(a, "%s needs %s", path,
+		return ctr_usage_error(a, "\"%s\" needs %s", verb_name(path),
 		    cmd->args ? cmd->args : "more arguments");
 	if (cmd->max_args >= 0 && a->argc > cmd->max_args)
-		return ctr_usage_error(a, "unexpected argument \"%s\"",
-		    a->argv[cmd->max_args]);
+		return ctr_usage_error(a, "unexpected argument \"%s\" (\"%s\" "
+		    "takes %s)", a->argv[cmd->max_args], verb_name(path),
+		    cmd->args ? cmd->args : "no arguments");
 	return -1;
 }
 
@@ -285,7 +441,7 @@ static int
 exec_group(struct ctr *c, const struct ctr_args *a)
 {
 	const struct ctr_cmd *cmd = a->cmd, *sub;
-	char **argv = a->argv;
+	char **argv = a->argv, hint[256] = "";
 	int argc = a->argc, rc;
 	char *path;
 
@@ -304,17 +460,27 @@ exec_group(struct ctr *c, const struct ctr_args *a)
 	} else if ((sub = find_sub(cmd, argv[0])) != NULL) {
 		argv++;
 		argc--;
-	} else if (cmd->subs[0]->subs == NULL && cmd->subs[0]->max_args != 0) {
-		/* "checkpoints ID" is "checkpoints list ID". */
+	} else if (cmd->subs[0]->subs == NULL && (argv[0][0] == '-' ||
+	    cmd->subs[0]->max_args != 0)) {
+		/* "checkpoints ID" is "checkpoints list ID", "containers -q"
+		 * is "containers list -q". */
 		sub = cmd->subs[0];
+		if (argv[0][0] != '-')
+			suggest_verb(cmd, a->path, argv[0], hint, sizeof(hint));
 	} else {
-		return ctr_usage_error(a, "unknown command \"%s\" for \"%s\"",
-		    argv[0], a->path);
+		suggest_verb(cmd, a->path, argv[0], hint, sizeof(hint));
+		return ctr_usage_error(a, "unknown command \"%s\" for \"%s\"%s%s",
+		    argv[0], a->path, hint[0] ? "; " : "", hint);
 	}
 	if (asprintf(&path, "%s %s", a->path, sub->name) < 0)
 		fatal("ctr: out of memory");
 	rc = ctr_cmd_exec(c, sub, path, argc, argv);
 	free(path);
+	/* "containers stpo" ran as "containers list stpo" and failed: the
+	 * word was more likely a mistyped verb. */
+	if (rc != 0 && hint[0] != '\0')
+		fprintf(stderr, "ctr: \"%s\" is not a command of \"%s\" either; "
+		    "%s\n", argv[0], a->path, hint);
 	return rc;
 }
 

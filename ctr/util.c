@@ -161,3 +161,63 @@ ctr_print_json(json_t *j)
 		return ctr_stdout_failed();
 	return 0;
 }
+
+void
+ctr_time_ago(int64_t sec, int64_t now, char *buf, size_t len)
+{
+	int64_t d = now - sec;
+
+	if (d < 1)
+		snprintf(buf, len, "less than a second ago");
+	else if (d < 60)
+		snprintf(buf, len, "%lld second%s ago", (long long)d, d == 1 ? "" : "s");
+	else if (d < 120)
+		snprintf(buf, len, "about a minute ago");
+	else if (d < 3600)
+		snprintf(buf, len, "%lld minutes ago", (long long)(d / 60));
+	else if (d < 7200)
+		snprintf(buf, len, "about an hour ago");
+	else if (d < 2 * 86400)
+		snprintf(buf, len, "%lld hours ago", (long long)(d / 3600));
+	else if (d < 14 * 86400)
+		snprintf(buf, len, "%lld days ago", (long long)(d / 86400));
+	else if (d < 60 * 86400)
+		snprintf(buf, len, "%lld weeks ago", (long long)(d / (7 * 86400)));
+	else if (d < 730 * 86400)
+		snprintf(buf, len, "%lld months ago", (long long)(d / (30 * 86400)));
+	else
+		snprintf(buf, len, "%lld years ago", (long long)(d / (365 * 86400)));
+}
+
+/* v scaled by base until below it, with up to 3 significant digits. */
+static void
+human(double v, double base, const char *const *units, size_t nunits,
+    char *buf, size_t len)
+{
+	size_t u = 0;
+
+	while (v >= base && u + 1 < nunits) {
+		v /= base;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%.0f%s", v, units[0]);
+	else
+		snprintf(buf, len, "%.*f%s", v < 10 ? 2 : v < 100 ? 1 : 0, v, units[u]);
+}
+
+void
+ctr_bytes_binary(uint64_t v, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+
+	human((double)v, 1024, units, 7, buf, len);
+}
+
+void
+ctr_bytes_decimal(uint64_t v, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB" };
+
+	human((double)v, 1000, units, 7, buf, len);
+}

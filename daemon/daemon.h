@@ -17,10 +17,12 @@
 #include "store.h"
 #include "validate.h"
 
-#define DAEMON_VERSION_MAJOR 0
-#define DAEMON_VERSION_MINOR 2
-#define DAEMON_VERSION_PATCH 9
-#define DAEMON_REVISION "c-0.1"
+#include "version.h"
+
+#define DAEMON_VERSION_MAJOR CONTAINERD_VERSION_MAJOR
+#define DAEMON_VERSION_MINOR CONTAINERD_VERSION_MINOR
+#define DAEMON_VERSION_PATCH CONTAINERD_VERSION_PATCH
+#define DAEMON_REVISION CONTAINERD_REVISION
 
 /* The 2017 daemon's error texts, which its clients match inside messages
  * (dockerd treats "container not found" and "process not found" as

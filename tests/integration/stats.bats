@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# ctr containers stats: one sample of the container's cgroup, as JSON with
+# ctr containers stats --json: one sample of the container's cgroup, as JSON with
 # the contract's field names (cgroup_stats.memory_stats.usage.usage, ...).
 
 load helpers
@@ -30,7 +30,7 @@ stat_num() {
 	start_container "$id" sh -c 'x=0123456789; for k in 1 2 3 4 5 6 7 8 9 10 11 12; do x=$x$x; done; touch /tmp/ready; sleep 1000'
 	wait_for test -e "$BUNDLE/rootfs/tmp/ready"
 
-	run -0 ctr containers stats "$id"
+	run -0 ctr containers stats --json "$id"
 	echo "$output"
 	jq -e . <<<"$output" >/dev/null || fail "not JSON: $output"
 	mem=$(stat_num "$output" .cgroup_stats.memory_stats.usage.usage)
@@ -50,7 +50,7 @@ stat_num() {
 	run -0 ctr containers exec --id "$id" --pid extra sleep 1000
 	wait_for process_listed "$id" extra
 
-	run -0 ctr containers stats "$id"
+	run -0 ctr containers stats --json "$id"
 	echo "$output"
 	assert_eq "$(stat_num "$output" .cgroup_stats.memory_stats.usage.limit)" 67108864 "memory limit"
 	assert_eq "$(stat_num "$output" .cgroup_stats.pids_stats.limit)" 50 "pids limit"
