@@ -171,6 +171,7 @@ complete_words() {
 	assert_eq "$output" containers
 	run -0 complete_words ctr "$C/ctr" ctr --address /x containers st
 	assert_eq "$output" "start
+stop
 stats
 state" "ctr containers st"
 	run -0 complete_words ctr "$C/ctr" ctr containers start --check
