@@ -205,7 +205,7 @@ test: deps
 
 # Chaos: the daemon SIGKILLed at CHAOS_SEEDS seeded moments of a burst of
 # 100 creates, plus the shim and SIGTERM rounds, and the rounds of every
-# other tests/integration/chaos*.bats file (make test runs 3 seeds).
+# other tests/integration/chaos*.bats file (make test runs 2 seeds).
 CHAOS_SEEDS ?= 20
 .PHONY: chaos
 chaos: deps

@@ -15,7 +15,7 @@
 # bails out or whose plan does not match its tests counts as one failure.
 # The last line is "N passed, N failed[, N skipped]"; exit 1 if any failed.
 #
-# Environment: SUITE_BUDGET (seconds for everything, default 1200),
+# Environment: SUITE_BUDGET (seconds for everything, default 1380),
 # UNIT_TIMEOUT, SHIM_TIMEOUT, FUZZ_TIMEOUT, BATS_TIMEOUT, COMPAT_TIMEOUT,
 # GRPC_TIMEOUT, SAN_TIMEOUT (per runner caps), DOCKERD and DOCKER (dockerd
 # 17.09 and the docker client for tests/compat; .ci/run sets them),
@@ -28,7 +28,7 @@ fi
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
-SUITE_BUDGET=${SUITE_BUDGET:-1200}
+SUITE_BUDGET=${SUITE_BUDGET:-1380}
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-120}
 SHIM_TIMEOUT=${SHIM_TIMEOUT:-180}
 BATS_TIMEOUT=${BATS_TIMEOUT:-780}

@@ -36,7 +36,7 @@ chaos_seeds() {
 	elif [ -n "${CHAOS_SEEDS:-}" ]; then
 		seq 1 "$CHAOS_SEEDS"
 	else
-		echo 3 7 11
+		echo 3 11
 	fi
 }
 
