@@ -386,6 +386,11 @@ s.connect(sys.argv[1])' "$T/a.sock"
 	kill -9 "$(init_pid dk)"
 	wait_exit dk 137
 	echo "# figure: $(grep -m1 'listening on' "$T/daemon.log" | cut -d' ' -f3-)" >&3
+	# Not this shell's child (its parent exited), so no status to wait for:
+	# stopped here, and the teardown's checks of a child's status skipped.
+	kill -TERM "$DAEMON_PID"
+	wait_for pid_gone "$DAEMON_PID"
+	DAEMON_PID=
 }
 
 @test "the 2017 daemon's flag syntax (Go's flag package): -state-dir X, -debug=true, --debug=false, --log-level fatal or an unknown level (info, with a warning) all start" {
