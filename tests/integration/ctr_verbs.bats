@@ -98,21 +98,21 @@ IGNORE_TERM_ARGS=(sh -c 'trap "" TERM; touch /tmp/ready; while true; do sleep 1;
 }
 
 @test "containers stop -t 1: a TERM-ignoring init gets SIGKILL after 1 s (137); a trapping one exits at once (143)" {
-	start_container stubborn "${IGNORE_TERM_ARGS[@]}"
+	start_container termdeaf "${IGNORE_TERM_ARGS[@]}"
 	wait_for test -e "$BUNDLE/rootfs/tmp/ready"
 	t0=$(now_ms)
-	run -0 ctr containers stop -t 1 stubborn
+	run -0 ctr containers stop -t 1 termdeaf
 	took=$(($(now_ms) - t0))
 	echo "$output"
 	echo "# figure: stop -t 1 of a TERM-ignoring init took $took ms: $output" >&3
-	assert_contains "$output" "stubborn: exit status 137"
+	assert_contains "$output" "termdeaf: exit status 137"
 	assert_contains "$output" SIGKILL
 	[ "$took" -ge 1000 ] || fail "SIGKILL came before the timeout ($took ms)"
 	[ "$took" -lt 8000 ] || fail "stop took $took ms"
 	# Returned once the exit was recorded: the id is free at once.
-	assert_eq "$(event_count exit stubborn init)" 1 "exit rows"
-	assert_eq "$(db "SELECT status FROM events WHERE type = 'exit' AND container_id = 'stubborn'")" 137 "exit status"
-	container_not_listed stubborn || fail "stubborn still listed after stop returned"
+	assert_eq "$(event_count exit termdeaf init)" 1 "exit rows"
+	assert_eq "$(db "SELECT status FROM events WHERE type = 'exit' AND container_id = 'termdeaf'")" 137 "exit status"
+	container_not_listed termdeaf || fail "termdeaf still listed after stop returned"
 
 	start_container polite "${TRAP_ARGS[@]}"
 	wait_for test -e "$BUNDLE/rootfs/tmp/trapped"
