@@ -20,8 +20,8 @@ DEB_PKGS := gcc make pkg-config libsqlite3-dev libprotobuf-c-dev protobuf-c-comp
 	busybox-static bats python3-grpcio python3-protobuf sqlite3 musl-tools jq util-linux \
 	procps psmisc iproute2 clang-14 libclang-rt-14-dev criu man-db
 
-PROTOS   := schema/api.proto schema/health.proto
-GEN_C    := $(B)/gen/api.pb-c.c $(B)/gen/health.pb-c.c $(B)/gen/google/protobuf/timestamp.pb-c.c
+PROTOS   := schema/api.proto schema/health.proto schema/records.proto
+GEN_C    := $(B)/gen/api.pb-c.c $(B)/gen/health.pb-c.c $(B)/gen/records.pb-c.c $(B)/gen/google/protobuf/timestamp.pb-c.c
 GEN_H    := $(GEN_C:.c=.h)
 MIGRATIONS := $(sort $(wildcard schema/[0-9]*.sql))
 
