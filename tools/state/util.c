@@ -8,40 +8,19 @@
 #include <unistd.h>
 
 #include "state.h"
+#include "timefmt.h"
 #include "validate.h"
 
 int
 state_time_parse(const char *s, int64_t now, int64_t *ns)
 {
-	int64_t ago;
-
-	if (s == NULL || *s == '\0')
-		return -1;
-	if (rfc3339_parse(s, ns) == 0)
-		return 0;
-	if (duration_parse(s, &ago) == 0 && ago >= 0) {
-		*ns = now - ago;
-		return 0;
-	}
-	return -1;
+	return time_parse(s, now, ns);
 }
 
 void
 state_time_format(int64_t ns, char buf[STATE_TIME_LEN])
 {
-	int64_t sec = ns / 1000000000, frac = ns % 1000000000;
-	time_t t;
-	struct tm tm;
-	char date[24];
-
-	if (frac < 0) {
-		frac += 1000000000;
-		sec--;
-	}
-	t = (time_t)sec;
-	gmtime_r(&t, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, STATE_TIME_LEN, "%s.%09lldZ", date, (long long)frac);
+	time_format(ns, buf);
 }
 
 int
