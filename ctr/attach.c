@@ -54,6 +54,8 @@ struct ctr_attach {
 	int sigfd;
 	bool masked;
 	sigset_t oldmask;
+	int last_sig;		/* the last signal passed on, and when */
+	int64_t last_sig_ms;
 };
 
 static int64_t
@@ -364,11 +366,62 @@ setup_tty(struct ctr_attach *at)
 	send_size(at);
 }
 
+/*
+ * SIGINT or SIGTERM to ctr goes on to the process (as docker run's signal
+ * proxy does), and ctr relays on until its exit. The process may ignore it
+ * (a shell as a container's pid 1 ignores both), so the same signal again
+ * within DETACH_MS detaches instead, saying the process still runs. A signal
+ * that cannot be delivered, and SIGHUP (the terminal is gone), detach too.
+ */
+#define DETACH_MS 2000
+
+static int
+detach(struct ctr_attach *at, int signo, const char *why)
+{
+	const char *nl = at->raw ? "\r\n" : "\n";
+
+	fprintf(stderr, "%sctr: %s: detached; %s %s keeps running "
+	    "(ctr containers kill%s%s %s stops it)%s", at->raw ? nl : "", why, at->id, at->pid,
+	    strcmp(at->pid, "init") == 0 ? "" : " --pid ",
+	    strcmp(at->pid, "init") == 0 ? "" : at->pid, at->id, nl);
+	return 128 + signo;
+}
+
+static int
+forward_signal(struct ctr_attach *at, int signo)
+{
+	Types__SignalRequest req = TYPES__SIGNAL_REQUEST__INIT;
+	char why[96];
+	struct err e;
+	int64_t now = mono_ms();
+
+	if (signo == at->last_sig && now - at->last_sig_ms < DETACH_MS) {
+		snprintf(why, sizeof(why), "%s again", strsignal(signo));
+		return detach(at, signo, why);
+	}
+	req.id = at->id;
+	req.pid = at->pid;
+	req.signal = (uint32_t)signo;
+	if (ctr_call_empty(at->c, "Signal", &req.base,
+	    &types__signal_response__descriptor, &e) < 0) {
+		snprintf(why, sizeof(why), "cannot pass %s on: %.60s",
+		    strsignal(signo), e.msg);
+		return detach(at, signo, why);
+	}
+	at->last_sig = signo;
+	at->last_sig_ms = now;
+	fprintf(stderr, "%sctr: %s passed to %s %s; again within %d s to "
+	    "detach%s", at->raw ? "\r\n" : "", strsignal(signo), at->id, at->pid,
+	    DETACH_MS / 1000, at->raw ? "\r\n" : "\n");
+	return 0;
+}
+
 /* A signal: 0 to go on, or 128+signal when ctr must stop. */
 static int
 read_signals(struct ctr_attach *at)
 {
 	struct signalfd_siginfo si;
+	int rc;
 
 	while (read(at->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGWINCH) {
@@ -376,7 +429,10 @@ read_signals(struct ctr_attach *at)
 				send_size(at);
 			continue;
 		}
-		return 128 + (int)si.ssi_signo;
+		if (si.ssi_signo == SIGHUP)
+			return detach(at, SIGHUP, "hung up");
+		if ((rc = forward_signal(at, (int)si.ssi_signo)) != 0)
+			return rc;
 	}
 	return 0;
 }

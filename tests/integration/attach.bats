@@ -71,3 +71,46 @@ teardown() {
 		[ ! -e "$(dirname "$p")" ] || fail "$(dirname "$p") left behind"
 	done
 }
+
+# attach_bg ID ARGS...: ctr containers start --attach in the background
+# (stdin a fifo held open), output in $T/ID.out/.err; its pid in $CTR_PID.
+attach_bg() {
+	local id=$1
+	shift
+	make_bundle "$id" "$@"
+	mkfifo "$T/$id.in"
+	"$CTR_BIN" --address "$SOCK" containers start --attach "$id" "$BUNDLE" \
+		<"$T/$id.in" >"$T/$id.out" 2>"$T/$id.err" &
+	CTR_PID=$!
+	exec {HOLD_IN}>"$T/$id.in"
+}
+
+@test "start --attach: ^C goes on to the container, which handles it; ctr returns its status" {
+	attach_bg at8 sh -c 'trap "echo got INT; exit 3" INT; echo ready; while :; do sleep 0.05; done'
+	wait_for file_has "$T/at8.out" ready
+	kill -INT "$CTR_PID"
+	rc=0
+	wait "$CTR_PID" || rc=$?
+	exec {HOLD_IN}>&-
+	cat "$T/at8.out" "$T/at8.err"
+	assert_eq "$rc" 3 "ctr's exit status"
+	assert_contains "$(cat "$T/at8.out")" "got INT"
+	assert_contains "$(cat "$T/at8.err")" "passed to at8 init"
+	wait_exit at8 3
+}
+
+@test "start --attach: ^C twice detaches from a container that ignores it, which runs on" {
+	attach_bg at9 sh -c 'echo ready; exec sleep 300'
+	wait_for file_has "$T/at9.out" ready
+	kill -INT "$CTR_PID"
+	wait_for file_has "$T/at9.err" "passed to at9 init"
+	kill -INT "$CTR_PID"
+	rc=0
+	wait "$CTR_PID" || rc=$?
+	exec {HOLD_IN}>&-
+	cat "$T/at9.err"
+	assert_eq "$rc" 130 "ctr's exit status"
+	assert_contains "$(cat "$T/at9.err")" "detached; at9 init keeps running"
+	assert_eq "$(ctr_status at9)" running "container status"
+	echo "# the container ignored SIGINT (pid 1), ctr detached, at9 runs on" >&3
+}
