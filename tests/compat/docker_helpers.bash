@@ -60,63 +60,13 @@ dk_skip_reason() {
 	fi
 }
 
-# ---------------------------------------------------------------- asserting
+# fail, assert_*, figure, wait_for, pid_alive, pid_gone, now_ms
+# shellcheck source=../lib/common.bash
+source "$REPO/tests/lib/common.bash"
 
-fail() {
-	echo "FAIL: $*" >&2
-	return 1
-}
-
-assert_eq() {
-	[ "$1" = "$2" ] || fail "${3:-value}: got '$1', want '$2'"
-}
-
-assert_contains() {
-	[[ "$1" == *"$2"* ]] || fail "expected to find '$2' in: $1"
-}
-
-assert_not_contains() {
-	[[ "$1" != *"$2"* ]] || fail "did not expect '$2' in: $1"
-}
-
-# figure TEXT: one line of what a test measured, on bats' fd 3.
-figure() {
-	echo "# $*" >&3
-}
-
-# ---------------------------------------------------------------- waiting
-
-# dk_wait [-t SECONDS] CMD...: retry CMD every 0.1 s until it succeeds; fails
-# naming CMD after the deadline.
+# dk_wait [-t SECONDS] CMD...: wait_for with this file's default deadline.
 dk_wait() {
-	local t=$DK_WAIT
-	if [ "$1" = -t ]; then
-		t=$2
-		shift 2
-	fi
-	local end=$((SECONDS + t))
-	while :; do
-		"$@" && return 0
-		[ "$SECONDS" -ge "$end" ] && break
-		sleep 0.1
-	done
-	fail "timed out after ${t}s waiting for: $*"
-}
-
-pid_alive() {
-	local st
-	[ -n "$1" ] && [ -r "/proc/$1/stat" ] || return 1
-	st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
-	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
-}
-
-pid_gone() {
-	! pid_alive "$1"
-}
-
-# now_ms: milliseconds since the epoch.
-now_ms() {
-	echo $(($(date +%s%N) / 1000000))
+	WAIT_TIMEOUT=$DK_WAIT wait_for "$@"
 }
 
 # ---------------------------------------------------------------- clients

@@ -20,10 +20,6 @@ teardown() {
 	teardown_common
 }
 
-now_ms() {
-	echo $(($(date +%s%N) / 1000000))
-}
-
 # A container whose init ignores SIGTERM: only SIGKILL ends it.
 IGNORE_TERM_ARGS=(sh -c 'trap "" TERM; touch /tmp/ready; while true; do sleep 1; done')
 

@@ -82,64 +82,9 @@ requires_e2e() {
 	requires root runc busybox jq sqlite3 daemon ctr shim
 }
 
-# ---------------------------------------------------------------- asserting
-
-fail() {
-	echo "FAIL: $*" >&2
-	return 1
-}
-
-# assert_contains HAYSTACK NEEDLE
-assert_contains() {
-	[[ "$1" == *"$2"* ]] || fail "expected to find '$2' in: $1"
-}
-
-# assert_not_contains HAYSTACK NEEDLE
-assert_not_contains() {
-	[[ "$1" != *"$2"* ]] || fail "did not expect '$2' in: $1"
-}
-
-# assert_match HAYSTACK ERE (grep -E, case-insensitive)
-assert_match() {
-	grep -Eqi -- "$2" <<<"$1" || fail "expected /$2/ in: $1"
-}
-
-# assert_eq GOT WANT [WHAT]
-assert_eq() {
-	[ "$1" = "$2" ] || fail "${3:-value}: got '$1', want '$2'"
-}
-
-# ---------------------------------------------------------------- waiting
-
-# wait_for [-t SECONDS] CMD...: retry CMD every 0.1s until it succeeds;
-# fails (with CMD in the message) after the timeout.
-wait_for() {
-	local t=$WAIT_TIMEOUT
-	if [ "$1" = -t ]; then
-		t=$2
-		shift 2
-	fi
-	local tries=$((t * 10)) i
-	for ((i = 0; i < tries; i++)); do
-		if "$@"; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	fail "timed out after ${t}s waiting for: $*"
-}
-
-# pid_alive PID: the process exists and is not a zombie.
-pid_alive() {
-	local st
-	[ -n "$1" ] && [ -r "/proc/$1/stat" ] || return 1
-	st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
-	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
-}
-
-pid_gone() {
-	! pid_alive "$1"
-}
+# fail, assert_*, figure, wait_for, pid_alive, pid_gone, now_ms
+# shellcheck source=../lib/common.bash
+source "$REPO/tests/lib/common.bash"
 
 # ---------------------------------------------------------------- bundles
 
