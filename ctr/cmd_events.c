@@ -108,6 +108,7 @@ struct events_filter {
 	int64_t until;		/* ... nor after it; 0: no bound */
 	const char *id;
 	bool json;
+	bool stored_only;	/* the stream ends by itself: no deadline */
 };
 
 /* --type values into f->by_type; -1 with a usage error printed. */
@@ -217,6 +218,7 @@ events_flags(const struct ctr_args *a, Types__EventsRequest *req,
 	if (ctr_arg_bool(a, "stored-only"))
 		req->storedonly = true;
 	f->json = ctr_arg_bool(a, "json");
+	f->stored_only = req->storedonly;
 	return 0;
 
 bad_since:
@@ -227,8 +229,8 @@ bad_since:
 	return -1;
 }
 
-/* The next event, waiting no later than f->until: 1, 0 at the stream's
- * end or at --until, -1 on error. */
+/* The next event, waiting no later than f->until for a live one: 1, 0 at
+ * the stream's end or at --until, -1 on error. */
 static int
 next_event(struct grpc_stream *st, const struct events_filter *f, Types__Event **ev,
     struct err *e)
@@ -236,7 +238,7 @@ next_event(struct grpc_stream *st, const struct events_filter *f, Types__Event *
 	int64_t left_ms;
 	int rc;
 
-	if (f->until == 0)
+	if (f->until == 0 || f->stored_only)
 		return ctr_events_next(st, ev, 0, e);
 	/* Rounded up: the deadline falls at or just after --until. A far
 	 * --until is waited for a day at a time (the timeout is an int). */
@@ -302,5 +304,6 @@ const struct ctr_cmd cmd_events = {
 	    "containerd-state events. Times print in UTC with nine fraction digits,\n"
 	    "fixed width (2024-05-01T10:00:00.000000000Z). Without --since, only\n"
 	    "events from now on; without --until (or --stored-only), until interrupted.\n"
-	    "Event types: " EVENT_TYPES_TEXT ".\n",
+	    "Event types: start-container, start-process, exit, oom, pause, resume,\n"
+	    "create-checkpoint, delete-checkpoint.\n",
 };
