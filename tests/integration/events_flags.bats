@@ -217,7 +217,7 @@ event_ts() { # TYPE ID: ts of ID's last TYPE event
 	echo "# non-UTF-8 pid name arrives as $(jq -c .pid <<<"$output")" >&3
 }
 
-@test "one time format: ctr events, ctr containers, the daemon log and containerd-state" {
+@test "one time format: ctr events, ctr containers, the daemon log, the shim log and containerd-state" {
 	requires jq
 	stop_daemon
 	start_daemon --debug
@@ -229,8 +229,10 @@ event_ts() { # TYPE ID: ts of ID's last TYPE event
 			bad=$((bad + 1))
 		fi
 		checked=$((checked + 1))
+		per[$1]=$(( ${per[$1]:-0} + 1 ))
 	}
 	checked=0
+	declare -A per
 	run -0 ctr events --stored-only
 	while read -r when _; do check "ctr events" "$when"; done < <(tail -n +2 <<<"$output")
 	run -0 ctr events --stored-only --json
@@ -239,12 +241,22 @@ event_ts() { # TYPE ID: ts of ID's last TYPE event
 	echo "$output"
 	when=$(awk '/^Created:/ { print $2 }' <<<"$output")
 	check "ctr containers ID" "$when"
+	sample=$when
 	run -0 ctr containers --format json
 	check "ctr containers --format json" "$(jq -r '.[0].created' <<<"$output")"
 	while read -r when _; do check "daemon log" "$when"; done < <(grep -v '^#' "$T/daemon.log" | grep -v '^\[containerd\]')
+	# The shim's own log (shim/log.c, its own code, the same format): a
+	# line it does not understand on its control fifo is logged.
+	echo "no-such-command" >"$CDIR/tf1/init/control"
+	wait_for test -s "$CDIR/tf1/init/shim.log"
+	while read -r when _; do check "shim.log" "$when"; done <"$CDIR/tf1/init/shim.log"
 	run -0 "$STATE_BIN" --state-dir "$STATE" events
 	while read -r when _; do check "containerd-state events" "$when"; done < <(tail -n +2 <<<"$output")
 	assert_eq "$bad" 0 "times not in the one format"
-	[ "$checked" -gt 10 ] || fail "only $checked times checked"
-	echo "# $checked printed times, all RFC 3339 UTC with 9 digits ($(head -c 30 <<<"$when"))" >&3
+	for what in "ctr events" "ctr events --json" "ctr containers ID" "ctr containers --format json" \
+		"daemon log" "shim.log" "containerd-state events"; do
+		[ "${per[$what]:-0}" -gt 0 ] || fail "no time checked from $what"
+		counts="$counts, $what ${per[$what]}"
+	done
+	echo "# $checked printed times, all RFC 3339 UTC with 9 digits (e.g. $sample):${counts#,}" >&3
 }
