@@ -36,13 +36,15 @@ ctr_event_header(FILE *f)
 	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
 }
 
-/* The newer Timestamp, else the older seconds-only field; ns. */
+/* The newer Timestamp, else the older seconds-only field; ns, clamped to
+ * what an int64 holds (a daemon may send any seconds). */
 static int64_t
 event_ns(const Types__Event *ev)
 {
 	if (ev->timestamp != NULL && (ev->timestamp->seconds || ev->timestamp->nanos))
-		return ev->timestamp->seconds * 1000000000 + ev->timestamp->nanos;
-	return (int64_t)ev->legacytimestamp * 1000000000;
+		return ctr_time_ns(ev->timestamp->seconds, ev->timestamp->nanos);
+	return ctr_time_ns(ev->legacytimestamp > INT64_MAX ? INT64_MAX :
+	    (int64_t)ev->legacytimestamp, 0);
 }
 
 int

@@ -143,6 +143,8 @@ int ctr_signal_parse(const char *s, int *sig);
  * time_parse() reads (RFC 3339, or a Go duration before now). ns since the
  * epoch; 0, or -1 when s is none of these. */
 int ctr_time_parse(const char *s, int64_t now, int64_t *ns);
+/* sec and nsec (a Timestamp's) as ns since the epoch, clamped to int64. */
+int64_t ctr_time_ns(int64_t sec, int32_t nsec);
 /* The one time format (lib/timefmt.h): RFC 3339, UTC, nine fraction
  * digits, fixed width (TIME_FMT_WIDTH). */
 void ctr_time_format(int64_t sec, int32_t nsec, char *buf, size_t len);

@@ -59,12 +59,23 @@ ctr_time_parse(const char *s, int64_t now, int64_t *ns)
 	return time_parse(s, now, ns);
 }
 
+int64_t
+ctr_time_ns(int64_t sec, int32_t nsec)
+{
+	int64_t ns;
+
+	if (__builtin_mul_overflow(sec, (int64_t)1000000000, &ns) ||
+	    __builtin_add_overflow(ns, nsec, &ns))
+		return sec < 0 ? INT64_MIN : INT64_MAX;
+	return ns;
+}
+
 void
 ctr_time_format(int64_t sec, int32_t nsec, char *buf, size_t len)
 {
 	char t[TIME_FMT_LEN];
 
-	snprintf(buf, len, "%s", time_format(sec * 1000000000 + nsec, t));
+	snprintf(buf, len, "%s", time_format(ctr_time_ns(sec, nsec), t));
 }
 
 /* Like Go's filepath.Abs: joined to the working directory, then cleaned
