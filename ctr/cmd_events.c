@@ -177,13 +177,13 @@ events_flags(const struct ctr_args *a, Types__EventsRequest *req,
 		if (time_parse(since, now, &f->since) < 0)
 			goto bad_since;
 		/* The daemon replays what is newer than the time it is given. */
-		from = f->since - 1;
+		from = f->since > INT64_MIN ? f->since - 1 : f->since;
 	} else if (old != NULL) {
 		if (ctr_time_parse(old, now, &from) < 0) {
 			since = old;
 			goto bad_since;
 		}
-		f->since = from + 1;
+		f->since = from < INT64_MAX ? from + 1 : from;
 	}
 	if (until != NULL) {
 		if (time_parse(until, now, &f->until) < 0) {
@@ -191,7 +191,7 @@ events_flags(const struct ctr_args *a, Types__EventsRequest *req,
 			    "(2024-05-01T10:00:00Z) or a duration ago (10m, 1h30m)", until);
 			return -1;
 		}
-		if (f->until < f->since) {
+		if ((since != NULL || old != NULL) && f->until < f->since) {
 			*rc = ctr_usage_error(a, "--until %s is before --since %s",
 			    until, since ? since : old);
 			return -1;
