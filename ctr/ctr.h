@@ -139,10 +139,14 @@ void ctr_close(struct ctr *c);
 
 /* A signal number, or a name with or without SIG (KILL, sigkill, SIGKILL). */
 int ctr_signal_parse(const char *s, int *sig);
-/* RFC 3339 ("2017-01-02T15:04:05.5Z", "...+02:00") or seconds since the
- * epoch. */
-int ctr_time_parse(const char *s, int64_t *sec, int32_t *nsec);
-/* RFC 3339 with nanoseconds, local time (Go's RFC3339Nano). */
+/* --timestamp's syntax: seconds since the epoch (as before), or what
+ * time_parse() reads (RFC 3339, or a Go duration before now). ns since the
+ * epoch; 0, or -1 when s is none of these. */
+int ctr_time_parse(const char *s, int64_t now, int64_t *ns);
+/* sec and nsec (a Timestamp's) as ns since the epoch, clamped to int64. */
+int64_t ctr_time_ns(int64_t sec, int32_t nsec);
+/* The one time format (lib/timefmt.h): RFC 3339, UTC, nine fraction
+ * digits, fixed width (TIME_FMT_WIDTH). */
 void ctr_time_format(int64_t sec, int32_t nsec, char *buf, size_t len);
 /* "3 minutes ago", as docker ps prints CREATED: sec is the moment, now the
  * current time, both seconds since the epoch. */

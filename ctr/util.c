@@ -1,5 +1,6 @@
 /* util: values on ctr's command line and in its output. */
 #include "ctr.h"
+#include "timefmt.h"
 #include "validate.h"
 
 #include <ctype.h>
@@ -41,54 +42,40 @@ ctr_signal_parse(const char *s, int *sig)
 }
 
 int
-ctr_time_parse(const char *s, int64_t *sec, int32_t *nsec)
+ctr_time_parse(const char *s, int64_t now, int64_t *ns)
 {
 	long long v;
-	int64_t ns;
 	char *end;
 
-	*nsec = 0;
-	/* Plain seconds since the epoch. */
+	/* Plain seconds since the epoch: what --timestamp took before it
+	 * took durations, kept for scripts ("0" is the epoch here, not now). */
 	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (*s != '\0' && *end == '\0' && errno == 0 && v >= 0) {
-		*sec = v;
+	if (isdigit((unsigned char)*s) && *end == '\0' && errno == 0 &&
+	    v <= INT64_MAX / 1000000000) {
+		*ns = (int64_t)v * 1000000000;
 		return 0;
 	}
-	if (rfc3339_parse(s, &ns) < 0)
-		return -1;
-	*sec = ns / 1000000000;
-	*nsec = (int32_t)(ns % 1000000000);
-	if (*nsec < 0) {
-		*nsec += 1000000000;
-		(*sec)--;
-	}
-	return 0;
+	return time_parse(s, now, ns);
+}
+
+int64_t
+ctr_time_ns(int64_t sec, int32_t nsec)
+{
+	int64_t ns;
+
+	if (__builtin_mul_overflow(sec, (int64_t)1000000000, &ns) ||
+	    __builtin_add_overflow(ns, nsec, &ns))
+		return sec < 0 ? INT64_MIN : INT64_MAX;
+	return ns;
 }
 
 void
 ctr_time_format(int64_t sec, int32_t nsec, char *buf, size_t len)
 {
-	time_t t = (time_t)sec;
-	char date[40], frac[16] = "", zone[24];
-	struct tm tm;
-	long off;
-	int n;
+	char t[TIME_FMT_LEN];
 
-	localtime_r(&t, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	if (nsec > 0 && nsec < 1000000000) {
-		n = snprintf(frac, sizeof(frac), ".%09d", nsec);
-		while (n > 1 && frac[n - 1] == '0')
-			frac[--n] = '\0';
-	}
-	off = tm.tm_gmtoff;
-	if (off == 0)
-		snprintf(zone, sizeof(zone), "Z");
-	else
-		snprintf(zone, sizeof(zone), "%c%02ld:%02ld", off < 0 ? '-' : '+',
-		    labs(off) / 3600, labs(off) % 3600 / 60);
-	snprintf(buf, len, "%s%s%s", date, frac, zone);
+	snprintf(buf, len, "%s", time_format(ctr_time_ns(sec, nsec), t));
 }
 
 /* Like Go's filepath.Abs: joined to the working directory, then cleaned

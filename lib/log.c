@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/time.h>
-#include <time.h>
+
+#include "timefmt.h"
 
 static int log_level = LOG_LEVEL_INFO;
 
@@ -42,16 +42,12 @@ log_vwrite(int level, int with_errno, const char *fmt, va_list ap)
 {
 	static const char *const names[] = { "debug", "info", "warn", "error" };
 	int saved = errno;
-	char when[32];
-	struct timeval tv;
-	struct tm tm;
+	char when[TIME_FMT_LEN];
 
 	if (!log_enabled(level))
 		return;
-	gettimeofday(&tv, NULL);
-	localtime_r(&tv.tv_sec, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(stderr, "%s.%06ld %s ", when, (long)tv.tv_usec, names[level]);
+	/* The one time format (UTC, nanoseconds), as ctr and the shim print. */
+	fprintf(stderr, "%s %s ", time_format(time_now_ns(), when), names[level]);
 	vfprintf(stderr, fmt, ap);
 	if (with_errno)
 		fprintf(stderr, ": %s", strerror(saved));

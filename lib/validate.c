@@ -197,6 +197,7 @@ take_char(const char **p, const char *any)
 int
 rfc3339_parse(const char *s, int64_t *ns)
 {
+	static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	const char *p = s;
 	int y, mo, d, h, mi, se, oh = 0, om = 0;
 	int64_t frac = 0, scale = 100000000, off = 0, sec;
@@ -231,6 +232,9 @@ rfc3339_parse(const char *s, int64_t *ns)
 	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60 ||
 	    oh > 23 || om > 59)
 		return -1;
+	/* timegm would roll Feb 30 into March: refuse it, as Go does. */
+	if (d > mdays[mo - 1] + (mo == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+		return -1;
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;
 	tm.tm_mday = d;
@@ -239,12 +243,19 @@ rfc3339_parse(const char *s, int64_t *ns)
 	tm.tm_sec = se;
 	t = timegm(&tm);
 	/* Nanoseconds since the epoch fit an int64 only for 1677..2262;
-	 * outside, the multiplication would overflow (found by fuzzing). */
+	 * outside, the multiplication would overflow (found by fuzzing).
+	 * Checked exactly, so every time that time_format writes reads back;
+	 * before 1970 the fraction is taken from the next second up, as the
+	 * first moment of 1677 needs it. */
 	sec = (int64_t)t - off;
-	if (sec > (INT64_MAX - 999999999) / 1000000000 ||
-	    sec < INT64_MIN / 1000000000)
+	if (sec < 0 && frac > 0) {
+		sec++;
+		frac -= 1000000000;
+	}
+	if (__builtin_mul_overflow(sec, (int64_t)1000000000, &sec) ||
+	    __builtin_add_overflow(sec, frac, &sec))
 		return -1;
-	*ns = sec * 1000000000 + frac;
+	*ns = sec;
 	return 0;
 }
 

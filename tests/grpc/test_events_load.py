@@ -154,14 +154,10 @@ def shared():
 
 
 def ctr_time(ns):
-    """A time as ctr prints it (ctr/util.c ctr_time_format)."""
+    """A time as ctr prints it (lib/timefmt.c time_format): RFC 3339 in UTC,
+    nine fraction digits, fixed width."""
     sec, nsec = divmod(ns, 1000000000)
-    tm = time.localtime(sec)
-    frac = (".%09d" % nsec).rstrip("0") if nsec else ""
-    off = tm.tm_gmtoff
-    zone = "Z" if off == 0 else "%s%02d:%02d" % ("-" if off < 0 else "+", abs(off) // 3600,
-                                                abs(off) % 3600 // 60)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", tm) + frac + zone
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)) + ".%09dZ" % nsec
 
 
 def row_key(r):
