@@ -153,8 +153,10 @@ push_one(void *arg, const struct store_event *ev)
 	struct push_ctx *pc = arg;
 	Types__Event msg = TYPES__EVENT__INIT;
 	Google__Protobuf__Timestamp t = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-	uint8_t buf[1024];
+	uint8_t small[1024], *buf = small;
 	size_t n;
+	void *fixed;
+	int rc;
 
 	if (ev->seq > pc->limit_seq)
 		return 1;
@@ -174,12 +176,22 @@ push_one(void *arg, const struct store_event *ev)
 	t.seconds = ev->ts / 1000000000;
 	t.nanos = (int32_t)(ev->ts % 1000000000);
 	msg.timestamp = &t;
+	/* A string an earlier release stored that is not UTF-8 goes out
+	 * escaped, as in every other reply: a checking client (grpcio) would
+	 * otherwise fail the whole stream on it. */
+	fixed = reply_utf8_fix(&msg.base);
 	n = types__event__get_packed_size(&msg);
-	if (n <= sizeof(buf)) {
-		types__event__pack(&msg, buf);
-		if (grpc_call_send(pc->call, buf, n) < 0)
-			return 2;
+	if (n > sizeof(small) && (buf = malloc(n)) == NULL) {
+		reply_utf8_undo(fixed);
+		return 2;	/* out of memory: the stream ends, INTERNAL */
 	}
+	types__event__pack(&msg, buf);
+	reply_utf8_undo(fixed);
+	rc = grpc_call_send(pc->call, buf, n);
+	if (buf != small)
+		free(buf);
+	if (rc < 0)
+		return 2;
 	pc->s->scanned = ev->seq;
 	pc->sent++;
 	/* Room on the call, its connection and overall (lib/grpc.c). */

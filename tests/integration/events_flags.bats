@@ -210,9 +210,15 @@ event_ts() { # TYPE ID: ts of ID's last TYPE event
 	echo "$output"
 	jq -e . >/dev/null <<<"$output" || fail "not JSON: $output"
 	pid=$(jq -r .pid <<<"$output")
-	# The stream carries the byte as stored; ctr writes U+FFFD for it (as
-	# Go's encoding/json does), so the line stays UTF-8 and JSON.
-	assert_eq "$pid" "ex$(printf '\xef\xbf\xbd')ec" "the pid name, the bad byte as U+FFFD"
+	# The daemon sends the byte escaped as the text \xff, as in every
+	# other reply (a checking client would fail the stream on it), and the
+	# line stays UTF-8 and JSON.
+	assert_eq "$pid" 'ex\xffec' "the pid name, the bad byte escaped"
+	# grpcio, which checks UTF-8, reads the same event.
+	run -0 grpc_call Events '{"storedOnly": true, "id": "old1"}'
+	echo "$output"
+	assert_contains "$output" 'ex\\xffec'
+
 	assert_eq "$(jq -r .id <<<"$output") $(jq -r .status <<<"$output")" "old1 3" "the rest as stored"
 	echo "# non-UTF-8 pid name arrives as $(jq -c .pid <<<"$output")" >&3
 }
