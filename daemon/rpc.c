@@ -325,9 +325,11 @@ static const struct method methods[] = {
 	{ "/types.API/Stats", &types__stats_request__descriptor, rpc_stats, true },
 	{ "/types.API/UpdateProcess", &types__update_process_request__descriptor,
 	    rpc_update_proc, false },
-	/* rpc_records.c; the list replies from memory and bounded reads. */
+	/* rpc_records.c. The listing reads the database inside the iteration's
+	 * transaction: its reply waits for that commit, as a change's does. */
 	{ "/containerd.records.v1.Records/ListContainers",
-	    &containerd__records__v1__list_containers_request__descriptor, rpc_records_list, true },
+	    &containerd__records__v1__list_containers_request__descriptor, rpc_records_list,
+	    false },
 	{ "/containerd.records.v1.Records/RemoveContainer",
 	    &containerd__records__v1__remove_container_request__descriptor, rpc_records_remove,
 	    false },

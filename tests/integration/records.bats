@@ -180,3 +180,17 @@ state_tools_agree() {
 	assert_contains "$output" "invalid --before"
 	echo "# prune --before: p1 went, p2 (exited after $between) stayed until a plain prune" >&3
 }
+
+@test "retention: a pruned stopped container's logs go with its history" {
+	stop_daemon
+	start_daemon --retain-age 2s
+	stopped_container aged 0
+	# Made once it stopped (a create removes an old one), well within the age.
+	mkdir -p "$STATE/_logs/aged"
+	echo out >"$STATE/_logs/aged/init.log"
+	t0=$(date +%s%N)
+	wait_for eval '[ "$(rows aged)" = "0 0 0 0" ]'
+	[ ! -e "$STATE/_logs/aged" ] || fail "_logs/aged is still there after retention"
+	echo "# retention (--retain-age 2s) took rows, events and logs $((($(date +%s%N) - t0) / 1000000)) ms after the logs were made" >&3
+	state_tools_agree
+}
