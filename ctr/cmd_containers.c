@@ -7,6 +7,11 @@
  * events (the daemon's record, on the same clock as `ctr events`). Those
  * replays share a time budget, so a daemon whose history is slow to read
  * still lists at once, with "?" where the time is unknown.
+ *
+ * --all (or a status=stopped filter, as `docker ps` takes one) adds the
+ * stopped containers the daemon's database keeps, from the Records
+ * service's ListContainers, with their exit status and time; so does
+ * `ctr containers ID` for an ID that State no longer has.
  */
 #include "ctr.h"
 
@@ -14,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "records.pb-c.h"
 #include "statejson.h"
 
 /* All CREATED lookups of one listing together. */
@@ -24,6 +30,7 @@ static const struct ctr_cmd *const containers_subs[] = {
 	&cmd_containers_kill, &cmd_containers_stop, &cmd_containers_wait,
 	&cmd_containers_pause, &cmd_containers_resume, &cmd_containers_update,
 	&cmd_containers_stats, &cmd_containers_state, &cmd_containers_watch,
+	&cmd_containers_rm, &cmd_containers_prune,
 	NULL,
 };
 
@@ -34,11 +41,15 @@ const struct ctr_cmd cmd_containers = {
 };
 
 static const struct ctr_opt list_opts[] = {
+	{ "all", 'a', CTR_OPT_BOOL, NULL,
+	    "the stopped containers too (the daemon's records: STATUS stopped(CODE),"
+	    " EXITED)" },
 	{ "quiet", 'q', CTR_OPT_BOOL, NULL, "print only the ids" },
 	{ "format", 0, CTR_OPT_STRING, "table", "table or json" },
 	{ "filter", 'f', CTR_OPT_LIST, NULL,
 	    "only the containers that match: label=KEY, label=KEY=VALUE or "
-	    "status=running|paused|stopped; every filter must match" },
+	    "status=running|paused|stopped (stopped implies --all); every filter must"
+	    " match" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
@@ -48,6 +59,16 @@ struct row {
 	bool known;		/* the start time was found */
 	int64_t sec;
 	int32_t nsec;
+	/* A stopped container's record (ct made from it), NULL: a live one. */
+	const Containerd__Records__V1__ContainerRecord *rec;
+};
+
+/* The stopped containers of a ListContainers reply as State's type, for
+ * the filters and columns they share (owned by the listing). */
+struct stopped {
+	Containerd__Records__V1__ListContainersResponse *resp;
+	Types__Container *cts;
+	size_t n;
 };
 
 /* "init,e1,e2": the process names of one container. */
@@ -123,6 +144,8 @@ rows_created(struct ctr *c, struct row *rows, size_t n)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < n; i++) {
+		if (rows[i].rec != NULL)
+			continue; /* its record says */
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		spent = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 		if (spent >= CREATED_BUDGET_MS)
@@ -148,6 +171,18 @@ row_json(const struct row *r)
 
 	if (j == NULL)
 		return NULL;
+	if (r->rec != NULL) {
+		json_object_set_new(j, "exitStatus", json_integer(r->rec->exit_status));
+		if (r->rec->exited != NULL) {
+			ctr_time_format(r->rec->exited->seconds, r->rec->exited->nanos, when,
+			    sizeof(when));
+			json_object_set_new(j, "exited", json_string(when));
+		} else {
+			json_object_set_new(j, "exited", json_null());
+		}
+		if (r->rec->note[0] != '\0')
+			json_object_set_new(j, "note", json_string(r->rec->note));
+	}
 	if (r->known) {
 		ctr_time_format(r->sec, r->nsec, when, sizeof(when));
 		json_object_set_new(j, "created", json_string(when));
@@ -170,23 +205,38 @@ created_cells(const struct row *r, char *ago, size_t alen, char *abs, size_t len
 	ctr_time_format(r->sec, r->nsec, abs, len);
 }
 
+/* "stopped(137)": one word, as the column's other values. */
+static const char *
+status_cell(const struct row *r, char *buf, size_t len)
+{
+	if (r->rec == NULL)
+		return r->ct->status;
+	snprintf(buf, len, "%s(%u)", r->rec->status, r->rec->exit_status);
+	return buf;
+}
+
 static int
-print_table(const struct row *rows, size_t n)
+print_table(const struct row *rows, size_t n, bool all)
 {
 	struct ctr_table *t = ctr_table_new(20, 3);
-	char ago[64], abs[128];
+	char ago[64], abs[128], st[64], exited[64];
 	size_t i;
 
 	/* ID, PATH, STATUS, PROCESSES first and one word each: scripts
 	 * read them by position (awk '{ print $3 }'). */
-	ctr_table_addf(t, "ID\tPATH\tSTATUS\tPROCESSES\tCREATED");
+	ctr_table_addf(t, "ID\tPATH\tSTATUS\tPROCESSES\tCREATED%s", all ? "\tEXITED" : "");
 	for (i = 0; i < n; i++) {
-		char *procs = process_names(rows[i].ct);
+		const struct row *r = &rows[i];
+		char *procs = process_names(r->ct);
 
-		created_cells(&rows[i], ago, sizeof(ago), abs, sizeof(abs));
-		ctr_table_addf(t, "%s\t%s\t%s\t%s\t%s", rows[i].ct->id,
-		    rows[i].ct->bundlepath, rows[i].ct->status,
-		    procs && *procs ? procs : "-", ago);
+		created_cells(r, ago, sizeof(ago), abs, sizeof(abs));
+		snprintf(exited, sizeof(exited), "-");
+		if (r->rec != NULL && r->rec->exited != NULL)
+			ctr_time_ago(r->rec->exited->seconds, (int64_t)time(NULL), exited,
+			    sizeof(exited));
+		ctr_table_addf(t, "%s\t%s\t%s\t%s\t%s%s%s", r->ct->id, r->ct->bundlepath,
+		    status_cell(r, st, sizeof(st)), procs && *procs ? procs : "-", ago,
+		    all ? "\t" : "", all ? exited : "");
 		free(procs);
 	}
 	ctr_table_flush(t, stdout);
@@ -208,6 +258,18 @@ print_one(const struct row *r)
 	printf("Status:    %s\n", ct->status);
 	printf("Created:   %s%s%s%s\n", abs, r->known ? " (" : "",
 	    r->known ? ago : "", r->known ? ")" : "");
+	if (r->rec != NULL) {
+		printf("Exit:      %u\n", r->rec->exit_status);
+		if (r->rec->exited != NULL) {
+			ctr_time_format(r->rec->exited->seconds, r->rec->exited->nanos, abs,
+			    sizeof(abs));
+			ctr_time_ago(r->rec->exited->seconds, (int64_t)time(NULL), ago,
+			    sizeof(ago));
+			printf("Exited:    %s (%s)\n", abs, ago);
+		}
+		if (r->rec->note[0] != '\0')
+			printf("Note:      %s\n", r->rec->note);
+	}
 	printf("Runtime:   %s\n", ct->runtime && *ct->runtime ? ct->runtime : "-");
 	printf("Labels:   ");
 	for (i = 0; i < ct->n_labels; i++)
@@ -237,16 +299,84 @@ print_one(const struct row *r)
 	return ferror(stdout) ? ctr_stdout_failed() : 0;
 }
 
+static bool
+state_has(const Types__StateResponse *r, const char *id)
+{
+	for (size_t i = 0; r != NULL && i < r->n_containers; i++)
+		if (strcmp(r->containers[i]->id, id) == 0)
+			return true;
+	return false;
+}
+
+/* The records that State did not list (stopped ones), as containers;
+ * only id when id is set. 0, or -1 with e. */
+static int
+stopped_fetch(struct ctr *c, const Types__StateResponse *live, const char *id,
+    struct stopped *out, struct err *e)
+{
+	Containerd__Records__V1__ListContainersRequest req =
+	    CONTAINERD__RECORDS__V1__LIST_CONTAINERS_REQUEST__INIT;
+	Containerd__Records__V1__ListContainersResponse *r;
+
+	memset(out, 0, sizeof(*out));
+	req.all = true;
+	if (ctr_call(c, RECORDS_PREFIX "ListContainers", &req.base,
+	    &containerd__records__v1__list_containers_response__descriptor,
+	    (ProtobufCMessage **)&r, e) < 0)
+		return -1;
+	out->resp = r;
+	if ((out->cts = calloc(r->n_containers + 1, sizeof(*out->cts))) == NULL)
+		return err_set(e, GRPC_INTERNAL, "out of memory");
+	for (size_t i = 0; i < r->n_containers; i++) {
+		Containerd__Records__V1__ContainerRecord *rec = r->containers[i];
+		Types__Container *ct = &out->cts[out->n];
+
+		/* Live ones are State's; one that stopped in between is not
+		 * listed twice. */
+		if (strcmp(rec->status, "creating") == 0 || strcmp(rec->status, "running") == 0 ||
+		    strcmp(rec->status, "paused") == 0 || state_has(live, rec->id) ||
+		    (id != NULL && strcmp(rec->id, id) != 0))
+			continue;
+		types__container__init(ct);
+		ct->id = rec->id;
+		ct->bundlepath = rec->bundle;
+		ct->status = rec->status;
+		ct->labels = rec->labels;
+		ct->n_labels = rec->n_labels;
+		out->n++;
+	}
+	return 0;
+}
+
+static void
+stopped_free(struct stopped *s)
+{
+	free(s->cts);
+	if (s->resp != NULL)
+		protobuf_c_message_free_unpacked(&s->resp->base, NULL);
+}
+
+/* The record of the i-th stopped container. */
+static const Containerd__Records__V1__ContainerRecord *
+stopped_rec(const struct stopped *s, size_t i)
+{
+	for (size_t k = 0; k < s->resp->n_containers; k++)
+		if (strcmp(s->resp->containers[k]->id, s->cts[i].id) == 0)
+			return s->resp->containers[k];
+	return NULL;
+}
+
 static int
 list_run(struct ctr *c, const struct ctr_args *a)
 {
 	Types__StateRequest req = TYPES__STATE_REQUEST__INIT;
 	const char *format = ctr_arg_str(a, "format");
 	const char **filters;
-	Types__StateResponse *r;
+	Types__StateResponse *r = NULL;
+	struct stopped st = { 0 };
 	struct row *rows;
 	size_t i, k, n = 0, nf;
-	bool one = a->argc > 0, json;
+	bool one = a->argc > 0, json, all = ctr_arg_bool(a, "all");
 	struct err e;
 	int rc = 0;
 
@@ -255,23 +385,62 @@ list_run(struct ctr *c, const struct ctr_args *a)
 		return ctr_usage_error(a, "invalid --format \"%s\": want table "
 		    "or json", format);
 	filters = ctr_arg_list(a, "filter", &nf);
-	for (k = 0; k < nf; k++)
+	for (k = 0; k < nf; k++) {
 		if (filter_check(a, filters[k]) != 0)
 			return CTR_EXIT_USAGE;
+		if (strcmp(filters[k], "status=stopped") == 0)
+			all = true;
+	}
 	req.id = one ? a->argv[0] : "";
 	if (ctr_call(c, "State", &req.base, &types__state_response__descriptor,
-	    (ProtobufCMessage **)&r, &e) < 0)
+	    (ProtobufCMessage **)&r, &e) < 0) {
+		/* ctr containers ID: a stopped one is in the records. */
+		if (!one || e.code != GRPC_NOT_FOUND)
+			return ctr_fail(&e);
+		r = NULL;
+		all = true;
+	}
+	if (all && stopped_fetch(c, r, one ? a->argv[0] : NULL, &st, &e) < 0) {
+		stopped_free(&st);
+		if (r != NULL)
+			types__state_response__free_unpacked(r, NULL);
 		return ctr_fail(&e);
-	if ((rows = calloc(r->n_containers + 1, sizeof(*rows))) == NULL) {
-		types__state_response__free_unpacked(r, NULL);
+	}
+	if (one && r == NULL && st.n == 0) {
+		stopped_free(&st);
+		err_set(&e, GRPC_NOT_FOUND, "containerd: container not found: no such container: %s",
+		    a->argv[0]);
+		return ctr_fail(&e);
+	}
+	if ((rows = calloc((r ? r->n_containers : 0) + st.n + 1, sizeof(*rows))) == NULL) {
+		stopped_free(&st);
+		if (r != NULL)
+			types__state_response__free_unpacked(r, NULL);
 		err_set(&e, GRPC_INTERNAL, "out of memory");
 		return ctr_fail(&e);
 	}
-	for (i = 0; i < r->n_containers; i++) {
-		for (k = 0; k < nf && filter_match(r->containers[i], filters[k]); k++)
+	for (i = 0; i < (r ? r->n_containers : 0) + st.n; i++) {
+		bool live = r != NULL && i < r->n_containers;
+		const Types__Container *ct = live ? r->containers[i] :
+		    &st.cts[i - (r ? r->n_containers : 0)];
+
+		for (k = 0; k < nf && filter_match(ct, filters[k]); k++)
 			;
-		if (k == nf)
-			rows[n++].ct = r->containers[i];
+		if (k < nf)
+			continue;
+		rows[n].ct = ct;
+		if (!live) {
+			const Containerd__Records__V1__ContainerRecord *rec =
+			    stopped_rec(&st, i - (r ? r->n_containers : 0));
+
+			rows[n].rec = rec;
+			if (rec != NULL && rec->created != NULL) {
+				rows[n].known = true;
+				rows[n].sec = rec->created->seconds;
+				rows[n].nsec = rec->created->nanos;
+			}
+		}
+		n++;
 	}
 	qsort(rows, n, sizeof(*rows), row_cmp);
 	if (ctr_arg_bool(a, "quiet")) {
@@ -291,11 +460,13 @@ list_run(struct ctr *c, const struct ctr_args *a)
 		} else if (one && n == 1) {
 			rc = print_one(&rows[0]);
 		} else {
-			rc = print_table(rows, n);
+			rc = print_table(rows, n, all);
 		}
 	}
 	free(rows);
-	types__state_response__free_unpacked(r, NULL);
+	stopped_free(&st);
+	if (r != NULL)
+		types__state_response__free_unpacked(r, NULL);
 	return rc;
 }
 
@@ -309,7 +480,9 @@ const struct ctr_cmd cmd_containers_list = {
 	.run = list_run,
 	.epilog = "CREATED is when the daemon started the container: the time of its\n"
 	    "start-container event (\"created\" in JSON, null and \"?\" when the history\n"
-	    "no longer holds it). Stopped containers are not listed: State has only\n"
-	    "the live ones; `ctr events --stored-only --id ID` and\n"
-	    "`containerd-state dump --all` (on the daemon's host) show the history.\n",
+	    "no longer holds it). Stopped containers are listed with --all (or\n"
+	    "-f status=stopped): STATUS is stopped(EXIT CODE) and EXITED when the\n"
+	    "container's init exited (\"exitStatus\", \"exited\" and \"note\" in JSON),\n"
+	    "until `ctr containers rm`, `ctr containers prune` or the daemon's\n"
+	    "retention forgets them. `ctr containers ID` shows a stopped one too.\n",
 };

@@ -26,6 +26,7 @@
 
 #define CTR_EXIT_ERROR 1
 #define CTR_EXIT_USAGE 2
+#define RECORDS_PREFIX "/containerd.records.v1.Records/"
 #define CTR_DEFAULT_ADDRESS "/run/containerd/containerd.sock"
 #define CTR_ADDRESS_ENV "CONTAINERD_ADDRESS"
 
@@ -114,7 +115,8 @@ struct ctr {
 
 /* A new connection, health-checked within conn_timeout. Caller frees. */
 struct grpc_client *ctr_dial(struct ctr *c, struct err *e);
-/* Calls /types.API/<method>: packs req, unpacks the reply with rd into
+/* Calls /types.API/<method> (a path starting with '/': that method of
+ * another service, e.g. RECORDS_PREFIX "Prune"): packs req, unpacks the reply with rd into
  * *resp (free with protobuf_c_message_free_unpacked). */
 int ctr_call(struct ctr *c, const char *method, const ProtobufCMessage *req,
     const ProtobufCMessageDescriptor *rd, ProtobufCMessage **resp,
@@ -253,6 +255,8 @@ extern const struct ctr_cmd cmd_containers_state;
 extern const struct ctr_cmd cmd_containers_watch;
 extern const struct ctr_cmd cmd_containers_stop;
 extern const struct ctr_cmd cmd_containers_wait;
+extern const struct ctr_cmd cmd_containers_rm;
+extern const struct ctr_cmd cmd_containers_prune;
 extern const struct ctr_cmd cmd_checkpoints;
 extern const struct ctr_cmd cmd_checkpoints_list;
 extern const struct ctr_cmd cmd_checkpoints_create;

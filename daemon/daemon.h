@@ -386,6 +386,16 @@ void rpc_delete_checkpoint(uint64_t call_id, const Types__DeleteCheckpointReques
 /* The live process a request names, or NULL after an error reply. */
 struct process *rpc_lookup_process(uint64_t call_id, const char *id, const char *pid);
 
+/* rpc_records.c: containerd.records.v1.Records' ListContainers,
+ * RemoveContainer and Prune (req: their request messages). */
+void rpc_records_list(uint64_t call_id, const void *req);
+void rpc_records_remove(uint64_t call_id, const void *req);
+void rpc_records_prune(uint64_t call_id, const void *req);
+/* logs_forget.c: removes <state-dir>/_logs/<id>/ (its regular files, then
+ * the directory), never following a symlink nor touching anything else;
+ * 0, or -1 when something was left (logged). */
+int logs_forget(const char *id);
+
 /* metrics.c: timers, counters, gauges, printed every --metrics-interval and
  * sent to --graphite-address. Observing costs a sample update, nothing
  * when metrics are off. */

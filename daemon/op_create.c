@@ -542,6 +542,9 @@ create_continue(uint64_t call_id, const Types__CreateContainerRequest *req, json
 	 * there is not this create's to clean up. */
 	if (layout_container_mkdir(c->id, &e) < 0)
 		goto fail;
+	/* A stopped container of this id gives way (record): its logs too, so
+	 * the new one never shows the old one's output. */
+	logs_forget(c->id);
 	if (record(c, req, process, now, &e) < 0)
 		goto fail_dir;
 	op->call_id = call_id;

@@ -3,8 +3,8 @@
  * backlog) it removes, in batches inside the iteration's transaction, while
  * the events table holds more than --retain-count rows (and, for
  * --retain-age, whatever ended longer ago than that), in this order:
- *   1. the oldest stopped containers, each with its rows and its whole
- *      event history;
+ *   1. the oldest stopped containers, each with its rows, its whole
+ *      event history and its logs (logs_forget);
  *   2. the oldest finished execs of live containers, each with its row and
  *      every event of its name (start-process, exit): a finished exec is
  *      history like a stopped container;
@@ -168,6 +168,13 @@ exec_pruned_cb(void *arg, const char *cid, const char *pid)
 	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* A pruned stopped container's logs go with its history. */
+static void
+container_pruned_cb(void *arg, const char *cid, const char *pid)
+{
+	logs_forget(cid);
+}
+
 static void
 tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -195,7 +202,8 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (D.cfg.retain_age_ns > 0) {
 		int k;
 
-		n = store_prune(D.store, now - D.cfg.retain_age_ns, delivered, 0, PRUNE_BATCH, &e);
+		n = store_prune(D.store, now - D.cfg.retain_age_ns, delivered, 0, PRUNE_BATCH,
+		    container_pruned_cb, NULL, &e);
 		if (n < 0)
 			log_warnx("retention: %s", e.msg);
 		k = store_prune_execs(D.store, now - D.cfg.retain_age_ns, delivered, 0,
@@ -207,7 +215,7 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	if (D.cfg.retain_count > 0 && (count = store_event_count(D.store)) > D.cfg.retain_count) {
 		int k = store_prune(D.store, now, delivered, count - D.cfg.retain_count,
-		    PRUNE_BATCH, &e);
+		    PRUNE_BATCH, container_pruned_cb, NULL, &e);
 
 		if (k < 0)
 			log_warnx("retention: %s", e.msg);

@@ -12,6 +12,7 @@
 #include "health.pb-c.h"
 #include "log.h"
 #include "pbwalk.h"
+#include "records.pb-c.h"
 #include "stats.h"
 
 static void
@@ -25,7 +26,8 @@ rpc_health(uint64_t call_id, const void *reqp)
 	 * itself; a service it never registered is NOT_FOUND. */
 	if (req->service != NULL && req->service[0] != '\0' &&
 	    strcmp(req->service, "types.API") != 0 &&
-	    strcmp(req->service, "grpc.health.v1.Health") != 0) {
+	    strcmp(req->service, "grpc.health.v1.Health") != 0 &&
+	    strcmp(req->service, "containerd.records.v1.Records") != 0) {
 		err_set(&e, GRPC_NOT_FOUND, "unknown service %s", req->service);
 		server_reply_error(call_id, &e);
 		return;
@@ -323,6 +325,16 @@ static const struct method methods[] = {
 	{ "/types.API/Stats", &types__stats_request__descriptor, rpc_stats, true },
 	{ "/types.API/UpdateProcess", &types__update_process_request__descriptor,
 	    rpc_update_proc, false },
+	/* rpc_records.c. The listing reads the database inside the iteration's
+	 * transaction: its reply waits for that commit, as a change's does. */
+	{ "/containerd.records.v1.Records/ListContainers",
+	    &containerd__records__v1__list_containers_request__descriptor, rpc_records_list,
+	    false },
+	{ "/containerd.records.v1.Records/RemoveContainer",
+	    &containerd__records__v1__remove_container_request__descriptor, rpc_records_remove,
+	    false },
+	{ "/containerd.records.v1.Records/Prune",
+	    &containerd__records__v1__prune_request__descriptor, rpc_records_prune, false },
 };
 
 /* A base-128 varint at p[*i]; -1 when cut short or over 10 bytes. */

@@ -32,7 +32,12 @@ pb_call(struct grpc_client *cl, const char *method, const ProtobufCMessage *req,
 		*resp = NULL;
 	if ((buf = pb_pack(req, &len, e)) == NULL)
 		return -1;
-	snprintf(path, sizeof(path), "/types.API/%s", method);
+	/* A whole path ("/containerd.records.v1.Records/Prune") names
+	 * another service. */
+	if (method[0] == '/')
+		snprintf(path, sizeof(path), "%s", method);
+	else
+		snprintf(path, sizeof(path), "/types.API/%s", method);
 	rc = grpc_client_unary(cl, path, buf, len, &out, &out_len, timeout_ms, e);
 	free(buf);
 	if (rc < 0)

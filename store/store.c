@@ -57,6 +57,10 @@ enum stmt_id {
 	ST_PROCESS_GET_START_TIME,
 	ST_PRUNE_EXEC_CANDIDATES,
 	ST_PRUNE_EXEC_EVENTS,
+	ST_RECORD_STATUS,
+	ST_RECORDS_STOPPED,
+	ST_RECORDS_PRUNABLE,
+	ST_FORGET_EVENTS,
 	ST_COUNT
 };
 _Static_assert(ST_COUNT <= 64, "struct store holds 64 statements");
@@ -175,6 +179,28 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "                 AND e.pid = p.pid AND e.seq > :delivered)"
 	    " ORDER BY p.exited_at LIMIT :batch",
 	[ST_PRUNE_EXEC_EVENTS] = "DELETE FROM events WHERE container_id = :cid AND pid = :pid",
+	/* Records (store_records_*): stopped containers, by id. */
+	[ST_RECORD_STATUS] = "SELECT status FROM containers WHERE id = :id",
+	/* The init's start and exit, and the note of the id's last init exit
+	 * event (the events_container index, from the end). */
+	[ST_RECORDS_STOPPED] =
+	    "SELECT c.id, c.bundle, c.status, c.created_at, coalesce(p.exit_status, 255),"
+	    " coalesce(p.exited_at, c.updated_at),"
+	    " coalesce((SELECT e.note FROM events e WHERE e.container_id = c.id"
+	    "           AND e.type = 'exit' AND e.pid IN ('', 'init') ORDER BY e.seq DESC"
+	    "           LIMIT 1), ''), p.started_at"
+	    " FROM containers c LEFT JOIN processes p ON p.container_id = c.id AND p.pid = 'init'"
+	    " WHERE c.status IN ('stopped', 'deleted', 'failed') AND c.id > :after"
+	    " ORDER BY c.id LIMIT :limit",
+	[ST_RECORDS_PRUNABLE] =
+	    "SELECT c.id FROM containers c"
+	    " LEFT JOIN processes p ON p.container_id = c.id AND p.pid = 'init'"
+	    " WHERE c.status IN ('stopped', 'deleted', 'failed') AND c.id > :after"
+	    " AND (:before = 0 OR coalesce(p.exited_at, c.updated_at) < :before)"
+	    " ORDER BY c.id LIMIT :limit",
+	/* A checkpoint's events stay with its row (rpc_records.c says why). */
+	[ST_FORGET_EVENTS] = "DELETE FROM events WHERE container_id = :id"
+			     " AND type NOT IN ('create-checkpoint', 'delete-checkpoint')",
 };
 
 
@@ -1151,7 +1177,7 @@ store_event_count(struct store *s)
 
 int
 store_prune(struct store *s, int64_t before, int64_t delivered, int64_t max_events, int batch,
-    struct err *e)
+    store_pruned_cb cb, void *arg, struct err *e)
 {
 	int64_t removed = 0;
 	char ids[256][ID_COPY_MAX];
@@ -1179,6 +1205,8 @@ store_prune(struct store *s, int64_t before, int64_t delivered, int64_t max_even
 		removed += sqlite3_changes(s->db);
 		if (store_container_remove(s, ids[i], e) < 0)
 			return -1;
+		if (cb != NULL)
+			cb(arg, ids[i], "");
 	}
 	return n;
 }
@@ -1291,4 +1319,87 @@ store_prune_execs(struct store *s, int64_t before, int64_t delivered, int64_t ma
 			cb(arg, cids[i], pids[i]);
 	}
 	return n;
+}
+
+int
+store_container_status(struct store *s, const char *id, char *status, size_t len,
+    struct err *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_RECORD_STATUS);
+	int rc;
+
+	bind_text(st, ":id", id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(status, len, "%s", store_col_text(st, 0));
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return store_sql_fail(s, e, "look up container");
+}
+
+int
+store_records_stopped(struct store *s, const char *after, int limit, store_record_cb cb,
+    void *arg, struct err *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_RECORDS_STOPPED);
+	int rc, n = 0, stop = 0;
+
+	bind_text(st, ":after", after);
+	bind_int(st, ":limit", limit);
+	while (stop == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_record r = {
+			.id = store_col_text(st, 0),
+			.bundle = store_col_text(st, 1),
+			.status = store_col_text(st, 2),
+			.created_at = sqlite3_column_int64(st, 3),
+			.exit_status = sqlite3_column_int64(st, 4),
+			.exited_at = sqlite3_column_int64(st, 5),
+			.note = store_col_text(st, 6),
+			.started = sqlite3_column_type(st, 7) != SQLITE_NULL,
+			.started_at = sqlite3_column_int64(st, 7),
+		};
+
+		n++;
+		stop = cb(arg, &r);
+	}
+	if (stop == 0 && rc != SQLITE_DONE) {
+		sqlite3_reset(st);
+		return store_sql_fail(s, e, "list stopped containers");
+	}
+	sqlite3_reset(st);
+	return stop != 0 ? stop : n;
+}
+
+int
+store_records_prunable(struct store *s, const char *after, int64_t before, int limit,
+    char ids[][STORE_ID_COPY], struct err *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_RECORDS_PRUNABLE);
+	int rc, n = 0;
+
+	bind_text(st, ":after", after);
+	bind_int(st, ":before", before);
+	bind_int(st, ":limit", limit);
+	while (n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		snprintf(ids[n++], STORE_ID_COPY, "%s", store_col_text(st, 0));
+	if (n < limit && rc != SQLITE_DONE) {
+		sqlite3_reset(st);
+		return store_sql_fail(s, e, "list stopped containers");
+	}
+	sqlite3_reset(st);
+	return n;
+}
+
+int
+store_container_forget(struct store *s, const char *id, struct err *e)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_FORGET_EVENTS);
+
+	bind_text(st, ":id", id);
+	if (write_step(s, st, e, "remove the container's events") < 0)
+		return -1;
+	return store_container_remove(s, id, e);
 }

@@ -14,6 +14,7 @@
 #define STORE_STORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -174,9 +175,11 @@ int64_t store_event_count(struct store *s);
  * updated before `before` (ns), whose events all have seq <= delivered,
  * stopping once max_events events went (0: no such bound),
  * each with its rows and its whole event history, oldest first, in the
- * current transaction. Returns how many. */
+ * current transaction; cb (may be NULL) hears of each id (pid ""), e.g. to
+ * remove its logs. Returns how many. */
+typedef void (*store_pruned_cb)(void *arg, const char *container_id, const char *pid);
 int store_prune(struct store *s, int64_t before, int64_t delivered, int64_t max_events,
-    int batch, struct err *e);
+    int batch, store_pruned_cb cb, void *arg, struct err *e);
 /* Retention of live containers: removes up to batch of the oldest pause
  * events whose container's next event is a resume (both seq <= delivered),
  * with that resume. A pair leaves the state as it found it, so the
@@ -200,7 +203,6 @@ int store_process_set_shim(struct store *s, const char *container_id, const char
  * exec leaves no row and no event, so the history still replays to the
  * tables. cb (may be NULL) hears of each, e.g. to remove its directory.
  * Returns how many. */
-typedef void (*store_pruned_cb)(void *arg, const char *container_id, const char *pid);
 int store_prune_execs(struct store *s, int64_t before, int64_t delivered, int64_t max_events,
     int batch, store_pruned_cb cb, void *arg, struct err *e);
 
@@ -232,6 +234,41 @@ int store_container_bundle(struct store *s, const char *id, char **bundle, struc
  * far when no transaction is open; -1 on error. */
 int store_container_recorded(struct store *s, const char *id, const char *status,
     int64_t created_at, struct err *e);
+/*
+ * Records of stopped containers (the Records service).
+ */
+/* 1 and the row's status in status, 0 when id has no row, -1 with e. */
+int store_container_status(struct store *s, const char *id, char *status, size_t len,
+    struct err *e);
+/* A stopped container as ListContainers shows it (strings valid during the
+ * callback only). */
+struct store_record {
+	const char *id;
+	const char *bundle;
+	const char *status;		/* stopped (deleted, failed: another writer's) */
+	int64_t created_at;		/* the row's */
+	bool started;			/* started_at is known */
+	int64_t started_at;		/* the init's start: its start-container's time */
+	int64_t exit_status;		/* the init's; 255 when it has no exit */
+	int64_t exited_at;		/* the init's; the row's update time without one */
+	const char *note;		/* of the init's last exit event; "" for none */
+};
+typedef int (*store_record_cb)(void *arg, const struct store_record *r);
+/* Up to limit stopped (deleted, failed) containers with ids after `after` (""
+ * from the first), in id order. Returns how many were handed to cb, the
+ * callback's non-zero value, or -1 with e. */
+int store_records_stopped(struct store *s, const char *after, int limit, store_record_cb cb,
+    void *arg, struct err *e);
+/* Up to limit ids, after `after`, of containers whose rows are not live
+ * (stopped, deleted or failed) and whose init exited before `before` (ns;
+ * 0: any), in id order, copied into ids. Returns how many, or -1 with e. */
+#define STORE_ID_COPY 160
+int store_records_prunable(struct store *s, const char *after, int64_t before, int limit,
+    char ids[][STORE_ID_COPY], struct err *e);
+/* Forgets a container in the current transaction: its row, labels and
+ * processes, and every event of its id but those of its checkpoints (whose
+ * rows stay: a checkpoint is files that outlive the container). */
+int store_container_forget(struct store *s, const char *id, struct err *e);
 /* Why the last failed commit or retry failed (code GRPC_OK: none has). */
 const struct err *store_commit_error(struct store *s);
 /* Events with seq > after_seq and ts > after_ts (0: any), for container_id

@@ -533,6 +533,11 @@ if IMPORT_ERROR is None:
     import test_bounds
     test_bounds.register(sys.modules[__name__])
 
+# containerd.records.v1.Records: stopped containers' records.
+if IMPORT_ERROR is None:
+    import test_records
+    test_records.register(sys.modules[__name__])
+
 
 # ---------------------------------------------------------------- runner
 
