@@ -60,7 +60,7 @@ q() {
 	[ "$output" = "db1|2" ]
 	run -0 q 5
 	[ "$(echo "$output" | wc -l)" = 5 ]
-	assert_match "$(echo "$output" | head -1)" '^[0-9]+\|[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]+\|exit\|web\|quick\|5$'
+	assert_match "$(echo "$output" | head -1)" '^[0-9]+\|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}Z\|exit\|web\|quick\|5$'
 	run -0 q 6
 	[ "$output" = "" ] # db1's 137 went with its replaced rows; the history keeps it:
 	run -0 sqlite3 "$T/state/state.db" "SELECT status FROM events WHERE container_id='db1' AND type='exit'"

@@ -69,7 +69,10 @@ teardown() {
 	IFS='|' read -r id bundle st ipid created <<<"${lines[0]}"
 	assert_eq "$id|$bundle|$st" "run1|$T/bundles/run1|running" "running_containers row"
 	assert_eq "$ipid" "$(init_pid run1)" "init_pid"
-	assert_match "$created" '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$'
+	assert_match "$created" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z$'
+	# The same moment as the table's nanoseconds, to the digit.
+	ns=$(db "SELECT created_at FROM containers WHERE id = 'run1'")
+	assert_eq "$created" "$(date -u -d "@${ns:0:-9}" +%Y-%m-%dT%H:%M:%S).${ns: -9}Z" "created"
 }
 
 @test "sqlite3: the event_history view shows readable times" {
@@ -79,7 +82,10 @@ teardown() {
 	echo "$output"
 	IFS='|' read -r seq time type id pid st <<<"${lines[0]}"
 	assert_eq "$type $id" "start-container hist" "event_history row"
-	assert_match "$time" "^$(date -u +%Y-%m-%d) [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}$"
+	# The one time format of every program here, to the nanosecond.
+	assert_match "$time" "^$(date -u +%Y-%m-%d)T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z$"
+	ns=$(db "SELECT ts FROM events WHERE seq = $seq")
+	assert_eq "$time" "$(date -u -d "@${ns:0:-9}" +%Y-%m-%dT%H:%M:%S).${ns: -9}Z" "time"
 }
 
 @test "sqlite3: process_exits view and the processes columns after an exit" {
@@ -88,6 +94,8 @@ teardown() {
 	wait_exit pe 137
 	run -0 db "SELECT container_id, pid, exit_status FROM process_exits WHERE container_id = 'pe'"
 	assert_eq "$output" "pe|init|137" "process_exits"
+	run -0 db "SELECT exited FROM process_exits WHERE container_id = 'pe'"
+	assert_match "$output" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z$'
 	run -0 db "SELECT status, exited_at >= started_at, started_at > 0 FROM processes WHERE container_id = 'pe'"
 	assert_eq "$output" "exited|1|1" "processes status/times"
 }

@@ -13,7 +13,7 @@
 load helpers
 
 OLD_COMMIT=19dfed9da05d6ee0ff6d6cd9a10a28b3f3429707
-NEWEST_SCHEMA=5
+NEWEST_SCHEMA=$(ls "$REPO"/schema/[0-9]*.sql | wc -l)
 
 # build_old: OLD_BIN=<dir with the previous release's binaries>, built from
 # git into a cache shared by runs (made under a temporary name, renamed when
