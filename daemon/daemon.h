@@ -45,7 +45,8 @@ struct config {
 	const char *graphite_address;	/* host:port, NULL: none */
 	int64_t retain_count;		/* events kept; 0: all */
 	int64_t retain_age_ns;		/* stopped containers' history kept; 0: forever */
-	const char *id;
+	const char *id;			/* --id, else the hostname (as in 2015) */
+	bool id_given;			/* --id: in every log line and metric name */
 	gid_t group;			/* also allowed on the socket; (gid_t)-1: none */
 };
 
@@ -300,6 +301,11 @@ struct spawn_req {
  * the child to report_fd ("<prefix>cannot run PATH: REASON") and it
  * exits 127. */
 int spawn_start(const struct spawn_req *r, pid_t *pid);
+
+/* preflight.c: the checks at start (root, --runtime, --shim's handshake),
+ * each a warning, never fatal; the `--version` runs finish on the loop. */
+void preflight_start(void);
+void preflight_stop(void);	/* kills a check still running */
 
 /* shimctl.c: spawning and watching shims. */
 struct shim_spec {

@@ -10,6 +10,21 @@
 #include <time.h>
 
 static int log_level = LOG_LEVEL_INFO;
+/* Put after the level on every line, e.g. the daemon's --id; NULL: none. */
+static const char *log_tag;
+
+void
+log_set_tag(const char *tag)
+{
+	log_tag = tag;
+}
+
+static void
+log_write_tag(void)
+{
+	if (log_tag != NULL)
+		fprintf(stderr, "[%s] ", log_tag);
+}
 
 void
 log_set_level(int level)
@@ -52,6 +67,7 @@ log_vwrite(int level, int with_errno, const char *fmt, va_list ap)
 	localtime_r(&tv.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	fprintf(stderr, "%s.%06ld %s ", when, (long)tv.tv_usec, names[level]);
+	log_write_tag();
 	vfprintf(stderr, fmt, ap);
 	if (with_errno)
 		fprintf(stderr, ": %s", strerror(saved));
