@@ -235,6 +235,8 @@ void server_reply(uint64_t call_id, const ProtobufCMessage *msg);
  * release) swapped for escaped copies until reply_utf8_undo(handle). */
 void *reply_utf8_fix(const ProtobufCMessage *msg);
 void reply_utf8_undo(void *handle);
+/* A malloc'd copy of s with its non-UTF-8 bytes as \xNN text; NULL if out of memory. */
+char *reply_utf8_text(const char *s);
 void server_reply_error(uint64_t call_id, const struct err *e);
 /* While on, queued replies changed nothing and go out at once, not after
  * the sync of this iteration's commit (rpc_dispatch: read-only methods). */
@@ -301,6 +303,14 @@ struct spawn_req {
  * the child to report_fd ("<prefix>cannot run PATH: REASON") and it
  * exits 127. */
 int spawn_start(const struct spawn_req *r, pid_t *pid);
+
+/* errtext.c: a failure's own words from logs the undo removes (any thread).
+ * errtext_log_tail: the last lines of path (those holding want, or any),
+ * writers' prefixes cut, joined with " | "; 0, or -1 if none.
+ * errtext_criu_log: msg with its "log file: PATH" (PATH inside removed_dir)
+ * swapped for that log's last errors; 0, or -1 (out untouched) if none. */
+int errtext_log_tail(const char *path, const char *want, char *out, size_t n);
+int errtext_criu_log(const char *msg, const char *removed_dir, char *out, size_t n);
 
 /* preflight.c: the checks at start (root, --runtime, --shim's handshake),
  * each a warning, never fatal; the `--version` runs finish on the loop. */
