@@ -246,3 +246,22 @@ exit 1"
 	warns=$(grep -E ' warn .*--shim' "$T/daemon.log" || true)
 	[ -z "$warns" ] || fail "the handshake warned: $warns"
 }
+
+@test "make run RUN_FLAGS=...: the flags reach the daemon (here a private state dir, socket and --id)" {
+	command -v make >/dev/null || skip "needs make"
+	[ "$CONTAINERD" = "$REPO/bin/containerd" ] || skip "make run runs bin/containerd, not $CONTAINERD"
+	make -s -C "$REPO" run RUN_FLAGS="--state-dir $STATE --listen $SOCK --runtime-args --root=$RUNC_ROOT --id runflags --metrics-interval 0" \
+		>>"$T/daemon.log" 2>&1 3>&- &
+	make_pid=$!
+	BG_PIDS+=("$make_pid")
+	wait_for sock_accepts "$SOCK"
+	DAEMON_PID=$(pgrep -P "$make_pid" -x containerd || pgrep -f "^./bin/containerd --state-dir $STATE ")
+	[ -n "$DAEMON_PID" ] || fail "no daemon under make (pid $make_pid)"
+	run -0 ctr version
+	line=$(grep -m1 "listening on" "$T/daemon.log")
+	assert_contains "$line" "[runflags] containerd"
+	assert_contains "$line" "listening on $SOCK (state $STATE,"
+	echo "# ${line#* info }" >&3
+	stop_daemon
+	wait "$make_pid" 2>/dev/null || true
+}
