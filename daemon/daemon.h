@@ -45,7 +45,8 @@ struct config {
 	const char *graphite_address;	/* host:port, NULL: none */
 	int64_t retain_count;		/* events kept; 0: all */
 	int64_t retain_age_ns;		/* stopped containers' history kept; 0: forever */
-	const char *id;
+	const char *id;			/* --id, else the hostname (as in 2015) */
+	bool id_given;			/* --id: in every log line and metric name */
 	gid_t group;			/* also allowed on the socket; (gid_t)-1: none */
 };
 
@@ -234,6 +235,8 @@ void server_reply(uint64_t call_id, const ProtobufCMessage *msg);
  * release) swapped for escaped copies until reply_utf8_undo(handle). */
 void *reply_utf8_fix(const ProtobufCMessage *msg);
 void reply_utf8_undo(void *handle);
+/* A malloc'd copy of s with its non-UTF-8 bytes as \xNN text; NULL if out of memory. */
+char *reply_utf8_text(const char *s);
 void server_reply_error(uint64_t call_id, const struct err *e);
 /* While on, queued replies changed nothing and go out at once, not after
  * the sync of this iteration's commit (rpc_dispatch: read-only methods). */
@@ -300,6 +303,19 @@ struct spawn_req {
  * the child to report_fd ("<prefix>cannot run PATH: REASON") and it
  * exits 127. */
 int spawn_start(const struct spawn_req *r, pid_t *pid);
+
+/* errtext.c: a failure's own words from logs the undo removes (any thread).
+ * errtext_log_tail: the last lines of path (those holding want, or any),
+ * writers' prefixes cut, joined with " | "; 0, or -1 if none.
+ * errtext_criu_log: msg with its "log file: PATH" (PATH inside removed_dir)
+ * swapped for that log's last errors; 0, or -1 (out untouched) if none. */
+int errtext_log_tail(const char *path, const char *want, char *out, size_t n);
+int errtext_criu_log(const char *msg, const char *removed_dir, char *out, size_t n);
+
+/* preflight.c: the checks at start (root, --runtime, --shim's handshake),
+ * each a warning, never fatal; the `--version` runs finish on the loop. */
+void preflight_start(void);
+void preflight_stop(void);	/* kills a check still running */
 
 /* shimctl.c: spawning and watching shims. */
 struct shim_spec {

@@ -107,7 +107,8 @@ find_shim(const char *argv0)
 	}
 	if ((path = find_in_path("containerd-shim")) != NULL)
 		return path;
-	fatalx("cannot find containerd-shim beside %s or in PATH; give --shim", argv0);
+	/* Looked up again at each spawn; preflight.c warns. */
+	return "containerd-shim";
 }
 
 /* A path given relative is taken from the working directory at start (as
@@ -174,6 +175,7 @@ dump_op(void *arg, const struct op *op)
 static void
 dump_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
+	log_info("dump: daemon %s (pid %d)", D.cfg.id, (int)getpid());
 	log_info("dump: %d container(s), %d connection(s), %d subscriber(s), %d runtime"
 		 " call(s) running or queued; database %s, %d change(s) not yet written",
 	    D.n_containers, server_connection_count(), events_subscriber_count(),
@@ -248,6 +250,23 @@ static bool
 listen_activated(void)
 {
 	return D.cfg.listen != NULL && strncmp(D.cfg.listen, "fd://", 5) == 0;
+}
+
+/* --id names this daemon in its log lines and metrics (metrics.c) when
+ * given; else it is the hostname, as the 2015 daemon's default was, shown
+ * at start and in SIGUSR1's dump, and lines and names stay as they were. */
+static void
+daemon_id_init(void)
+{
+	static char host[256];
+
+	if (D.cfg.id_given) {
+		log_set_tag(D.cfg.id);
+		return;
+	}
+	if (gethostname(host, sizeof(host) - 1) < 0 || host[0] == '\0')
+		snprintf(host, sizeof(host), "localhost");
+	D.cfg.id = host;
 }
 
 enum {
@@ -368,7 +387,14 @@ parse_flags(int argc, char **argv)
 			D.cfg.retain_age_ns = parse_duration_flag("retain-age", optarg);
 			break;
 		case OPT_ID:
+			/* It goes into log lines and Graphite names as it is. */
+			if (optarg[0] == '\0' || strlen(optarg) > 128 ||
+			    strspn(optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				"0123456789_.-") != strlen(optarg))
+				fatalx("--id \"%s\": want 1 to 128 letters, digits, '_', '.' or '-'",
+				    optarg);
 			D.cfg.id = optarg;
+			D.cfg.id_given = true;
 			break;
 		case OPT_GROUP: {
 			struct group *g = getgrnam(optarg);
@@ -403,6 +429,7 @@ parse_flags(int argc, char **argv)
 		daemon_usage(stderr);
 		exit(2);
 	}
+	daemon_id_init();
 	D.cfg.state_dir = from_cwd("--state-dir", D.cfg.state_dir);
 	if (D.cfg.listen != NULL && !listen_activated())
 		D.cfg.listen = from_cwd("--listen", D.cfg.listen);
@@ -420,12 +447,13 @@ parse_flags(int argc, char **argv)
 		 * starts it with --shim docker-containerd-shim. */
 		const char *name = D.cfg.shim;
 
+		/* Not there (yet): the name stays, looked up again at each
+		 * spawn; preflight.c warns. */
 		if ((D.cfg.shim = find_in_path(name)) == NULL)
-			fatalx("--shim %s: no such program in PATH (%s)", name,
-			    getenv("PATH") ? getenv("PATH") : "unset");
+			D.cfg.shim = name;
 		/* Found through a relative PATH entry: the shims start elsewhere.
 		 * The name stays (not the link's target): it is what ps shows. */
-		if (D.cfg.shim[0] != '/') {
+		else if (D.cfg.shim[0] != '/') {
 			char cwd[PATH_MAX], *abs;
 
 			if (getcwd(cwd, sizeof(cwd)) == NULL ||
@@ -434,9 +462,8 @@ parse_flags(int argc, char **argv)
 			D.cfg.shim = abs;
 		}
 	} else {
+		/* Missing or not executable: preflight.c warns. */
 		D.cfg.shim = from_cwd("--shim", D.cfg.shim);
-		if (access(D.cfg.shim, X_OK) != 0)
-			fatal("--shim %s", D.cfg.shim);
 	}
 }
 
@@ -520,10 +547,12 @@ main(int argc, char **argv)
 	ev_prepare_start(D.loop, &prepare_w);
 	ev_check_init(&check_w, check_cb);
 	ev_check_start(D.loop, &check_w);
-	log_info("containerd %d.%d.%d listening on %s (state %s, runtime %s, shim %s)",
-	    DAEMON_VERSION_MAJOR, DAEMON_VERSION_MINOR, DAEMON_VERSION_PATCH, D.cfg.listen,
+	preflight_start();
+	log_info("containerd %d.%d.%d, id %s, listening on %s (state %s, runtime %s, shim %s)",
+	    DAEMON_VERSION_MAJOR, DAEMON_VERSION_MINOR, DAEMON_VERSION_PATCH, D.cfg.id, D.cfg.listen,
 	    D.cfg.state_dir, D.cfg.runtime, D.cfg.shim);
 	ev_run(D.loop, 0);
+	preflight_stop();
 	metrics_stop();
 	server_before_sleep();
 	/* What was committed is made durable and answered before we go. */

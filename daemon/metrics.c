@@ -221,6 +221,16 @@ take_figures(struct figures *f, int64_t now)
 	}
 }
 
+/* "[containerd] " before pre, or "[containerd ID] " with --id. */
+static void
+metrics_log_prefix(const char *when, char *pre, size_t n)
+{
+	if (D.cfg.id_given)
+		snprintf(pre, n, "[containerd %s] %s", D.cfg.id, when);
+	else
+		snprintf(pre, n, "[containerd] %s", when);
+}
+
 /* go-metrics' Log through Go's log.Logger with prefix "[containerd] " and
  * LstdFlags: every line carries the prefix and the local time; durations
  * are nanoseconds. */
@@ -228,11 +238,12 @@ static size_t
 format_log(const struct figures *f, time_t wall)
 {
 	struct buf b = { M.out, 0, sizeof(M.out) };
-	char pre[64];
+	char pre[200], when[32];
 	struct tm tm;
 
 	localtime_r(&wall, &tm);
-	strftime(pre, sizeof(pre), "[containerd] %Y/%m/%d %H:%M:%S", &tm);
+	strftime(when, sizeof(when), "%Y/%m/%d %H:%M:%S", &tm);
+	metrics_log_prefix(when, pre, sizeof(pre));
 	M.out[0] = '\0';
 	for (size_t i = 0; i < N_ENTRIES; i++) {
 		const struct entry *en = &registry[i];
@@ -269,6 +280,23 @@ format_log(const struct figures *f, time_t wall)
 	return b.len;
 }
 
+/* NAME, or ID.NAME with --id: "containerd.ID.NAME.FIELD", one level per
+ * daemon, an id's dots made '_' so it stays one level. */
+static void
+graphite_name(const char *name, char *out, size_t n)
+{
+	size_t k;
+
+	if (!D.cfg.id_given) {
+		snprintf(out, n, "%s", name);
+		return;
+	}
+	snprintf(out, n, "%s.%s", D.cfg.id, name);
+	for (k = 0; out[k] != '\0' && k < strlen(D.cfg.id); k++)
+		if (out[k] == '.')
+			out[k] = '_';
+}
+
 /* Graphite plaintext, "containerd.NAME.FIELD VALUE UNIX_TIME", with
  * go-metrics-graphite's field names so existing dashboards keep working. */
 static size_t
@@ -281,7 +309,9 @@ format_graphite(const struct figures *f, time_t wall)
 	for (size_t i = 0; i < N_ENTRIES; i++) {
 		const struct entry *en = &registry[i];
 		const struct metrics_timer_snapshot *t = &f->t[en->timer];
-		const char *n = en->name;
+		char n[256];
+
+		graphite_name(en->name, n, sizeof(n));
 
 		switch (en->kind) {
 		case KIND_COUNTER:

@@ -206,6 +206,11 @@ op_create_shim_reported(struct process *p, pid_t pid, const char *errmsg)
 	if (op == NULL || op->state != CR_SHIM)
 		return;
 	if (errmsg != NULL) {
+		char quoted[ERR_MSG_MAX];
+
+		/* A restore's CRIU log is in p->dir, which the undo removes. */
+		if (errtext_criu_log(errmsg, p->dir, quoted, sizeof(quoted)) == 0)
+			errmsg = quoted;
 		fail(op, GRPC_UNKNOWN, "container %s: the runtime could not create it: %s", errmsg);
 		return;
 	}
@@ -227,9 +232,16 @@ op_create_shim_died(struct process *p)
 	p->shim_pid = 0;
 	if (process_read_exit_file(p->dir, &op->exit_status, &op->exited_at) == 0)
 		op->exited = true;
-	if (op->state == CR_SHIM)
-		fail(op, GRPC_INTERNAL, "container %s: the shim exited before reporting (%s)",
-		    "see its shim.log");
+	if (op->state == CR_SHIM) {
+		char path[PATH_MAX_LEN + 300], said[ERR_MSG_MAX / 2];
+
+		/* Its shim.log goes with p->dir in the undo: quoted, not named. */
+		snprintf(path, sizeof(path), "%s/shim.log", p->dir);
+		if (errtext_log_tail(path, NULL, said, sizeof(said)) < 0)
+			snprintf(said, sizeof(said), "its log is empty");
+		fail(op, GRPC_INTERNAL, "container %s: the shim exited before reporting: %s",
+		    said);
+	}
 	/* In START: the process ran and already ended; DONE records both. */
 }
 

@@ -345,8 +345,16 @@ op_exec_shim_died(struct process *p)
 	if (op == NULL)
 		return;
 	p->shim_pid = 0;
-	err_set(&e, GRPC_INTERNAL, "container %s: the shim for exec %s exited before reporting"
-	    " (see %s/shim.log)", p->ctr->id, p->name, p->dir);
+	{
+		char path[PATH_MAX_LEN + 300], said[ERR_MSG_MAX / 2];
+
+		/* Its shim.log goes with p->dir (op_exec_forget): quoted, not named. */
+		snprintf(path, sizeof(path), "%s/shim.log", p->dir);
+		if (errtext_log_tail(path, NULL, said, sizeof(said)) < 0)
+			snprintf(said, sizeof(said), "its log is empty");
+		err_set(&e, GRPC_INTERNAL, "container %s: the shim for exec %s exited before"
+		    " reporting: %s", p->ctr->id, p->name, said);
+	}
 	fail(op, &e);
 }
 

@@ -133,3 +133,11 @@ reply_utf8_undo(void *handle)
 	free(fx->v);
 	free(fx);
 }
+
+/* An error's text is built from what runtimes, shims and CRIU wrote (and
+ * may be cut at ERR_MSG_MAX inside a character): sent as valid UTF-8 too. */
+char *
+reply_utf8_text(const char *s)
+{
+	return validate_utf8(s, strlen(s)) ? strdup(s) : escaped(s);
+}

@@ -325,8 +325,17 @@ ckpt_work(struct offload *o)
 		prepare(k, &o->err);
 		break;
 	case CK_CLEAN:
-		/* The log runc points at goes with the directory: keep its gist. */
-		criu_error(k->path, k->criu, sizeof(k->criu));
+		/* The log runc points at goes with the directory: its last
+		 * errors replace its path in the message (errtext.c), or, when
+		 * the message names none, the last "Error" line is added. */
+		{
+			char quoted[sizeof(k->runtime_err)];
+
+			if (errtext_criu_log(k->runtime_err, k->path, quoted, sizeof(quoted)) == 0)
+				snprintf(k->runtime_err, sizeof(k->runtime_err), "%s", quoted);
+			else
+				criu_error(k->path, k->criu, sizeof(k->criu));
+		}
 		rm_tree(k->path);
 		rmdir_made(k);
 		break;

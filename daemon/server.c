@@ -634,7 +634,7 @@ server_reply_error(uint64_t call_id, const struct err *e)
 		return;
 	r->call_id = call_id;
 	r->code = e->code != GRPC_OK ? e->code : GRPC_UNKNOWN;
-	r->msg = strdup(e->msg);
+	r->msg = reply_utf8_text(e->msg);
 	queue_reply(r);
 }
 

@@ -39,7 +39,10 @@ static const struct helpdoc_flag flags[] = {
 	    "(default 0: keep)" },
 	{ "--group NAME|GID", "group also allowed to use the socket" },
 	{ "--pprof-address ADDR", "accepted and ignored (the 2017 daemon's Go profiler)" },
-	{ "--id ID", "this daemon's id (default the hostname)" },
+	{ "--id ID",
+	    "this daemon's name: given, it tags every log line\n"
+	    "([ID]) and metric (containerd.ID.NAME, [containerd ID]);\n"
+	    "default the hostname, shown at start only" },
 	{ "--debug", "debug logging (same as --log-level debug)" },
 	{ "--log-level LEVEL", "debug, info, warn or error (default info)" },
 	{ "-v, --version", "print the version and exit" },

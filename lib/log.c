@@ -10,6 +10,21 @@
 #include "timefmt.h"
 
 static int log_level = LOG_LEVEL_INFO;
+/* Put after the level on every line, e.g. the daemon's --id; NULL: none. */
+static const char *log_tag;
+
+void
+log_set_tag(const char *tag)
+{
+	log_tag = tag;
+}
+
+static void
+log_write_tag(void)
+{
+	if (log_tag != NULL)
+		fprintf(stderr, "[%s] ", log_tag);
+}
 
 void
 log_set_level(int level)
@@ -48,6 +63,7 @@ log_vwrite(int level, int with_errno, const char *fmt, va_list ap)
 		return;
 	/* The one time format (UTC, nanoseconds), as ctr and the shim print. */
 	fprintf(stderr, "%s %s ", time_format(time_now_ns(), when), names[level]);
+	log_write_tag();
 	vfprintf(stderr, fmt, ap);
 	if (with_errno)
 		fprintf(stderr, ": %s", strerror(saved));

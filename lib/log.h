@@ -8,6 +8,8 @@ void log_set_level(int level);
 /* Parses "debug", "info", "warn"/"warning", "error"; -1 if unknown. */
 int log_level_parse(const char *name);
 int log_enabled(int level);
+/* "[tag] " after the level on every line from now on; NULL: none. Kept. */
+void log_set_tag(const char *tag);
 
 #define LOG_FMT __attribute__((format(printf, 1, 2)))
 void log_debug(const char *fmt, ...) LOG_FMT;

@@ -34,6 +34,7 @@
 #include "fmt.h"
 #include "io.h"
 #include "oom.h"
+#include "protocol.h"
 #include "runtime.h"
 #include "shim.h"
 
@@ -93,7 +94,8 @@ static const char usage_text[] =
     "\n"
     "Runs RUNTIME create (or restore, or exec --detach) for one container process,\n"
     "reports \"created PID\" or \"error MSG\" on the sync fd (default 3), then\n"
-    "supervises the process and writes PROC_DIR/exit (\"STATUS EXITED_AT_NS\").\n";
+    "supervises the process and writes PROC_DIR/exit (\"STATUS EXITED_AT_NS\").\n"
+    "--version prints the line the daemon checks at start (" SHIM_VERSION_LINE ").\n";
 
 /* ---- small helpers ---- */
 
@@ -229,7 +231,7 @@ static int usage_error(const char *what, const char *arg)
 	return -1;
 }
 
-/* 0 to run, 1 after --help, -1 on bad usage (message printed). */
+/* 0 to run, 1 after --help or --version, -1 on bad usage (message printed). */
 static int parse_args(int argc, char **argv, struct shim_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -249,6 +251,11 @@ static int parse_args(int argc, char **argv, struct shim_opts *o)
 		name[nlen] = '\0';
 		if (strcmp(name, "--help") == 0) {
 			shim_puts(1, usage_text);
+			return 1;
+		}
+		/* The daemon's handshake at start (protocol.h): one fixed line. */
+		if (strcmp(name, "--version") == 0) {
+			shim_puts(1, SHIM_VERSION_LINE "\n");
 			return 1;
 		}
 		if (strcmp(name, "--terminal") == 0 || strcmp(name, "--no-pivot") == 0) {

@@ -110,9 +110,16 @@ list_rows() {
 	run ctr checkpoints create cpf cp1
 	echo "$output"
 	[ "$status" -ne 0 ] || fail "checkpoint succeeded though criu check fails"
-	# The runtime's (criu's) own words, not a generic failure.
+	# The runtime's (criu's) own words, not a generic failure; CRIU's log
+	# goes with the failed checkpoint's directory, so its last errors are
+	# quoted and no path in the error names a file that is gone.
 	assert_match "$output" 'criu'
 	assert_contains "$output" cp1
+	assert_contains "$output" "criu's log (removed with the failed attempt) ended: "
+	assert_match "$output" "ended: .*Error \\("
+	while read -r p; do
+		[ -z "$p" ] || [ -e "$p" ] || fail "the error names $p, which is gone: $output"
+	done < <(grep -oE "$T/[^ :;,\"'|)]+" <<<"$output" || true)
 
 	assert_eq "$(list_rows cpf)" "" "checkpoints listed"
 	assert_eq "$(checkpoint_rows cpf)" 0 "checkpoints rows"

@@ -242,3 +242,34 @@ PYEOF
 	[ "$rss" -lt 65536 ] || fail "the daemon's RSS grew to $rss kB"
 	pid_alive "$DAEMON_PID" || fail "the daemon died"
 }
+
+@test "--id names the daemon: every log line tagged [ID], the metrics report [containerd ID], Graphite containerd.ID.NAME; without it, the hostname at start and names as before" {
+	requires_e2e
+	start_receiver "$T/gid.txt" 0
+	start_daemon --id node-7.a --metrics-interval 1s --graphite-address "127.0.0.1:$PORT"
+	start_container idweb "${SLEEP_ARGS[@]}"
+	wait_for graphite_has "$T/gid.txt" "containerd.node-7_a.container-start-time.count 1 "
+	bad=$(grep -v '^containerd\.node-7_a\.' "$T/gid.txt" || true)
+	[ -z "$bad" ] || fail "graphite lines without the id: $bad"
+	wait_for file_has "$T/daemon.log" "[containerd node-7.a] "
+	# Every log line (time, level, then the message) carries the tag.
+	untagged=$(grep -E '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[^ ]+ (debug|info|warn|error) ' "$T/daemon.log" |
+		grep -vF ' [node-7.a] ' || true)
+	[ -z "$untagged" ] || fail "log lines without the id: $untagged"
+	line=$(grep -m1 "listening on" "$T/daemon.log")
+	assert_contains "$line" "id node-7.a, listening on"
+	echo "# $(grep -m1 -- 'listening on' "$T/daemon.log" | cut -c1-80)..." >&3
+	echo "# $(grep -m1 '^containerd\.node-7_a\.containers\.count' "$T/gid.txt")" >&3
+	stop_daemon
+
+	: >"$T/daemon.log"
+	start_daemon --metrics-interval 0
+	line=$(grep -m1 "listening on" "$T/daemon.log")
+	assert_contains "$line" "id $(hostname), listening on"
+	assert_not_contains "$(cat "$T/daemon.log")" "[$(hostname)]"
+
+	run timeout 10 "$CONTAINERD" --state-dir "$T/other" --id "a b"
+	[ "$status" -eq 1 ] || fail "status $status"
+	assert_contains "$output" '--id "a b": want 1 to 128 letters'
+}
+
