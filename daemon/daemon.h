@@ -46,6 +46,7 @@ struct config {
 	int64_t retain_count;		/* events kept; 0: all */
 	int64_t retain_age_ns;		/* stopped containers' history kept; 0: forever */
 	const char *id;
+	int64_t log_max_size;		/* a process log's bytes before it rotates; 0: no cap */
 	gid_t group;			/* also allowed on the socket; (gid_t)-1: none */
 };
 
@@ -209,6 +210,10 @@ bool layout_sweep_tmp(const char *name);
 int layout_migrate(struct err *e);
 /* Logs each entry of the state dir that is not the daemon's (left alone). */
 void layout_log_foreign(void);
+/* <state>/_logs/ID/PID.log: a process's log (its shim writes it), and
+ * making its directories (0700); -1 with e. */
+void layout_log_path(const char *id, const char *pid, char *buf, size_t n);
+int layout_log_mkdir(const char *id, struct err *e);
 /* A shim's --dir under the state dir, as it reads after layout_migrate. */
 void layout_translate_old_dir(const char *dir, char *out, size_t n);
 /* How many container directories the daemon made are in the area. */
