@@ -210,6 +210,11 @@ bool layout_sweep_tmp(const char *name);
 int layout_migrate(struct err *e);
 /* Logs each entry of the state dir that is not the daemon's (left alone). */
 void layout_log_foreign(void);
+/* rpc_logs.c: Records/Logs, a process's log records (streamed). */
+struct Containerd__Records__V1__LogsRequest;
+void logs_start(uint64_t call_id, const struct Containerd__Records__V1__LogsRequest *req);
+void logs_call_closed(uint64_t call_id);
+void logs_call_drained(uint64_t call_id);
 /* <state>/_logs/ID/PID.log: a process's log (its shim writes it), and
  * making its directories (0700); -1 with e. */
 void layout_log_path(const char *id, const char *pid, char *buf, size_t n);

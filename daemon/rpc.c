@@ -10,6 +10,7 @@
 
 #include "daemon.h"
 #include "health.pb-c.h"
+#include "records.pb-c.h"
 #include "log.h"
 #include "pbwalk.h"
 #include "stats.h"
@@ -44,6 +45,12 @@ rpc_version(uint64_t call_id, const void *req)
 	resp.patch = DAEMON_VERSION_PATCH;
 	resp.revision = DAEMON_REVISION;
 	server_reply(call_id, &resp.base);
+}
+
+static void
+rpc_logs(uint64_t call_id, const void *req)
+{
+	logs_start(call_id, req);
 }
 
 static void
@@ -323,6 +330,8 @@ static const struct method methods[] = {
 	{ "/types.API/Stats", &types__stats_request__descriptor, rpc_stats, true },
 	{ "/types.API/UpdateProcess", &types__update_process_request__descriptor,
 	    rpc_update_proc, false },
+	{ "/containerd.records.v1.Records/Logs",
+	    &containerd__records__v1__logs_request__descriptor, rpc_logs, true },
 };
 
 /* A base-128 varint at p[*i]; -1 when cut short or over 10 bytes. */
