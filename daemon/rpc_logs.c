@@ -105,7 +105,12 @@ logs_call_drained(uint64_t call_id)
 	}
 }
 
-/* Whether the process may still write: it is in the model and has not exited. */
+/*
+ * Whether a follower goes on: until the exit is recorded (and durable), so a
+ * client whose -f ended finds the exit in State and the events. An exec
+ * leaves the model when its exit is recorded; the init's container stays
+ * (listed "stopped") until the commit holding the exit is durable.
+ */
 static bool
 process_live(const struct reader *r)
 {
@@ -115,7 +120,9 @@ process_live(const struct reader *r)
 	if (c == NULL || c->created_at != r->created_at)
 		return false;
 	p = process_find(c, r->pid);
-	return p != NULL && p->state != PROCESS_EXITED;
+	if (p == NULL)
+		return false;
+	return strcmp(r->pid, "init") == 0 || p->state != PROCESS_EXITED;
 }
 
 /* Opens .log (and, the first time, .log.1 before it). */

@@ -534,6 +534,12 @@ if IMPORT_ERROR is None:
     test_bounds.register(sys.modules[__name__])
 
 
+# Records/Logs, read directly (not through ctr): test_logs.py.
+if IMPORT_ERROR is None:
+    import test_logs
+    test_logs.register(sys.modules[__name__])
+
+
 # ---------------------------------------------------------------- runner
 
 def requirements():
