@@ -30,7 +30,7 @@
 #include "timefmt.h"
 
 #define READ_CHUNK (64 * 1024)
-#define LINE_MAX_BYTES (128 * 1024)	/* a line the shim wrote is at most 16 KiB + 40 */
+#define LINE_MAX_BYTES (128 * 1024)	/* a line the shim wrote is at most 8 KiB + 40 */
 #define FOLLOW_POLL 0.1
 
 struct reader {

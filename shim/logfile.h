@@ -20,7 +20,7 @@
 
 #include <stddef.h>
 
-#define SHIM_LOG_LINE (16 * 1024)
+#define SHIM_LOG_LINE (8 * 1024)
 
 struct shim_logfile {
 	int fd;			/* -1: not logging */
