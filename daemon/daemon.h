@@ -219,6 +219,9 @@ void logs_call_drained(uint64_t call_id);
  * making its directories (0700); -1 with e. */
 void layout_log_path(const char *id, const char *pid, char *buf, size_t n);
 int layout_log_mkdir(const char *id, struct err *e);
+/* Removes one process's log (a create or exec undone: nothing records it),
+ * and ID's log dir if that leaves it empty. */
+void layout_log_remove(const char *id, const char *pid);
 /* A shim's --dir under the state dir, as it reads after layout_migrate. */
 void layout_translate_old_dir(const char *dir, char *out, size_t n);
 /* How many container directories the daemon made are in the area. */

@@ -76,6 +76,19 @@ layout_log_mkdir(const char *id, struct err *e)
 	return 0;
 }
 
+void
+layout_log_remove(const char *id, const char *pid)
+{
+	char path[PATH_MAX_LEN + 64];
+
+	layout_log_path(id, pid, path, sizeof(path) - 2);
+	(void)unlink(path);
+	strcat(path, ".1");
+	(void)unlink(path);
+	snprintf(path, sizeof(path), "%s/" LOGS "/%s", D.cfg.state_dir, id);
+	(void)rmdir(path);	/* only when nothing else is logged there */
+}
+
 /* The pid of another containerd process (an older one, which takes no
  * lock file) that has the database open, 0 if none. Its name is what
  * singles it out: a reader (containerd-state, sqlite3) may hold it too. */

@@ -190,3 +190,16 @@ run_detached() {
 	run -0 ctr containers logs full
 	assert_contains "$output" "a line of output number 0"
 }
+
+@test "logs: a create or exec that fails and is undone leaves no log behind" {
+	start_daemon
+	make_bundle bad /nonexistent-binary
+	run -1 ctr containers start bad "$BUNDLE"
+	echo "# create: $output" >&3
+	[ ! -e "$STATE/_logs/bad" ] || fail "left: $(ls -la "$STATE/_logs/bad")"
+	start_container ok "${SLEEP_ARGS[@]}"
+	run -1 ctr containers exec --id ok --pid bx /nonexistent-binary
+	echo "# exec: $output" >&3
+	[ ! -e "$STATE/_logs/ok/bx.log" ] || fail "exec log left"
+	[ -d "$STATE/_logs/ok" ] || fail "the init's log dir went too"
+}
