@@ -203,3 +203,16 @@ run_detached() {
 	[ ! -e "$STATE/_logs/ok/bx.log" ] || fail "exec log left"
 	[ -d "$STATE/_logs/ok" ] || fail "the init's log dir went too"
 }
+
+@test "logs: a detached container with a terminal has its tty's output logged as stdout" {
+	start_daemon
+	make_bundle tty1 --tty sh -c 'echo tty-hello; printf tty-end'
+	run -0 ctr containers start tty1 "$BUNDLE"
+	wait_exit tty1 0
+	local f=$STATE/_logs/tty1/init.log
+	sed 's/^/# /' "$f" >&3
+	grep -q $' stdout F tty-hello\r$' "$f"
+	grep -q ' stdout P tty-end$' "$f"
+	run -0 ctr containers logs tty1
+	[ "$output" = $'tty-hello\r\ntty-end' ] || fail "tty logs: $(od -c <<<"$output")"
+}
