@@ -147,6 +147,8 @@ const struct ctr_cmd cmd_containers_logs = {
 	.run = logs_run,
 	.epilog = "The output of a process started without --attach (no stdout and no stderr\n"
 		  "named) is logged by its shim under the daemon's state dir, and kept until\n"
-		  "the container's records are removed. Exit status: 0, or 1 when there is no\n"
-		  "such container or process, or the process had its own stdio (no log).\n",
+		  "the container's records are removed. A line longer than 8 KiB is logged as\n"
+		  "several records and printed whole. Exit status: 0 (with -f: once the process\n"
+		  "exited), 1 when there is no such container or process or the process had\n"
+		  "its own stdio (no log), 2 for a usage error.\n",
 };

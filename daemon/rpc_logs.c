@@ -30,7 +30,7 @@
 #include "timefmt.h"
 
 #define READ_CHUNK (64 * 1024)
-#define LINE_MAX_BYTES (128 * 1024)	/* a line the shim wrote is at most 8 KiB + 40 */
+#define LINE_MAX_BYTES (32 * 1024)	/* a line the shim wrote is at most 8 KiB + 40 */
 #define FOLLOW_POLL 0.1
 
 struct reader {
@@ -39,7 +39,7 @@ struct reader {
 	char *id, *pid;
 	int64_t created_at;	/* of the container followed: an id re-created is not it */
 	char *path, *path1;
-	bool follow, counting, blocked, eof_seen;
+	bool follow, counting, blocked, past_until;
 	uint64_t tail, skip;	/* skip: matching records still to pass over */
 	int64_t since, until;	/* ns; 0: no bound */
 	int fds[2];		/* [0] the .log.1 still to read, [1] the .log; -1 done/none */
@@ -197,7 +197,11 @@ emit(struct reader *r, struct grpc_call *call, const char *l, size_t n)
 
 	if (!parse_line(l, n, &ts, &stream, &partial, &data, &dlen))
 		return 0;
-	if ((r->since > 0 && ts < r->since) || (r->until > 0 && ts > r->until))
+	if (r->until > 0 && ts > r->until) {
+		r->past_until = true;	/* records are in time order: none after it matches */
+		return 0;
+	}
+	if (r->since > 0 && ts < r->since)
 		return 0;
 	if (r->counting) {
 		r->skip++;
@@ -244,7 +248,8 @@ read_chunk(struct reader *r, struct grpc_call *call, int fd)
 	if (n <= 0)
 		return 0;
 	r->len += (size_t)n;
-	while (!r->blocked && (nl = memchr(r->buf + off, '\n', r->len - off)) != NULL) {
+	while (!r->blocked && !r->past_until &&
+	    (nl = memchr(r->buf + off, '\n', r->len - off)) != NULL) {
 		if (!r->skipping && emit(r, call, r->buf + off, (size_t)(nl - r->buf) - off) < 0)
 			return -1;
 		r->skipping = false;
@@ -304,12 +309,16 @@ reader_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		}
 		if (r->blocked)
 			return;	/* logs_call_drained starts the timer again */
-		if (rc > 0) {
+		if (r->past_until && !r->counting) {
+			finish(r, call, GRPC_OK, NULL);
+			return;
+		}
+		if (rc > 0 && !r->past_until) {
 			ev_timer_set(w, 0., 0.);
 			ev_timer_start(loop, w);
 			return;
 		}
-		if (k == 0) {	/* .log.1 is done: on to .log */
+		if (k == 0 && !r->past_until) {	/* .log.1 is done: on to .log */
 			next_file(r);
 			ev_timer_set(w, 0., 0.);
 			ev_timer_start(loop, w);
@@ -320,6 +329,7 @@ reader_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (r->counting) {
 		/* Counted: now the same files from their start, sending. */
 		r->counting = false;
+		r->past_until = false;
 		r->skip = r->skip > r->tail ? r->skip - r->tail : 0;
 		for (k = 0; k < 2; k++)
 			if (r->fds[k] >= 0)
