@@ -276,12 +276,13 @@ next_file(struct reader *r)
 	r->skipping = false;
 }
 
+/* The reader goes first: whatever the finish calls back finds none. */
 static void
 finish(struct reader *r, struct grpc_call *call, int code, const char *msg)
 {
+	reader_free(r);
 	if (call != NULL)
 		grpc_call_finish(call, code, msg);
-	reader_free(r);
 }
 
 static void
