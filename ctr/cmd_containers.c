@@ -30,7 +30,7 @@ static const struct ctr_cmd *const containers_subs[] = {
 	&cmd_containers_kill, &cmd_containers_stop, &cmd_containers_wait,
 	&cmd_containers_pause, &cmd_containers_resume, &cmd_containers_update,
 	&cmd_containers_stats, &cmd_containers_state, &cmd_containers_watch,
-	&cmd_containers_rm, &cmd_containers_prune,
+	&cmd_containers_rm, &cmd_containers_prune, &cmd_containers_logs,
 	NULL,
 };
 

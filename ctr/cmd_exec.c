@@ -71,6 +71,9 @@ exec_run(struct ctr *c, const struct ctr_args *a)
 		return ctr_fail(&e);
 	}
 	protobuf_c_message_free_unpacked(resp, NULL);
+	if (at == NULL)
+		fprintf(stderr, "%s %s: started; its output is logged: ctr containers logs --pid %s %s\n",
+		    req.id, req.pid, req.pid, req.id);
 	if (at != NULL && ctr_attach_run(at, &status, &e) < 0) {
 		ctr_attach_free(at);
 		return ctr_fail(&e);

@@ -83,6 +83,9 @@ start_run(struct ctr *c, const struct ctr_args *a)
 	    &types__create_container_response__descriptor, &resp, &e) < 0)
 		goto out;
 	protobuf_c_message_free_unpacked(resp, NULL);
+	if (at == NULL)
+		fprintf(stderr, "%s: started; its output is logged: ctr containers logs %s\n", req.id,
+		    req.id);
 	if (at != NULL && ctr_attach_run(at, &status, &e) < 0)
 		goto out;
 	rc = 0;

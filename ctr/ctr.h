@@ -257,6 +257,7 @@ extern const struct ctr_cmd cmd_containers_stop;
 extern const struct ctr_cmd cmd_containers_wait;
 extern const struct ctr_cmd cmd_containers_rm;
 extern const struct ctr_cmd cmd_containers_prune;
+extern const struct ctr_cmd cmd_containers_logs;
 extern const struct ctr_cmd cmd_checkpoints;
 extern const struct ctr_cmd cmd_checkpoints_list;
 extern const struct ctr_cmd cmd_checkpoints_create;

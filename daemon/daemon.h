@@ -47,6 +47,7 @@ struct config {
 	int64_t retain_age_ns;		/* stopped containers' history kept; 0: forever */
 	const char *id;			/* --id, else the hostname (as in 2015) */
 	bool id_given;			/* --id: in every log line and metric name */
+	int64_t log_max_size;		/* a process log's bytes before it rotates; 0: no cap */
 	gid_t group;			/* also allowed on the socket; (gid_t)-1: none */
 };
 
@@ -210,6 +211,18 @@ bool layout_sweep_tmp(const char *name);
 int layout_migrate(struct err *e);
 /* Logs each entry of the state dir that is not the daemon's (left alone). */
 void layout_log_foreign(void);
+/* rpc_logs.c: Records/Logs, a process's log records (streamed). */
+struct Containerd__Records__V1__LogsRequest;
+void logs_start(uint64_t call_id, const struct Containerd__Records__V1__LogsRequest *req);
+void logs_call_closed(uint64_t call_id);
+void logs_call_drained(uint64_t call_id);
+/* <state>/_logs/ID/PID.log: a process's log (its shim writes it), and
+ * making its directories (0700); -1 with e. */
+void layout_log_path(const char *id, const char *pid, char *buf, size_t n);
+int layout_log_mkdir(const char *id, struct err *e);
+/* Removes one process's log (a create or exec undone: nothing records it),
+ * and ID's log dir if that leaves it empty. */
+void layout_log_remove(const char *id, const char *pid);
 /* A shim's --dir under the state dir, as it reads after layout_migrate. */
 void layout_translate_old_dir(const char *dir, char *out, size_t n);
 /* How many container directories the daemon made are in the area. */

@@ -10,6 +10,10 @@
  *                                  directory gets the id's name
  *       <pid>/                     one per process: the shim's --dir
  *   <state>/_containers/.tmp-*     a container dir being made or removed
+ *   <state>/_logs/<id>/<pid>.log   the output of a process created without
+ *       (and .log.1)               stdout/stderr paths, written by its shim;
+ *                                  outlives the container's dir (mode 0700,
+ *                                  files 0600), goes with its records
  *
  * No container id starts with '_', so no id can name the daemon's own files
  * or the area, and the area is never taken for an id by an older daemon. A
@@ -36,6 +40,7 @@
 #define MARKER ".containerd"
 #define TMP_PREFIX ".tmp-"
 #define LOCK_NAME "_daemon.lock"
+#define LOGS "_logs"
 
 static int lock_fd = -1;
 
@@ -49,6 +54,39 @@ void
 layout_container_path(const char *id, char *buf, size_t n)
 {
 	snprintf(buf, n, "%s/" AREA "/%s", D.cfg.state_dir, id);
+}
+
+void
+layout_log_path(const char *id, const char *pid, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s/" LOGS "/%s/%s.log", D.cfg.state_dir, id, pid);
+}
+
+int
+layout_log_mkdir(const char *id, struct err *e)
+{
+	char path[PATH_MAX_LEN + 64];
+
+	snprintf(path, sizeof(path), "%s/" LOGS, D.cfg.state_dir);
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return err_set(e, GRPC_INTERNAL, "cannot create %s: %s", path, strerror(errno));
+	snprintf(path, sizeof(path), "%s/" LOGS "/%s", D.cfg.state_dir, id);
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return err_set(e, GRPC_INTERNAL, "cannot create %s: %s", path, strerror(errno));
+	return 0;
+}
+
+void
+layout_log_remove(const char *id, const char *pid)
+{
+	char path[PATH_MAX_LEN + 64];
+
+	layout_log_path(id, pid, path, sizeof(path) - 2);
+	(void)unlink(path);
+	strcat(path, ".1");
+	(void)unlink(path);
+	snprintf(path, sizeof(path), "%s/" LOGS "/%s", D.cfg.state_dir, id);
+	(void)rmdir(path);	/* only when nothing else is logged there */
 }
 
 /* The pid of another containerd process (an older one, which takes no
@@ -407,7 +445,7 @@ static bool
 is_own_name(const char *name)
 {
 	static const char *const own[] = { "state.db", "state.db-wal", "state.db-shm",
-		"state.db-journal", AREA, LOCK_NAME, NULL };
+		"state.db-journal", AREA, LOCK_NAME, LOGS, NULL };
 	const char *slash = strrchr(D.cfg.listen, '/');
 	size_t plen = strlen(D.cfg.state_dir);
 

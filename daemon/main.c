@@ -57,6 +57,27 @@ parse_int_flag(const char *flag, const char *v, long min)
 	return n;
 }
 
+/* Bytes: N, or N with k, m or g (KiB, MiB, GiB); 0 is allowed. */
+static int64_t
+parse_size_flag(const char *flag, const char *v)
+{
+	char *end;
+	long long n;
+	int shift = 0;
+
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (*end == 'k' || *end == 'K')
+		shift = 10, end++;
+	else if (*end == 'm' || *end == 'M')
+		shift = 20, end++;
+	else if (*end == 'g' || *end == 'G')
+		shift = 30, end++;
+	if (errno != 0 || end == v || *end != '\0' || n < 0 || n > (INT64_MAX >> 30))
+		fatalx("--%s: \"%s\" is not a size (bytes, or a number with k, m or g)", flag, v);
+	return (int64_t)n << shift;
+}
+
 /* Go's strconv.ParseBool: 1 true, 0 false, -1 neither. */
 static int
 parse_go_bool(const char *v)
@@ -273,6 +294,7 @@ enum {
 	OPT_STATE_DIR = 256, OPT_RUNTIME_ARGS, OPT_SHIM, OPT_DEBUG, OPT_LOG_LEVEL,
 	OPT_CONCURRENCY, OPT_START_TIMEOUT, OPT_METRICS, OPT_RETAIN, OPT_RETAIN_AGE, OPT_ID,
 	OPT_GROUP, OPT_GRAPHITE, OPT_RUNTIME_TIMEOUT, OPT_PPROF, OPT_MAN, OPT_BASH_COMPLETION,
+	OPT_LOG_MAX_SIZE,
 };
 
 static void
@@ -294,6 +316,7 @@ parse_flags(int argc, char **argv)
 		{ "retain-count", required_argument, NULL, OPT_RETAIN },
 		{ "retain-age", required_argument, NULL, OPT_RETAIN_AGE },
 		{ "id", required_argument, NULL, OPT_ID },
+		{ "log-max-size", required_argument, NULL, OPT_LOG_MAX_SIZE },
 		{ "group", required_argument, NULL, OPT_GROUP },
 		{ "pprof-address", required_argument, NULL, OPT_PPROF },
 		{ "version", no_argument, NULL, 'v' },
@@ -312,6 +335,7 @@ parse_flags(int argc, char **argv)
 	D.cfg.runtime_timeout_ns = 60 * 1000000000LL;
 	D.cfg.metrics_interval_ns = 300 * 1000000000LL;
 	D.cfg.retain_count = 100000;
+	D.cfg.log_max_size = 10 << 20;
 	D.cfg.group = (gid_t)-1;
 	/* _only: "-state-dir X" and "-debug" too, as Go's flag package (the
 	 * 2017 daemon's) took them; -l, -r, -v, -h stay short options. */
@@ -385,6 +409,9 @@ parse_flags(int argc, char **argv)
 			break;
 		case OPT_RETAIN_AGE:
 			D.cfg.retain_age_ns = parse_duration_flag("retain-age", optarg);
+			break;
+		case OPT_LOG_MAX_SIZE:
+			D.cfg.log_max_size = parse_size_flag("log-max-size", optarg);
 			break;
 		case OPT_ID:
 			/* It goes into log lines and Graphite names as it is. */

@@ -301,6 +301,10 @@ finish_failed(struct op_create *op)
 	if (op->shim_started && (op->err.code == GRPC_DEADLINE_EXCEEDED || op->shim_gone))
 		cgroups_remove_empty(c->id, op->cg_path);
 	container_remove_dir(c->id);
+	/* The log this attempt made, unless the id still has a record (its
+	 * rows are removed just above: any left are another container's). */
+	if (store_container_known(D.store, c->id, &e) == 0)
+		layout_log_remove(c->id, "init");
 	log_warnx("container %s not created: %s", c->id, op->err.msg);
 	server_reply_error(op->call_id, &op->err);
 	container_free(c);

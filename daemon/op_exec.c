@@ -289,6 +289,7 @@ op_exec_forget(struct process *p, const char *why)
 		}
 		rmdir(p->dir);
 	}
+	layout_log_remove(c->id, p->name);
 	process_free(p);
 	init_exit_resume(c);
 }

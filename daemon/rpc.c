@@ -10,6 +10,7 @@
 
 #include "daemon.h"
 #include "health.pb-c.h"
+#include "records.pb-c.h"
 #include "log.h"
 #include "pbwalk.h"
 #include "records.pb-c.h"
@@ -46,6 +47,12 @@ rpc_version(uint64_t call_id, const void *req)
 	resp.patch = DAEMON_VERSION_PATCH;
 	resp.revision = DAEMON_REVISION;
 	server_reply(call_id, &resp.base);
+}
+
+static void
+rpc_logs(uint64_t call_id, const void *req)
+{
+	logs_start(call_id, req);
 }
 
 static void
@@ -335,6 +342,8 @@ static const struct method methods[] = {
 	    false },
 	{ "/containerd.records.v1.Records/Prune",
 	    &containerd__records__v1__prune_request__descriptor, rpc_records_prune, false },
+	{ "/containerd.records.v1.Records/Logs",
+	    &containerd__records__v1__logs_request__descriptor, rpc_logs, true },
 };
 
 /* A base-128 varint at p[*i]; -1 when cut short or over 10 bytes. */

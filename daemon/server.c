@@ -148,6 +148,7 @@ static void
 grpc_closed_cb(void *ctx, struct grpc_call *call)
 {
 	events_call_closed(grpc_call_id(call));
+	logs_call_closed(grpc_call_id(call));
 }
 
 /* A drained subscriber is caught up by the next events_push, in the next
@@ -164,6 +165,7 @@ static void
 grpc_drained_cb(void *ctx, struct grpc_call *call)
 {
 	events_call_drained(grpc_call_id(call));
+	logs_call_drained(grpc_call_id(call));
 	if (!ev_is_active(&push_soon_w)) {
 		ev_timer_init(&push_soon_w, push_soon_cb, 0., 0.);
 		ev_timer_start(D.loop, &push_soon_w);

@@ -677,6 +677,7 @@ shimctl_spawn(struct process *p, const struct shim_spec *spec, struct err *e)
 	struct container *c = p->ctr;
 	const char *rt = c->runtime && *c->runtime ? c->runtime : D.cfg.runtime;
 	const char *argv[64 + 2 * 32];
+	char log_path[PATH_MAX_LEN + 320], log_max[32];
 	int fds[2], k = 0, rc;
 	pid_t pid;
 
@@ -722,6 +723,22 @@ shimctl_spawn(struct process *p, const struct shim_spec *spec, struct err *e)
 	}
 	if (spec->no_pivot)
 		argv[k++] = "--no-pivot";
+	/* No stdout and no stderr named (ctr without --attach; dockerd always
+	 * names fifos): the shim logs the output, under _logs/ so that it
+	 * outlives the container's directory. */
+	if (!(spec->stdout_path && *spec->stdout_path) && !(spec->stderr_path && *spec->stderr_path)) {
+		if (layout_log_mkdir(c->id, e) < 0) {
+			close(fds[0]);
+			close(fds[1]);
+			return -1;
+		}
+		layout_log_path(c->id, p->name, log_path, sizeof(log_path));
+		snprintf(log_max, sizeof(log_max), "%lld", (long long)D.cfg.log_max_size);
+		argv[k++] = "--log";
+		argv[k++] = log_path;
+		argv[k++] = "--log-max-size";
+		argv[k++] = log_max;
+	}
 	argv[k] = NULL;
 
 	/* The shim gets nothing but its sync pipe (fd 3) and every signal at

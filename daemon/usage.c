@@ -37,6 +37,9 @@ static const struct helpdoc_flag flags[] = {
 	{ "--retain-age DUR",
 	    "drop stopped containers' history older than this\n"
 	    "(default 0: keep)" },
+	{ "--log-max-size SIZE",
+	    "a process log's size before it is rotated to .log.1\n"
+	    "(bytes, or with k, m, g; default 10m; 0 = no cap)" },
 	{ "--group NAME|GID", "group also allowed to use the socket" },
 	{ "--pprof-address ADDR", "accepted and ignored (the 2017 daemon's Go profiler)" },
 	{ "--id ID",
@@ -83,7 +86,10 @@ static const char files[] =
     "  - <state-dir>/containerd.sock: the default socket (0660).\n"
     "  - <state-dir>/_daemon.lock: held while a daemon serves this directory.\n"
     "  - <state-dir>/_containers/ID/: one directory per container, one below it\n"
-    "    per process (the shim's).\n";
+    "    per process (the shim's).\n"
+    "  - <state-dir>/_logs/ID/PID.log (and .log.1): the output of a process\n"
+    "    started without stdout/stderr paths, kept until the container's\n"
+    "    records go.\n";
 
 void
 daemon_man(FILE *f)

@@ -186,3 +186,39 @@ void shim_puts(int fd, const char *s)
 {
 	(void)shim_write_all(fd, s, strlen(s));
 }
+
+struct civil {
+	int year, mon, mday, hour, min, sec;
+};
+
+/* Seconds since the epoch to a UTC date (days-to-civil); gmtime_r would link the tz code. */
+static void utc(long long t, struct civil *c)
+{
+	long long days = t / 86400, secs = t % 86400, era, doe, yoe, doy, mp;
+
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	c->hour = (int)(secs / 3600);
+	c->min = (int)(secs / 60 % 60);
+	c->sec = (int)(secs % 60);
+	days += 719468;
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	doe = days - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	c->mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+	c->mon = (int)(mp < 10 ? mp + 3 : mp - 9);
+	c->year = (int)(yoe + era * 400 + (c->mon <= 2));
+}
+
+void shim_time_format(unsigned long long ns, char buf[SHIM_TIME_LEN])
+{
+	struct civil tm;
+
+	utc((long long)(ns / 1000000000ULL), &tm);
+	shim_snprintf(buf, SHIM_TIME_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%09uZ", tm.year, tm.mon,
+	    tm.mday, tm.hour, tm.min, tm.sec, (unsigned)(ns % 1000000000ULL));
+}

@@ -28,6 +28,15 @@ int shim_parse_u64(const char *s, const char **end, unsigned long long *out);
  */
 char *shim_concat(const char *a, const char *b, const char *c);
 
+/*
+ * ns since the epoch as the project's one time format: RFC 3339 UTC with
+ * nine fraction digits, fixed width (2024-01-02T03:04:05.123456789Z,
+ * SHIM_TIME_WIDTH characters, NUL-terminated), as lib/timefmt.h writes it.
+ */
+#define SHIM_TIME_WIDTH 30
+#define SHIM_TIME_LEN 32
+void shim_time_format(unsigned long long ns, char buf[SHIM_TIME_LEN]);
+
 /* Writes a string to fd, ignoring errors. */
 void shim_puts(int fd, const char *s);
 

@@ -90,14 +90,51 @@ static int open_stdin(struct shim_stdio *s, const struct shim_opts *o)
 	return fcntl(s->stdin_pipe, F_SETFL, O_NONBLOCK);
 }
 
+/* Logging: pipes the shim reads (a tty's output is read from its master). */
+static int open_log_pipes(struct shim_stdio *s, const struct shim_opts *o, char *err,
+    size_t errsz)
+{
+	int p[2];
+
+	if (o->terminal) {
+		s->child_out = open_devnull(O_WRONLY);
+		s->child_err = open_devnull(O_WRONLY);
+		if (s->child_out < 0 || s->child_err < 0)
+			goto fail;
+		return 0;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0)
+		goto fail;
+	s->log_out = p[0];
+	s->child_out = p[1];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		goto fail;
+	s->log_err = p[0];
+	s->child_err = p[1];
+	/* Only our ends: the process's stay blocking. */
+	if (fcntl(s->log_out, F_SETFL, O_NONBLOCK) < 0 || fcntl(s->log_err, F_SETFL, O_NONBLOCK) < 0)
+		goto fail;
+	return 0;
+fail:
+	shim_snprintf(err, errsz, "make the log pipes: %s", strerror(errno));
+	shim_stdio_close_child(s);
+	shim_stdio_close_stdin(s);
+	close_fd(&s->log_out);
+	close_fd(&s->log_err);
+	return -1;
+}
+
 int shim_stdio_open(struct shim_stdio *s, const struct shim_opts *o, char *err, size_t errsz)
 {
 	const char *what = "stdin", *path = o->stdin_path;
 
 	s->child_in = s->child_out = s->child_err = -1;
 	s->stdin_fifo = s->stdin_keep = s->stdin_pipe = s->tty_out = -1;
+	s->log_out = s->log_err = -1;
 	if (open_stdin(s, o) < 0)
 		goto fail;
+	if (o->log_path != NULL)
+		return open_log_pipes(s, o, err, errsz);
 	what = "stdout";
 	path = o->stdout_path;
 	if (o->terminal) {

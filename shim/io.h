@@ -18,7 +18,9 @@ struct shim_stdio {
 	int stdin_fifo;		/* relay input: the stdin fifo read end (non-blocking), or a file */
 	int stdin_keep;		/* our write handle on the stdin fifo, so writers never cause EOF */
 	int stdin_pipe;		/* no tty: write end of the container's stdin pipe (non-blocking) */
-	int tty_out;		/* tty: where the pty master's output goes */
+	int tty_out;		/* tty: where the pty master's output goes (-1 with a log) */
+	int log_out;		/* with a log, no tty: the read ends of the process's */
+	int log_err;		/* stdout and stderr pipes (non-blocking); else -1 */
 };
 
 /*

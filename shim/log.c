@@ -24,45 +24,13 @@ void shim_log_open(void)
 		log_fd = fd;
 }
 
-struct civil {
-	int year, mon, mday, hour, min, sec;
-};
-
-/* Seconds since the epoch to a UTC date (days-to-civil); gmtime_r would link the tz code. */
-static void utc(time_t t, struct civil *c)
-{
-	long long days = t / 86400, secs = t % 86400, era, doe, yoe, doy, mp;
-
-	if (secs < 0) {
-		secs += 86400;
-		days--;
-	}
-	c->hour = (int)(secs / 3600);
-	c->min = (int)(secs / 60 % 60);
-	c->sec = (int)(secs % 60);
-	days += 719468;
-	era = (days >= 0 ? days : days - 146096) / 146097;
-	doe = days - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	c->mday = (int)(doy - (153 * mp + 2) / 5 + 1);
-	c->mon = (int)(mp < 10 ? mp + 3 : mp - 9);
-	c->year = (int)(yoe + era * 400 + (c->mon <= 2));
-}
-
 static void log_vwrite(const char *fmt, va_list ap, int errnum)
 {
-	char line[768];
-	struct timespec ts;
-	struct civil tm;
+	char line[768], t[SHIM_TIME_LEN];
 	size_t n;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	utc(ts.tv_sec, &tm);
-	n = (size_t)shim_snprintf(line, sizeof(line),
-	    "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ containerd-shim[%d]: ",
-	    tm.year, tm.mon, tm.mday, tm.hour, tm.min, tm.sec, (long)ts.tv_nsec, (int)getpid());
+	shim_time_format(shim_now_ns(), t);
+	n = (size_t)shim_snprintf(line, sizeof(line), "%s containerd-shim[%d]: ", t, (int)getpid());
 	if (n < sizeof(line))
 		n += (size_t)shim_vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	if (errnum && n < sizeof(line))

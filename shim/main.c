@@ -8,6 +8,11 @@
  * PROC_DIR/exit ("STATUS EXITED_AT_NS") atomically, so a daemon that died or
  * restarted meanwhile still learns how it ended. Single-threaded poll() loop.
  *
+ * With --log (the daemon passes it when no stdout and no stderr were named)
+ * the process gets pipes (or its tty's master is read) and the shim writes
+ * its output as records to the log file (logfile.h), all of it before the
+ * exit is reported.
+ *
  * Phases: CREATE (the runtime runs) -> RUNNING (the pid is known and was
  * reported) -> EXITED (reaped; drain the tty, write exit, leave).
  */
@@ -33,6 +38,7 @@
 #include "control.h"
 #include "fmt.h"
 #include "io.h"
+#include "logfile.h"
 #include "oom.h"
 #include "protocol.h"
 #include "runtime.h"
@@ -81,20 +87,28 @@ struct shim {
 	int exit_status;
 	unsigned long long exited_at;
 	struct shim_oom oom;
+	struct shim_logfile log;
+	struct shim_logstream ls[2];	/* stdout, stderr */
 };
 
 /* Copy buffers for relays that cannot splice; untouched (no RSS) otherwise. */
 static char in_buf[4096], out_buf[4096];
+/* Log lines being assembled; touched only when logging. */
+static char log_buf[2][SHIM_LOG_LINE];
 
 static const char usage_text[] =
     "usage: containerd-shim --id ID --bundle DIR --dir PROC_DIR --runtime RUNTIME\n"
     "           [--runtime-arg ARG]... [--stdin PATH] [--stdout PATH] [--stderr PATH]\n"
     "           [--terminal] [--exec PROCESS_JSON] [--checkpoint DIR] [--no-pivot]\n"
-    "           [--sync-fd N]\n"
+    "           [--sync-fd N] [--log PATH [--log-max-size BYTES]]\n"
     "\n"
     "Runs RUNTIME create (or restore, or exec --detach) for one container process,\n"
     "reports \"created PID\" or \"error MSG\" on the sync fd (default 3), then\n"
     "supervises the process and writes PROC_DIR/exit (\"STATUS EXITED_AT_NS\").\n"
+    "With --log (no --stdout, no --stderr) its output is written to PATH as\n"
+    "k8s-file records (\"TIME STREAM F|P DATA\"), rotated to PATH.1 past BYTES\n"
+    "(0 = no cap).\n"
+
     "--version prints the line the daemon checks at start (" SHIM_VERSION_LINE ").\n";
 
 /* ---- small helpers ---- */
@@ -293,7 +307,14 @@ static int parse_args(int argc, char **argv, struct shim_opts *o)
 			o->stderr_path = v;
 		else if (strcmp(name, "--exec") == 0)
 			o->exec_json = v;
-		else if (strcmp(name, "--checkpoint") == 0)
+		else if (strcmp(name, "--log") == 0)
+			o->log_path = v;
+		else if (strcmp(name, "--log-max-size") == 0) {
+			const char *end;
+
+			if (shim_parse_u64(v, &end, &o->log_max_size) < 0 || *end != '\0')
+				return usage_error("--log-max-size wants a number of bytes, not", v);
+		} else if (strcmp(name, "--checkpoint") == 0)
 			o->checkpoint = v;
 		else if (strcmp(name, "--sync-fd") == 0) {
 			const char *end;
@@ -313,12 +334,15 @@ static int parse_args(int argc, char **argv, struct shim_opts *o)
 		return usage_error("--runtime is required", NULL);
 	if (o->exec_json == NULL && (o->bundle == NULL || o->bundle[0] == '\0'))
 		return usage_error("--bundle is required", NULL);
+	if (o->log_path != NULL && (o->log_path[0] == '\0' ||
+	    (o->stdout_path && o->stdout_path[0]) || (o->stderr_path && o->stderr_path[0])))
+		return usage_error("--log wants a path, and excludes --stdout and --stderr", NULL);
 	if (o->exec_json != NULL && o->checkpoint != NULL)
 		return usage_error("--exec and --checkpoint exclude each other", NULL);
 	/* Everything is opened after chdir(PROC_DIR): make paths absolute first. */
 	{
 		const char **paths[] = { &o->dir, &o->bundle, &o->exec_json, &o->checkpoint,
-			&o->stdin_path, &o->stdout_path, &o->stderr_path, &o->runtime };
+			&o->stdin_path, &o->stdout_path, &o->stderr_path, &o->runtime, &o->log_path };
 
 		for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 			if (*paths[i] == NULL || (paths[i] == &o->runtime && strchr(o->runtime, '/') == NULL))
@@ -476,7 +500,10 @@ static void got_master(struct shim *s, int fd)
 		shim_log("pty master: O_NONBLOCK");
 	if (s->ws_pending && ioctl(fd, TIOCSWINSZ, &s->ws) < 0)
 		shim_log("pty master: resize");
-	shim_relay_init(&s->out_relay, fd, s->io.tty_out, out_buf, sizeof(out_buf));
+	if (s->log.fd >= 0)
+		s->ls[0].in = fd;	/* the tty's output is the log's stdout */
+	else
+		shim_relay_init(&s->out_relay, fd, s->io.tty_out, out_buf, sizeof(out_buf));
 	if (s->io.stdin_fifo >= 0 && !s->stdin_closed)
 		shim_relay_init(&s->in_relay, s->io.stdin_fifo, fd, in_buf, sizeof(in_buf));
 	close_fd(&s->con_conn);
@@ -676,7 +703,7 @@ static void reap_children(struct shim *s)
 
 /* ---- the loop ---- */
 
-enum tag { T_SIG, T_CTL, T_LISTEN, T_CONN, T_IN, T_OUT, T_OOM, T_MAX };
+enum tag { T_SIG, T_CTL, T_LISTEN, T_CONN, T_IN, T_OUT, T_OOM, T_LOG_OUT, T_LOG_ERR, T_MAX };
 
 static void run_loop(struct shim *s)
 {
@@ -699,6 +726,10 @@ static void run_loop(struct shim *s)
 			ADD(fd, ev, T_OUT);
 		if (s->oom.fd >= 0)
 			ADD(s->oom.fd, POLLIN, T_OOM);
+		if (s->ls[0].in >= 0)
+			ADD(s->ls[0].in, POLLIN, T_LOG_OUT);
+		if (s->ls[1].in >= 0)
+			ADD(s->ls[1].in, POLLIN, T_LOG_ERR);
 #undef ADD
 		if (poll(p, (nfds_t)n, -1) < 0) {
 			if (errno != EINTR)
@@ -717,6 +748,8 @@ static void run_loop(struct shim *s)
 			case T_IN: if (s->in_relay.in >= 0) run_stdin_relay(s); break;
 			case T_OUT: if (s->out_relay.in >= 0) run_tty_relay(s); break;
 			case T_OOM: check_oom(s); break;
+			case T_LOG_OUT: (void)shim_logstream_run(&s->log, &s->ls[0]); break;
+			case T_LOG_ERR: (void)shim_logstream_run(&s->log, &s->ls[1]); break;
 			case T_MAX: break;
 			}
 		}
@@ -753,6 +786,50 @@ static void drain_tty(struct shim *s)
 		if (run_tty_relay(s))
 			break;
 	}
+}
+
+/*
+ * Everything the process wrote is in the pipes (or the pty) once it is
+ * reaped: read it all before the exit is told, so a `logs` after the exit
+ * event has it all. A writer that lives on (a background child of an
+ * exec holding the pipe) gets the tty's drain time, then is cut off.
+ */
+static void drain_logs(struct shim *s)
+{
+	long long deadline = now_ms() + DRAIN_MS;
+
+	if (s->log.fd < 0)
+		return;
+	for (;;) {
+		struct pollfd p[2];
+		int n = 0, r;
+		long long left = deadline - now_ms();
+
+		for (int i = 0; i < 2; i++) {
+			if (s->ls[i].in < 0)
+				continue;
+			while (s->ls[i].in >= 0 && shim_logstream_run(&s->log, &s->ls[i]) == 0 &&
+			    shim_fd_pending(s->ls[i].in) > 0)
+				;	/* a busy stream: READ_ROUNDS at a time until empty */
+			if (s->ls[i].in >= 0) {
+				p[n].fd = s->ls[i].in;
+				p[n].events = POLLIN;
+				p[n++].revents = 0;
+			}
+		}
+		if (n == 0 || left <= 0)
+			break;
+		r = poll(p, (nfds_t)n, (int)(left < DRAIN_IDLE_MS ? left : DRAIN_IDLE_MS));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+	}
+	shim_logstream_flush(&s->log, &s->ls[0]);
+	shim_logstream_flush(&s->log, &s->ls[1]);
+	if (s->log.dropped > 0)
+		shim_logx("log: %llu records (%llu bytes) of output were dropped in all",
+		    s->log.dropped, s->log.dropped_bytes);
 }
 
 /* The exit goes to a daemon that is there on the sync pipe as well as to
@@ -808,6 +885,7 @@ int main(int argc, char **argv)
 	s.io.child_in = s.io.child_out = s.io.child_err = -1;
 	s.io.stdin_fifo = s.io.stdin_keep = s.io.stdin_pipe = s.io.tty_out = -1;
 	shim_oom_init(&s.oom);
+	s.log.fd = s.ls[0].in = s.ls[1].in = -1;
 	if (fcntl(s.sync_fd, F_SETFD, FD_CLOEXEC) < 0) {
 		shim_puts(2, "containerd-shim: the sync fd is not open\n");
 		return 2;
@@ -825,6 +903,12 @@ int main(int argc, char **argv)
 	(void)unlink(EXIT_TMP);
 	if (shim_stdio_open(&s.io, &s.o, err, sizeof(err)) < 0)
 		fail(&s, "%s", err);
+	if (s.o.log_path != NULL) {
+		if (shim_logfile_open(&s.log, s.o.log_path, s.o.log_max_size) < 0)
+			fail(&s, "open the log %s: %s", s.o.log_path, strerror(errno));
+		s.ls[0] = (struct shim_logstream){ .in = s.io.log_out, .name = "stdout", .buf = log_buf[0] };
+		s.ls[1] = (struct shim_logstream){ .in = s.io.log_err, .name = "stderr", .buf = log_buf[1] };
+	}
 	setup_control(&s);
 	if (s.o.terminal)
 		setup_console(&s);
@@ -837,6 +921,7 @@ int main(int argc, char **argv)
 
 	check_oom(&s);	/* the kill may be reported after the exit */
 	drain_tty(&s);
+	drain_logs(&s);
 	report_exit(&s);
 	write_exit(&s);
 	cleanup_files(&s);

@@ -30,6 +30,8 @@ struct shim_opts {
 	const char *checkpoint;	/* non-NULL: restore (absolute) */
 	int no_pivot;
 	int sync_fd;
+	const char *log_path;	/* non-NULL: log stdout/stderr there (absolute) */
+	unsigned long long log_max_size;	/* 0: no cap */
 };
 
 /* log.c: the shim's own log, PROC_DIR/shim.log (append, timestamped). */

@@ -31,7 +31,7 @@ _pb = None
 
 
 def load_protos():
-    """Generate api_pb2 and health_pb2 with protoc and import them.
+    """Generate api_pb2, health_pb2 and records_pb2 with protoc and import them.
 
     CTRD_PB_DIR, when set, is a directory that holds (or will hold) the
     generated modules, so several runs share one protoc call."""
@@ -45,22 +45,25 @@ def load_protos():
         out = tempfile.mkdtemp(prefix="ctrd-pb.")
         atexit.register(shutil.rmtree, out, True)
     if not (os.path.exists(os.path.join(out, "api_pb2.py"))
-            and os.path.exists(os.path.join(out, "health_pb2.py"))):
+            and os.path.exists(os.path.join(out, "health_pb2.py"))
+            and os.path.exists(os.path.join(out, "records_pb2.py"))):
         tmp = tempfile.mkdtemp(prefix="gen.", dir=out)
         cmd = ["protoc", "--python_out=" + tmp, "-I" + os.path.join(REPO, "schema"),
                "-I/usr/include", os.path.join(REPO, "schema", "api.proto"),
-               os.path.join(REPO, "schema", "health.proto")]
+               os.path.join(REPO, "schema", "health.proto"),
+               os.path.join(REPO, "schema", "records.proto")]
         res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              universal_newlines=True)
         if res.returncode != 0:
             raise RuntimeError("protoc failed: %s\n%s" % (" ".join(cmd), res.stdout))
-        for f in ("api_pb2.py", "health_pb2.py"):
+        for f in ("api_pb2.py", "health_pb2.py", "records_pb2.py"):
             os.replace(os.path.join(tmp, f), os.path.join(out, f))
         shutil.rmtree(tmp, True)
     if out not in sys.path:
         sys.path.insert(0, out)
     api = importlib.import_module("api_pb2")
     health = importlib.import_module("health_pb2")
+    records = importlib.import_module("records_pb2")
 
     class PB:
         pass
@@ -68,6 +71,7 @@ def load_protos():
     _pb = PB()
     _pb.api = api
     _pb.health = health
+    _pb.records = records
     return _pb
 
 

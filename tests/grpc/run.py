@@ -539,6 +539,12 @@ if IMPORT_ERROR is None:
     test_records.register(sys.modules[__name__])
 
 
+# Records/Logs, read directly (not through ctr): test_logs.py.
+if IMPORT_ERROR is None:
+    import test_logs
+    test_logs.register(sys.modules[__name__])
+
+
 # ---------------------------------------------------------------- runner
 
 def requirements():

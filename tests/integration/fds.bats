@@ -102,8 +102,12 @@ fds_back_to() {
 # shim_fd_reason FD TARGET KIND: why a shim of KIND (init, exec) may hold
 # TARGET on FD; prints nothing when it may not.
 shim_fd_reason() {
-	local fd=$1 target=$2 kind=$3 dir=$4
+	local fd=$1 target=$2 kind=$3 dir=$4 log=${5:-} proc=${6:-}
 	case $target in
+	"$log")
+		# A process started without stdout/stderr paths: its log.
+		[ -n "$log" ] && echo "the process's log (no stdout/stderr paths given)"
+		;;
 	/dev/null)
 		# Its own stdio (it detached from the daemon's), and the
 		# process's stdio when the request gave no paths.
@@ -112,7 +116,12 @@ shim_fd_reason() {
 	pipe:*)
 		# fd 3: the sync pipe the daemon reads "created"/"error"/"oom"
 		# from; checked to be the daemon's below.
-		[ "$fd" = 3 ] && echo "sync pipe to the daemon"
+		if [ "$fd" = 3 ]; then
+			echo "sync pipe to the daemon"
+		elif [ -n "$proc" ] && { [ "$(readlink "/proc/$proc/fd/1")" = "$target" ] ||
+			[ "$(readlink "/proc/$proc/fd/2")" = "$target" ]; }; then
+			echo "the read end of the process's stdout/stderr pipe, logged"
+		fi
 		;;
 	anon_inode:\[signalfd\])
 		echo "signalfd: SIGCHLD of the process it reaps, SIGTERM"
@@ -132,15 +141,17 @@ shim_fd_reason() {
 	esac
 }
 
-# check_shim_fds SHIM_PID KIND DIR: every fd of the shim has a reason, and
+# check_shim_fds SHIM_PID KIND DIR [LOG PROC_PID]: every fd of the shim has a
+# reason (LOG: the process's log; PROC_PID: the process whose output pipes
+# the shim reads), and
 # its fd 3 is a pipe the daemon holds the other end of.
 check_shim_fds() {
-	local shim=$1 kind=$2 dir=$3 line fd target why bad=0
+	local shim=$1 kind=$2 dir=$3 log=${4:-} proc=${5:-} line fd target why bad=0
 	echo "# shim $shim ($kind):"
 	while IFS= read -r line; do
 		fd=${line%% -> *}
 		target=${line#* -> }
-		why=$(shim_fd_reason "$fd" "$target" "$kind" "$dir")
+		why=$(shim_fd_reason "$fd" "$target" "$kind" "$dir" "$log" "$proc")
 		if [ -n "$why" ]; then
 			echo "#   $line: $why"
 		else
@@ -157,7 +168,7 @@ check_shim_fds() {
 		fail "the daemon holds no end of the shim's sync pipe $sync"
 }
 
-@test "a running shim holds only its stdio, sync pipe, signalfd, log, control fifo and OOM watch" {
+@test "a running shim holds only its stdio, sync pipe, signalfd, log, control fifo and OOM watch (and, started without stdio paths, the process's log and output pipes)" {
 	start_container fds1 "${SLEEP_ARGS[@]}"
 	run -0 ctr containers exec --id fds1 --pid sleeper sleep 1000
 	wait_for process_listed fds1 sleeper
@@ -168,8 +179,10 @@ check_shim_fds() {
 	pid_alive "$init_shim" || fail "init shim $init_shim not running"
 	pid_alive "$exec_shim" || fail "exec shim $exec_shim not running"
 
-	check_shim_fds "$init_shim" init "$CDIR/fds1/init"
-	check_shim_fds "$exec_shim" exec "$CDIR/fds1/sleeper"
+	check_shim_fds "$init_shim" init "$CDIR/fds1/init" "$STATE/_logs/fds1/init.log" \
+		"$(init_pid fds1)"
+	check_shim_fds "$exec_shim" exec "$CDIR/fds1/sleeper" "$STATE/_logs/fds1/sleeper.log" \
+		"$(exec_system_pid fds1 sleeper)"
 	# Nothing of the daemon's own: the database, its log, its socket.
 	! fd_list "$init_shim" | grep -Eq 'state\.db|daemon\.log|socket:' ||
 		fail "the shim holds one of the daemon's files"
