@@ -136,10 +136,13 @@ teardown() {
 	assert_eq "$(cat "$T/err.txt")" to-err "stderr"
 }
 
-@test "empty stdio paths mean /dev/null: a chatty container runs fine" {
+@test "empty stdio paths mean a log: a chatty container runs fine and its output is kept" {
 	make_bundle chatty sh -c 'echo hello; echo oops >&2; exit 3'
 	run ctr containers start chatty "$BUNDLE"
 	wait_exit chatty 3
+	run -0 --separate-stderr ctr containers logs chatty
+	assert_eq "$output" hello "stdout"
+	assert_eq "$stderr" oops "stderr"
 }
 
 @test "containers start --attach prints the container's output (ls /)" {
