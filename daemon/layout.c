@@ -67,13 +67,24 @@ layout_log_mkdir(const char *id, struct err *e)
 {
 	char path[PATH_MAX_LEN + 64];
 
+	struct stat st;
+
 	snprintf(path, sizeof(path), "%s/" LOGS, D.cfg.state_dir);
 	if (mkdir(path, 0700) < 0 && errno != EEXIST)
 		return err_set(e, GRPC_INTERNAL, "cannot create %s: %s", path, strerror(errno));
+	if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		goto not_dir;
 	snprintf(path, sizeof(path), "%s/" LOGS "/%s", D.cfg.state_dir, id);
 	if (mkdir(path, 0700) < 0 && errno != EEXIST)
 		return err_set(e, GRPC_INTERNAL, "cannot create %s: %s", path, strerror(errno));
+	/* Something put there in its place (a symlink to elsewhere) would have
+	 * the shim write a log where the daemon never removes it. */
+	if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		goto not_dir;
 	return 0;
+not_dir:
+	return err_set(e, GRPC_FAILED_PRECONDITION, "%s is not a directory (a symlink or a "
+	    "file put there?): the process's log cannot be written; remove it", path);
 }
 
 void

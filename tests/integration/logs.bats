@@ -216,3 +216,22 @@ run_detached() {
 	run -0 ctr containers logs tty1
 	[ "$output" = $'tty-hello\r\ntty-end' ] || fail "tty logs: $(od -c <<<"$output")"
 }
+
+@test "logs: a _logs/ID put there as a symlink to elsewhere: the create is refused, nothing is written through it" {
+	start_daemon
+	mkdir -p "$STATE/_logs" "$T/elsewhere"
+	ln -s "$T/elsewhere" "$STATE/_logs/planted"
+	make_bundle planted sh -c 'echo through'
+	run -1 ctr containers start planted "$BUNDLE"
+	echo "$output"
+	assert_contains "$output" "_logs/planted is not a directory"
+	[ -L "$STATE/_logs/planted" ] || fail "the symlink was removed"
+	[ -z "$(ls -A "$T/elsewhere")" ] || fail "written through the symlink: $(ls -A "$T/elsewhere")"
+	wait_for container_not_listed planted
+	[ -z "$(runc_list)" ] || fail "left in runc: $(runc_list)"
+	# Removed, the id works again.
+	rm "$STATE/_logs/planted"
+	run -0 ctr containers start planted "$BUNDLE"
+	wait_exit planted 0
+	assert_eq "$(ctr containers logs planted)" through "the log"
+}
