@@ -18,6 +18,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "pbwalk.h"
+#include "utf8.h"
 #include "validate.h"
 
 struct fix {
@@ -29,44 +30,6 @@ struct fixes {
 	struct fix *v;
 	size_t n, cap;
 };
-
-/* The length of the valid UTF-8 sequence at p (1 to 4), 0 if none. */
-static size_t
-seq_len(const unsigned char *p, const unsigned char *end)
-{
-	size_t k;
-
-	if (*p < 0x80)
-		return 1;
-	k = *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : 2;
-	if ((size_t)(end - p) < k || !validate_utf8((const char *)p, k))
-		return 0;
-	return k;
-}
-
-static char *
-escaped(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
-	char *out = malloc(strlen(s) * 4 + 1), *o = out;
-
-	if (out == NULL)
-		return NULL;
-	while (p < end) {
-		size_t k = seq_len(p, end);
-
-		if (k == 0) {
-			o += sprintf(o, "\\x%02x", *p);
-			p++;
-		} else {
-			memcpy(o, p, k);
-			o += k;
-			p += k;
-		}
-	}
-	*o = '\0';
-	return out;
-}
 
 /* A string that is not UTF-8 is swapped for its escaped copy, and where
  * it was noted so that reply_utf8_undo puts the caller's back. */
@@ -87,7 +50,7 @@ fix_one(void *arg, char **slot, const char *where)
 		fx->v = nv;
 		fx->cap = cap;
 	}
-	if ((e = escaped(*slot)) == NULL)
+	if ((e = utf8_escape(*slot)) == NULL)
 		return 1;
 	fx->v[fx->n].slot = slot;
 	fx->v[fx->n].orig = *slot;
@@ -139,5 +102,5 @@ reply_utf8_undo(void *handle)
 char *
 reply_utf8_text(const char *s)
 {
-	return validate_utf8(s, strlen(s)) ? strdup(s) : escaped(s);
+	return validate_utf8(s, strlen(s)) ? strdup(s) : utf8_escape(s);
 }

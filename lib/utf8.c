@@ -1,4 +1,6 @@
 /* utf8: see utf8.h. */
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,18 +21,23 @@ seq_len(const unsigned char *p, const unsigned char *end)
 	return k;
 }
 
-char *
-utf8_sanitize(const char *s)
+/* A copy of s with each byte outside a well-formed sequence replaced by
+ * U+FFFD (escape false) or by the text \xNN (escape true). */
+static char *
+utf8_fix(const char *s, bool escape)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
-	char *out = malloc(strlen(s) * 3 + 1), *o = out;
+	char *out = malloc(strlen(s) * 4 + 1), *o = out;
 
 	if (out == NULL)
 		return NULL;
 	while (p < end) {
 		size_t k = seq_len(p, end);
 
-		if (k == 0) {
+		if (k == 0 && escape) {
+			o += sprintf(o, "\\x%02x", *p);
+			p++;
+		} else if (k == 0) {
 			memcpy(o, "\xEF\xBF\xBD", 3);
 			o += 3;
 			p++;
@@ -42,4 +49,16 @@ utf8_sanitize(const char *s)
 	}
 	*o = '\0';
 	return out;
+}
+
+char *
+utf8_sanitize(const char *s)
+{
+	return utf8_fix(s, false);
+}
+
+char *
+utf8_escape(const char *s)
+{
+	return utf8_fix(s, true);
 }

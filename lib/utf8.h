@@ -12,4 +12,11 @@
  */
 char *utf8_sanitize(const char *s);
 
+/*
+ * The same, but each such byte becomes the text \xNN (lower-case hex), so
+ * nothing is lost: what the daemon sends for a stored string that is not
+ * UTF-8. NULL when out of memory. Caller frees.
+ */
+char *utf8_escape(const char *s);
+
 #endif

@@ -151,5 +151,12 @@ main(void)
 	u = utf8_sanitize("");
 	is_str(u, "", "utf8: empty");
 	free(u);
+	/* utf8_escape: what the daemon sends for a stored bad string. */
+	u = utf8_escape("ex\xff\xe2\x82 caf\xc3\xa9");
+	is_str(u, "ex\\xff\\xe2\\x82 caf\xc3\xa9", "utf8: bad bytes escaped as \\xNN, good ones kept");
+	free(u);
+	u = utf8_escape("\xff\xff\xff\xff");
+	is_str(u, "\\xff\\xff\\xff\\xff", "utf8: four bad bytes take four times the room");
+	free(u);
 	return done_testing();
 }
