@@ -3,17 +3,11 @@ with all the stopped ones the database keeps), RemoveContainer and Prune,
 with their error codes, and the health check of the service's name.
 
 records_pb2 is generated from schema/records.proto by protoc at run time,
-beside api_pb2 (load_records). Run by run.py, which calls register(run)
+beside api_pb2 (ctrdtest.load_protos). Run by run.py, which calls register(run)
 with itself: the tests use its private daemon and helpers.
 """
 
-import atexit
-import importlib
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import time
 
 import grpc
@@ -23,7 +17,6 @@ from ctrdtest import wait_for, timestamp_ns, make_timestamp
 
 R = None        # the run.py module, set by register()
 _TESTS = []
-_records = None
 
 SERVICE = "containerd.records.v1.Records"
 
@@ -44,30 +37,8 @@ def register(run):
 # ---------------------------------------------------------------- helpers
 
 def load_records():
-    """records_pb2, generated with protoc into a temp dir (or CTRD_PB_DIR)."""
-    global _records
-    if _records is not None:
-        return _records
-    out = os.environ.get("CTRD_PB_DIR")
-    if out:
-        os.makedirs(out, exist_ok=True)
-    else:
-        out = tempfile.mkdtemp(prefix="ctrd-pb-records.")
-        atexit.register(shutil.rmtree, out, True)
-    if not os.path.exists(os.path.join(out, "records_pb2.py")):
-        tmp = tempfile.mkdtemp(prefix="gen.", dir=out)
-        cmd = ["protoc", "--python_out=" + tmp, "-I" + os.path.join(ctrdtest.REPO, "schema"),
-               "-I/usr/include", os.path.join(ctrdtest.REPO, "schema", "records.proto")]
-        res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             universal_newlines=True)
-        if res.returncode != 0:
-            raise RuntimeError("protoc failed: %s\n%s" % (" ".join(cmd), res.stdout))
-        os.replace(os.path.join(tmp, "records_pb2.py"), os.path.join(out, "records_pb2.py"))
-        shutil.rmtree(tmp, True)
-    if out not in sys.path:
-        sys.path.insert(0, out)
-    _records = importlib.import_module("records_pb2")
-    return _records
+    """records_pb2, generated beside api_pb2 by ctrdtest.load_protos."""
+    return ctrdtest.load_protos().records
 
 
 def rec_call(method, req_cls, resp_cls, **fields):
