@@ -230,7 +230,7 @@ FUZZ_BINS    := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_TIME    ?= 300
 
 $(B)/fuzz/fuzz_grpc: tests/fuzz/fuzz_grpc.c lib/grpc.c lib/grpc_budget.c lib/err.c lib/log.c \
-		lib/grpc.h lib/grpc_core.h lib/grpc_internal.h lib/log.h lib/err.h
+		lib/timefmt.c lib/validate.c lib/grpc.h lib/grpc_core.h lib/grpc_internal.h lib/log.h lib/err.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -lnghttp2
 
@@ -257,7 +257,7 @@ $(B)/fuzz/fuzz_validate: tests/fuzz/fuzz_validate.c lib/validate.c lib/err.c \
 
 # Writes the generated seeds of fuzz_grpc into its corpus (committed).
 $(B)/fuzz/gen_grpc_seeds: tests/fuzz/gen_grpc_seeds.c lib/grpc.c lib/grpc_budget.c lib/err.c \
-		lib/log.c lib/grpc.h lib/grpc_core.h lib/grpc_internal.h
+		lib/log.c lib/timefmt.c lib/validate.c lib/grpc.h lib/grpc_core.h lib/grpc_internal.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $(filter %.c,$^) -lnghttp2
 
