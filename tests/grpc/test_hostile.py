@@ -198,6 +198,7 @@ class Raw:
 
     def __init__(self, path, preface=True, settings=(), window=0, timeout=10.0):
         self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.timeout = timeout
         self.s.settimeout(timeout)
         self.s.connect(path)
         self.buf = b""
@@ -217,6 +218,11 @@ class Raw:
         self.s.close()
 
     def send(self, data):
+        # A read (pump) leaves the socket's timeout at what was left of
+        # its own deadline, 10 ms after pump(..., 0.01): a send must get
+        # the connection's whole timeout back, or a daemon that does not
+        # drain the socket within those 10 ms (a busy machine) fails it.
+        self.s.settimeout(self.timeout)
         self.s.sendall(data)
 
     def request(self, sid, path, body=None, end=True, headers=None, msg=True):
