@@ -270,9 +270,10 @@ stop_daemon() {
 	[ -n "$DAEMON_PID" ] || return 0
 	kill "$sig" "$DAEMON_PID" 2>/dev/null || true
 	local i
-	for ((i = 0; i < WAIT_TIMEOUT * 10; i++)); do
+	# Polled finely: every test stops a daemon, which takes milliseconds.
+	for ((i = 0; i < WAIT_TIMEOUT * 50; i++)); do
 		pid_alive "$DAEMON_PID" || break
-		sleep 0.1
+		sleep 0.02
 	done
 	if pid_alive "$DAEMON_PID"; then
 		kill -9 "$DAEMON_PID" 2>/dev/null || true
