@@ -11,8 +11,10 @@ The events come from pause/resume of a few containers whose runtime is a
 wrapper: runc for everything, except that pause and resume succeed at once
 without touching the container. The bus is under test, not the freezer: a
 real `runc pause` costs ~30 ms of CPU and would make 5,000 events take
-over a minute on two cores; with the wrapper they take ~15 s. The daemon
-records and publishes exactly the same events either way.
+minutes on two cores; with the wrapper they take ~25 s on a busy 2-core
+machine (~200 events/s: each event is one runtime process the daemon
+spawns; daemon/spawn.c says why that is a vfork, which doubled this rate).
+The daemon records and publishes exactly the same events either way.
 
 The slow reader is `ctr events` with its stdout on a pipe shrunk to one
 page that the test does not read: ctr blocks on write, stops reading its
