@@ -10,7 +10,9 @@
 #   compat bats --tap tests/compat              (the real dockerd 17.09 on top; needs
 #                                                DOCKERD and DOCKER, skips saying so)
 #   grpc   /usr/bin/python3 tests/grpc/run.py   (independent python3-grpcio client)
-#   san    tests/san/run.sh                     (ASan+UBSan build: unit tests, some bats)
+#   san    tests/san/run.sh                     (ASan+UBSan build: unit tests, and the
+#                                                bats files of tests/san/bats-files, which
+#                                                the bats section then leaves out)
 # then counts TAP results over all of them. A runner that crashes, times out,
 # bails out or whose plan does not match its tests counts as one failure.
 # The last line is "N passed, N failed[, N skipped]"; exit 1 if any failed.
@@ -22,7 +24,7 @@
 #
 # Environment: SUITE_BUDGET (seconds for everything, default 1380),
 # UNIT_TIMEOUT, SHIM_TIMEOUT, FUZZ_TIMEOUT, BATS_TIMEOUT, COMPAT_TIMEOUT,
-# GRPC_TIMEOUT, SAN_TIMEOUT (per runner caps), SAN_RESERVE (default 420,
+# GRPC_TIMEOUT, SAN_TIMEOUT (per runner caps), SAN_RESERVE (default 600,
 # what the whole san section takes on a busy 2-core machine; 0 when
 # tests/san/run.sh is absent), DOCKERD and DOCKER (dockerd
 # 17.09 and the docker client for tests/compat; .ci/run sets them),
@@ -38,13 +40,13 @@ cd "$(dirname "$0")/.." || exit 1
 SUITE_BUDGET=${SUITE_BUDGET:-1380}
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-120}
 SHIM_TIMEOUT=${SHIM_TIMEOUT:-180}
-BATS_TIMEOUT=${BATS_TIMEOUT:-780}
+BATS_TIMEOUT=${BATS_TIMEOUT:-600}
 COMPAT_TIMEOUT=${COMPAT_TIMEOUT:-300}
 GRPC_TIMEOUT=${GRPC_TIMEOUT:-300}
 FUZZ_TIMEOUT=${FUZZ_TIMEOUT:-90}
-SAN_TIMEOUT=${SAN_TIMEOUT:-660}
+SAN_TIMEOUT=${SAN_TIMEOUT:-720}
 if [ -f tests/san/run.sh ]; then
-	SAN_RESERVE=${SAN_RESERVE:-420}
+	SAN_RESERVE=${SAN_RESERVE:-600}
 else
 	SAN_RESERVE=0
 fi
@@ -269,7 +271,18 @@ fi
 if command -v bats >/dev/null; then
 	bats_args=(--tap --timing)
 	[ -n "${BATS_FILTER:-}" ] && bats_args+=(--filter "$BATS_FILTER")
-	run_section bats "$BATS_TIMEOUT" tap bats "${bats_args[@]}" tests/integration
+	# The files the san section runs against the sanitized build are not
+	# run here as well (each test runs once), but for those marked "both"
+	# in tests/san/bats-files; SAN_TWICE=1 runs all of them in both.
+	bats_files=()
+	for f in tests/integration/*.bats; do
+		if [ -z "${SAN_TWICE:-}" ] && [ -f tests/san/run.sh ] && [ -x bin-san/containerd ] &&
+			grep -qx "$(basename "$f" .bats)" tests/san/bats-files 2>/dev/null; then
+			continue
+		fi
+		bats_files+=("$f")
+	done
+	run_section bats "$BATS_TIMEOUT" tap bats "${bats_args[@]}" "${bats_files[@]}"
 else
 	echo "# ==== bats: not installed (apt-get install bats)"
 	failed=$((failed + 1))
