@@ -162,6 +162,13 @@ utf8_valid() {
 @test "not root: the daemon starts in a private state dir, warns what will not work, and a create fails with the runtime's own words" {
 	command -v setpriv >/dev/null || skip "needs setpriv (util-linux)"
 	chmod 755 "$T"
+	# nobody must reach $T: the suite's own temp dir (mktemp -d, 0700)
+	# gets o+x, nothing else of it is opened.
+	d=$T
+	while [ "$d" != / ]; do
+		d=$(dirname "$d")
+		setpriv --reuid=nobody --regid=nogroup --clear-groups test -x "$d" || chmod o+x "$d"
+	done
 	mkdir -p "$T/nr"
 	chown nobody "$T/nr"
 	make_bundle nonroot "${SLEEP_ARGS[@]}"
