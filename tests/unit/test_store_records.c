@@ -7,27 +7,18 @@
 
 #include <sqlite3.h>
 
+#include "rawdb.h"
 #include "store.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/test_store_records.XXXXXX";
 static char path[256];
 
+/* The first column of the first row of sql over this test's database. */
 static int
 raw_count(const char *sql)
 {
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	int n = -1;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return n;
+	return rawdb_count(path, sql);
 }
 
 /* A container that ran and stopped: rows and the events of its life. */
