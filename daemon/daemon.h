@@ -216,6 +216,8 @@ struct Containerd__Records__V1__LogsRequest;
 void logs_start(uint64_t call_id, const struct Containerd__Records__V1__LogsRequest *req);
 void logs_call_closed(uint64_t call_id);
 void logs_call_drained(uint64_t call_id);
+/* The state dir's folder of process logs (layout.c, logs_forget.c). */
+#define LAYOUT_LOGS "_logs"
 /* <state>/_logs/ID/PID.log: a process's log (its shim writes it), and
  * making its directories (0700); -1 with e. */
 void layout_log_path(const char *id, const char *pid, char *buf, size_t n);

@@ -40,7 +40,7 @@
 #define MARKER ".containerd"
 #define TMP_PREFIX ".tmp-"
 #define LOCK_NAME "_daemon.lock"
-#define LOGS "_logs"
+#define LOGS LAYOUT_LOGS
 
 static int lock_fd = -1;
 

@@ -22,8 +22,6 @@
 #include "daemon.h"
 #include "log.h"
 
-#define LOGS_AREA "_logs"
-
 int
 logs_forget(const char *id)
 {
@@ -35,7 +33,7 @@ logs_forget(const char *id)
 
 	if (id == NULL || validate_id("container id", id, NULL) < 0)
 		return -1;
-	snprintf(area, sizeof(area), "%s/" LOGS_AREA, D.cfg.state_dir);
+	snprintf(area, sizeof(area), "%s/" LAYOUT_LOGS, D.cfg.state_dir);
 	if ((afd = open(area, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		if (errno == ENOENT)
 			return 0;
