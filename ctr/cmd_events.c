@@ -211,8 +211,7 @@ events_flags(const struct ctr_args *a, Types__EventsRequest *req,
 			from = 1;
 		/* Both API generations: older daemons read seconds in field 1. */
 		req->legacytimestamp = (uint64_t)(from / 1000000000);
-		ts->seconds = from / 1000000000;
-		ts->nanos = (int32_t)(from % 1000000000);
+		ctr_timestamp_set(ts, from);
 		req->timestamp = ts;
 	}
 	if (ctr_arg_isset(a, "id"))

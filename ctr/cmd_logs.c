@@ -40,8 +40,7 @@ parse_when(const struct ctr_args *a, const char *name, Google__Protobuf__Timesta
 		    "2017-01-02T15:04:05Z, or a duration like 10m", name, s);
 		return -1;
 	}
-	t->seconds = ns / 1000000000;
-	t->nanos = (int32_t)(ns % 1000000000);
+	ctr_timestamp_set(t, ns);
 	return 1;
 }
 
@@ -55,7 +54,7 @@ print_record(const Containerd__Records__V1__LogRecord *r, bool stamps, bool foll
 	char t[TIME_FMT_LEN];
 
 	if (stamps && !midline[k] && r->time != NULL)
-		fprintf(f, "%s ", time_format(r->time->seconds * 1000000000 + r->time->nanos, t));
+		fprintf(f, "%s ", time_format(ctr_time_ns(r->time->seconds, r->time->nanos), t));
 	if (r->data.len > 0)
 		fwrite(r->data.data, 1, r->data.len, f);
 	if (!r->partial)

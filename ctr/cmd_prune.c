@@ -26,8 +26,7 @@ prune_run(struct ctr *c, const struct ctr_args *a)
 		if (time_parse(t, time_now_ns(), &ns) < 0 || ns <= 0)
 			return ctr_usage_error(a, "invalid --before \"%s\": want RFC 3339 "
 			    "(2024-05-01T10:00:00Z) or a duration ago (1h, 30m)", t);
-		before.seconds = ns / 1000000000;
-		before.nanos = (int32_t)(ns % 1000000000);
+		ctr_timestamp_set(&before, ns);
 		req.before = &before;
 	}
 	if (ctr_call(c, RECORDS_PREFIX "Prune", &req.base,

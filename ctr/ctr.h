@@ -147,6 +147,8 @@ int ctr_signal_parse(const char *s, int *sig);
 int ctr_time_parse(const char *s, int64_t now, int64_t *ns);
 /* sec and nsec (a Timestamp's) as ns since the epoch, clamped to int64. */
 int64_t ctr_time_ns(int64_t sec, int32_t nsec);
+/* The other way: ns since the epoch into a request's Timestamp. */
+void ctr_timestamp_set(Google__Protobuf__Timestamp *t, int64_t ns);
 /* The one time format (lib/timefmt.h): RFC 3339, UTC, nine fraction
  * digits, fixed width (TIME_FMT_WIDTH). */
 void ctr_time_format(int64_t sec, int32_t nsec, char *buf, size_t len);

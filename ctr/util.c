@@ -71,6 +71,13 @@ ctr_time_ns(int64_t sec, int32_t nsec)
 }
 
 void
+ctr_timestamp_set(Google__Protobuf__Timestamp *t, int64_t ns)
+{
+	t->seconds = ns / 1000000000;
+	t->nanos = (int32_t)(ns % 1000000000);
+}
+
+void
 ctr_time_format(int64_t sec, int32_t nsec, char *buf, size_t len)
 {
 	char t[TIME_FMT_LEN];
