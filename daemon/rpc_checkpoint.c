@@ -83,7 +83,7 @@ struct ckpt_ctx {
 	struct ckpt_ctx *making_next;
 	int runtime_code;	/* CLEAN: the runtime's failure, as a gRPC code */
 	char runtime_err[1024];	/* CLEAN: the runtime's message */
-	char criu[512];		/* CLEAN: the last "Error" line of CRIU's log */
+	char criu[512];		/* CLEAN: the last "Error" lines of CRIU's log */
 };
 
 /* rm -r of one tree, on its filesystem only, symlinks not followed: the
@@ -150,34 +150,15 @@ ctx_free(struct ckpt_ctx *k)
 	free(k);
 }
 
-/* The last "Error" line of CRIU's dump log, if any. */
+/* The last "Error" lines of CRIU's dump log, if any (errtext.c reads it:
+ * regular files only, the last 16 KiB). */
 static void
 criu_error(const char *path, char *out, size_t n)
 {
-	char file[PATH_MAX_LEN + 400], line[512];
-	FILE *f;
-	int fd;
+	char file[PATH_MAX_LEN + 400];
 
-	out[0] = '\0';
 	snprintf(file, sizeof(file), "%s/criu.work/dump.log", path);
-	/* Non-blocking and regular only: a FIFO planted there must not hang. */
-	if ((fd = open(file, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return;
-	{
-		struct stat st;
-
-		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (f = fdopen(fd, "r")) == NULL) {
-			close(fd);
-			return;
-		}
-	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (strstr(line, "Error") != NULL) {
-			line[strcspn(line, "\n")] = '\0';
-			snprintf(out, n, "%s", line);
-		}
-	}
-	fclose(f);
+	(void)errtext_log_tail(file, "Error", out, n);
 }
 
 /* mkdir -p, 0700 for what it makes; *made: the topmost it made (or NULL),
