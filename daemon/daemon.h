@@ -453,6 +453,9 @@ void retention_exec_exited(const char *dir);
  * exit was written) is durable, and then its directory (with the init's
  * exit file) goes too if remove_dir. */
 void retention_container_stopped(const char *id, uint64_t exit_commit, bool remove_dir);
+/* A forgotten container's logs go once the commit that removes its rows
+ * (the current one) is durable, unless the id is made anew by then. */
+void retention_logs_forget(const char *id);
 /* What waits for a commit that is durable now is done: before the event
  * bus pushes (server_before_sleep). */
 void retention_durable(void);

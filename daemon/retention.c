@@ -60,12 +60,16 @@ dir_in_use(const char *dir)
 	return false;
 }
 
-/* What waits for an exit's commit to be durable: an exec's directory, or
- * a stopped container (container): the model's copy, then its whole
- * directory, named by its id. */
+/* What waits for a commit to be durable: an exec's directory (WAIT_EXEC);
+ * a stopped container (WAIT_CONTAINER): the model's copy, then its whole
+ * directory, named by its id; or a forgotten container's logs (WAIT_LOGS),
+ * named by its id: they go only once the rows are gone for good, so a
+ * crash before that keeps the rows and the logs together. */
+enum wait_kind { WAIT_EXEC, WAIT_CONTAINER, WAIT_LOGS };
+
 struct dir_wait {
 	char *dir;
-	bool container;
+	enum wait_kind kind;
 	bool remove;			/* container: its directory goes too */
 	uint64_t commit;		/* store_commits() that holds the exit */
 	struct dir_wait *next;
@@ -88,16 +92,34 @@ container_gone(const char *id, bool remove)
 		container_remove_dir(id);
 }
 
+/* What d waits for, done now that its commit is durable. */
+static void
+wait_done(enum wait_kind kind, const char *dir, bool remove)
+{
+	switch (kind) {
+	case WAIT_CONTAINER:
+		container_gone(dir, remove);
+		break;
+	case WAIT_LOGS:
+		/* An id made anew since has its own logs (its create removed
+		 * the old ones). */
+		if (container_find(dir) == NULL)
+			logs_forget(dir);
+		break;
+	case WAIT_EXEC:
+		if (!dir_in_use(dir))
+			nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+		break;
+	}
+}
+
 void
 retention_durable(void)
 {
 	while (dirs_head != NULL && dirs_head->commit <= store_durable(D.store)) {
 		struct dir_wait *d = dirs_head;
 
-		if (d->container)
-			container_gone(d->dir, d->remove);
-		else if (!dir_in_use(d->dir))
-			nftw(d->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+		wait_done(d->kind, d->dir, d->remove);
 		dirs_head = d->next;
 		free(d->dir);
 		free(d);
@@ -107,26 +129,24 @@ retention_durable(void)
 }
 
 static void
-when_durable(const char *dir, bool container, bool remove, uint64_t commit)
+when_durable(const char *dir, enum wait_kind kind, bool remove, uint64_t commit)
 {
 	struct dir_wait *d;
 
 	if (commit <= store_durable(D.store)) {
-		if (container)
-			container_gone(dir, remove);
-		else if (!dir_in_use(dir))
-			nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+		wait_done(kind, dir, remove);
 		return;
 	}
 	if ((d = calloc(1, sizeof(*d))) == NULL || (d->dir = strdup(dir)) == NULL) {
 		free(d);
 		/* No memory to wait: the model lets the id go now (its exit is
-		 * committed); the directory stays, removed at the next start. */
-		if (container)
+		 * committed); the directory stays, removed at the next start.
+		 * Logs stay too, until the id is created anew. */
+		if (kind == WAIT_CONTAINER)
 			container_gone(dir, false);
 		return;
 	}
-	d->container = container;
+	d->kind = kind;
 	d->remove = remove;
 	d->commit = commit;
 	if (dirs_tail != NULL)
@@ -143,13 +163,13 @@ retention_exec_exited(const char *dir)
 	 * is later than store_commits() while the store is stalled (its writes
 	 * only journaled, no transaction open): until then the shim's exit
 	 * file is all a restart would have. */
-	when_durable(dir, false, false, store_commit_target(D.store));
+	when_durable(dir, WAIT_EXEC, false, store_commit_target(D.store));
 }
 
 void
 retention_container_stopped(const char *id, uint64_t exit_commit, bool remove_dir)
 {
-	when_durable(id, true, remove_dir, exit_commit);
+	when_durable(id, WAIT_CONTAINER, remove_dir, exit_commit);
 }
 
 /* A pruned exec's directory, if its exit left one. */
@@ -168,11 +188,17 @@ exec_pruned_cb(void *arg, const char *cid, const char *pid)
 	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+void
+retention_logs_forget(const char *id)
+{
+	when_durable(id, WAIT_LOGS, false, store_commit_target(D.store));
+}
+
 /* A pruned stopped container's logs go with its history. */
 static void
 container_pruned_cb(void *arg, const char *cid, const char *pid)
 {
-	logs_forget(cid);
+	retention_logs_forget(cid);
 }
 
 static void

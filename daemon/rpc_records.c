@@ -18,7 +18,8 @@
  *
  * Forgetting a container (store_container_forget) removes its row, labels,
  * processes and every event of its id, in one transaction, acknowledged
- * once that is durable; then its logs directory (logs_forget). Its
+ * once that is durable; then its logs directory goes (logs_forget, once
+ * the commit is durable: retention_logs_forget). Its
  * checkpoints stay: their rows, their create-/delete-checkpoint events
  * (so `containerd-state replay` still finds an event for each row) and
  * their folders, which are files on disk that outlive the container (a
@@ -331,7 +332,7 @@ forget(const char *id, struct err *e)
 {
 	if (store_container_forget(D.store, id, e) < 0)
 		return -1;
-	logs_forget(id);
+	retention_logs_forget(id);
 	log_info("container %s: its records were removed", id);
 	return 0;
 }

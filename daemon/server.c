@@ -807,10 +807,12 @@ server_before_sleep(void)
 		*waiting_tail = r;
 		waiting_tail = &r->next;
 	}
-	release_waiting(NULL);
 	/* A container whose exit became durable leaves the model first: a
-	 * client that sees the exit can create its id at once. */
+	 * client that sees the exit can create its id at once; and what waits
+	 * for a durable forget (a container's logs) is gone before the reply
+	 * that acknowledges it. */
 	retention_durable();
+	release_waiting(NULL);
 	events_push();
 	server_flush();
 }

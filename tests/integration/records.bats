@@ -114,6 +114,39 @@ state_tools_agree() {
 	state_tools_agree
 }
 
+@test "containers rm while another process holds the database's write lock: the logs stay until the removal is on disk; SIGKILL in that window keeps rows and logs together" {
+	stopped_container held 0
+	mkdir -p "$STATE/_logs/held"
+	echo out >"$STATE/_logs/held/init.log"
+	rm -f "$T/release" "$T/locked"
+	"$PY" -c 'import os, sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+c.execute("BEGIN IMMEDIATE")
+open(sys.argv[2], "w").close()
+while not os.path.exists(sys.argv[3]):
+    time.sleep(0.05)
+c.execute("ROLLBACK")' "$DB" "$T/locked" "$T/release" 3>&- &
+	BG_PIDS+=($!)
+	wait_for test -f "$T/locked"
+	ctr containers rm held >"$T/rm.out" 2>&1 3>&- &
+	BG_PIDS+=($!)
+	# The daemon has forgotten it in memory (its log says so); the commit
+	# waits for the lock.
+	wait_for grep -q 'container held: its records were removed' "$T/daemon.log"
+	for k in 1 2 3 4 5 6 7 8 9 10; do
+		[ -f "$STATE/_logs/held/init.log" ] || fail "the logs went while the removal was only in memory"
+		sleep 0.1
+	done
+	stop_daemon -9
+	touch "$T/release"
+	start_daemon
+	assert_match "$(rows held)" '^1 0 1 [1-9][0-9]* ?$'
+	assert_eq "$(cat "$STATE/_logs/held/init.log")" out "the logs after the restart"
+	echo "# rm cut off by SIGKILL before its commit: rows $(rows held), logs kept" >&3
+	run -0 ctr containers rm held
+	[ ! -e "$STATE/_logs/held" ] || fail "_logs/held is still there after a durable rm"
+}
+
 @test "containers rm: refuses a live container (and leaves it), an unknown id, a bad id; the others still go" {
 	start_container live "${SLEEP_ARGS[@]}"
 	stopped_container dead 1
