@@ -19,11 +19,13 @@ enum query_id {
 	Q_CONTAINERS,
 	Q_CONTAINER_ONE,
 	Q_PROCESSES,
+	Q_PROCESS_STATES,
 	Q_LABELS,
 	Q_CHECKPOINTS_ALL,
 	Q_CHECKPOINTS_ONE,
 	Q_EVENTS,
 	Q_EVENTS_ONE,
+	Q_EVENTS_TYPE,
 	Q_INTEGRITY,
 	Q_FOREIGN_KEYS,
 	Q_ORPHAN_LABELS,
@@ -52,18 +54,34 @@ static const char *const query_sql[Q_COUNT] = {
 	[Q_CONTAINER_ONE] = "SELECT " Q_CONTAINER_COLS " FROM containers WHERE id = :id",
 	[Q_PROCESSES] = "SELECT " Q_PROCESS_COLS " FROM processes p WHERE p.container_id = :cid"
 			" ORDER BY p.pid != 'init', p.started_at, p.pid",
+	/* Only what replay compares: read from the processes_exits index
+	 * (schema 007), not the rows with their args, env and spec (~2 KB). */
+	[Q_PROCESS_STATES] = "SELECT pid, status, exit_status FROM processes"
+			     " WHERE container_id = :cid ORDER BY pid",
 	[Q_LABELS] = "SELECT container_id, label FROM labels WHERE container_id = :cid"
 		     " ORDER BY rowid",
 	[Q_CHECKPOINTS_ALL] = "SELECT " Q_CHECKPOINT_COLS " FROM checkpoints"
 			      " ORDER BY container_id, created_at, name",
 	[Q_CHECKPOINTS_ONE] = "SELECT " Q_CHECKPOINT_COLS " FROM checkpoints"
 			      " WHERE container_id = :cid ORDER BY created_at, name",
-	[Q_EVENTS] = "SELECT " Q_EVENT_COLS " FROM events"
-		     " WHERE ts >= :since AND ts <= :until AND (:type = '' OR type = :type)"
-		     " ORDER BY seq",
-	[Q_EVENTS_ONE] = "SELECT " Q_EVENT_COLS " FROM events"
-			 " WHERE container_id = :cid AND ts >= :since AND ts <= :until"
-			 " AND (:type = '' OR type = :type) ORDER BY seq",
+	/* Events between two times, in seq order. ts grows with seq (schema
+	 * 004), so the times are first turned into a seq range by the ts index
+	 * (two seeks), and the rows are read by that range, by container or
+	 * by type through their indexes: already in seq order, nothing sorted
+	 * (ordering a million rows found by ts took seconds). `+ts` keeps the
+	 * planner off the ts index for the rows themselves. */
+#define Q_EVENT_RANGE \
+	" seq >= coalesce((SELECT seq FROM events WHERE ts >= :since ORDER BY ts LIMIT 1)," \
+	"                 9223372036854775807)" \
+	" AND seq <= coalesce((SELECT seq FROM events WHERE ts <= :until ORDER BY ts DESC" \
+	"                      LIMIT 1), -1)" \
+	" AND +ts >= :since AND +ts <= :until"
+	[Q_EVENTS] = "SELECT " Q_EVENT_COLS " FROM events WHERE" Q_EVENT_RANGE " ORDER BY seq",
+	[Q_EVENTS_ONE] = "SELECT " Q_EVENT_COLS " FROM events WHERE container_id = :cid AND"
+			 Q_EVENT_RANGE " AND (:type = '' OR type = :type) ORDER BY seq",
+	/* By the type index (schema 007; before it, the seq range). */
+	[Q_EVENTS_TYPE] = "SELECT " Q_EVENT_COLS " FROM events WHERE type = :type AND"
+			  Q_EVENT_RANGE " ORDER BY seq",
 	[Q_INTEGRITY] = "PRAGMA integrity_check",
 	[Q_FOREIGN_KEYS] = "PRAGMA foreign_key_check",
 	[Q_ORPHAN_LABELS] = "SELECT l.container_id, l.label FROM labels l WHERE NOT EXISTS"
@@ -321,9 +339,10 @@ store_query_open(const char *path, struct err *e)
 	}
 	for (int i = 0; i < Q_COUNT; i++) {
 		const char *sql = query_sql[i];
-		char old[1024];
+		char old[2048];
 
-		if ((i == Q_EVENTS || i == Q_EVENTS_ONE) && store_schema_version(q->s) < 4) {
+		if ((i == Q_EVENTS || i == Q_EVENTS_ONE || i == Q_EVENTS_TYPE) &&
+		    store_schema_version(q->s) < 4) {
 			const char *at = strstr(sql, "occurred_at");
 
 			snprintf(old, sizeof(old), "%.*sts AS occurred_at%s", (int)(at - sql), sql,
@@ -483,6 +502,33 @@ store_query_processes(struct store_query *q, const char *container_id, store_pro
 	return query_rows(q, st, process_row, &r, "read processes", e);
 }
 
+static int
+process_state_row(sqlite3_stmt *st, void *arg)
+{
+	struct row_cb *r = arg;
+	struct store_process p = { .container_id = "" };
+
+	p.pid = store_col_text(st, 0);
+	p.status = store_col_text(st, 1);
+	p.exited = sqlite3_column_type(st, 2) != SQLITE_NULL;
+	p.exit_status = sqlite3_column_int64(st, 2);
+	p.args = p.env = p.cwd = p.stdin_path = p.stdout_path = p.stderr_path = p.spec = "";
+	return r->fn.process(r->arg, &p);
+}
+
+int
+store_query_process_states(struct store_query *q, const char *container_id,
+    store_process_cb cb, void *arg, struct err *e)
+{
+	sqlite3_stmt *st = query_get(q, Q_PROCESS_STATES, e);
+	struct row_cb r = { .fn.process = cb, .arg = arg };
+
+	if (st == NULL)
+		return -1;
+	put_text(st, ":cid", container_id);
+	return query_rows(q, st, process_state_row, &r, "read processes", e);
+}
+
 int
 store_query_labels(struct store_query *q, const char *container_id, store_label_cb cb,
     void *arg, struct err *e)
@@ -516,14 +562,15 @@ store_query_events(struct store_query *q, const struct store_event_filter *f,
     store_event_cb cb, void *arg, struct err *e)
 {
 	static const struct store_event_filter all = { 0 };
-	bool one;
+	bool one, typed;
 	sqlite3_stmt *st;
 	struct row_cb r = { .fn.event = cb, .arg = arg };
 
 	if (f == NULL)
 		f = &all;
 	one = f->container_id != NULL && *f->container_id != '\0';
-	if ((st = query_get(q, one ? Q_EVENTS_ONE : Q_EVENTS, e)) == NULL)
+	typed = f->type != NULL && *f->type != '\0';
+	if ((st = query_get(q, one ? Q_EVENTS_ONE : typed ? Q_EVENTS_TYPE : Q_EVENTS, e)) == NULL)
 		return -1;
 	if (one)
 		put_text(st, ":cid", f->container_id);

@@ -52,6 +52,11 @@ int store_query_containers(struct store_query *q, const char *id, store_containe
 /* One container's processes: init first, then the execs by start time. */
 int store_query_processes(struct store_query *q, const char *container_id,
     store_process_cb cb, void *arg, struct err *e);
+/* The same processes with only pid, status and exit_status (exited) set,
+ * the other strings "" and numbers 0, by pid: read from an index (schema
+ * 007), for replay. */
+int store_query_process_states(struct store_query *q, const char *container_id,
+    store_process_cb cb, void *arg, struct err *e);
 /* One container's labels, in the order they were given. */
 int store_query_labels(struct store_query *q, const char *container_id, store_label_cb cb,
     void *arg, struct err *e);

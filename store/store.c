@@ -182,12 +182,14 @@ static const char *const stmt_sql[ST_COUNT] = {
 	/* Records (store_records_*): stopped containers, by id. */
 	[ST_RECORD_STATUS] = "SELECT status FROM containers WHERE id = :id",
 	/* The init's start and exit, and the note of the id's last init exit
-	 * event (the events_container index, from the end). */
+	 * event (the events_container index, from the end; `+e.type` keeps the
+	 * planner off the type index, which would visit every exit of the
+	 * history for each container). */
 	[ST_RECORDS_STOPPED] =
 	    "SELECT c.id, c.bundle, c.status, c.created_at, coalesce(p.exit_status, 255),"
 	    " coalesce(p.exited_at, c.updated_at),"
 	    " coalesce((SELECT e.note FROM events e WHERE e.container_id = c.id"
-	    "           AND e.type = 'exit' AND e.pid IN ('', 'init') ORDER BY e.seq DESC"
+	    "           AND +e.type = 'exit' AND e.pid IN ('', 'init') ORDER BY e.seq DESC"
 	    "           LIMIT 1), ''), p.started_at"
 	    " FROM containers c LEFT JOIN processes p ON p.container_id = c.id AND p.pid = 'init'"
 	    " WHERE c.status IN ('stopped', 'deleted', 'failed') AND c.id > :after"

@@ -326,7 +326,7 @@ compare_container_cb(void *arg, const struct store_container *row)
 		diff(r, "%s: %s in the table, %s by the events (seq %lld)", row->id, row->status,
 		    r_status_name[c->status], (long long)c->last_seq);
 	r->cur = c;
-	if (store_query_processes(r->q, row->id, compare_process_cb, r, &r->e) < 0)
+	if (store_query_process_states(r->q, row->id, compare_process_cb, r, &r->e) < 0)
 		return -1;
 	/* A finished exec's row may have given way to a later exec of the same
 	 * name that then failed to start: only a running one must have a row. */
