@@ -197,9 +197,10 @@ else
 	$(CC) -std=c11 -D_GNU_SOURCE -Os $(WARN) -o $@ $(SHIM_SRC)
 endif
 
-# Some unit tests #include the module they test (daemon/stats.c, tools/state/*.c).
+# Some unit tests #include the module they test (daemon/stats.c, daemon/prom_text.c,
+# tools/state/*.c).
 $(B)/tests/%: tests/unit/%.c $(STORE_OBJ) $(B)/libcommon.a tests/unit/tap.h tests/unit/rawdb.h \
-		$(wildcard daemon/stats.c tools/state/*.c tools/state/*.h)
+		$(wildcard daemon/stats.c daemon/prom_text.c daemon/prom.h tools/state/*.c tools/state/*.h)
 	@mkdir -p $(B)/tests
 	$(CC) $(CPPFLAGS) -Itests/unit $(ALLCFLAGS) -o $@ $< $(STORE_OBJ) $(B)/libcommon.a $(LIBS)
 

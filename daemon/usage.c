@@ -31,6 +31,10 @@ static const struct helpdoc_flag flags[] = {
 	{ "--graphite-address HOST:PORT",
 	    "also send the metrics there each interval, in\n"
 	    "Graphite's plaintext protocol (e.g. 127.0.0.1:2003)" },
+	{ "--metrics-address ADDR",
+	    "serve the metrics to Prometheus (GET /metrics) on a\n"
+	    "loopback HOST:PORT (127.0.0.1:9xxx, [::1]:9xxx) or a\n"
+	    "unix socket path (0660, as the API socket)" },
 	{ "--retain-count N",
 	    "events kept: past it the oldest stopped containers\n"
 	    "go with their history; 0 keeps all (default 100000)" },
