@@ -7,16 +7,17 @@
  * at most REQUEST_MAX bytes (431 past it) and must arrive within the
  * timeout of the connect, its answer be read within the timeout of its
  * start (a peer that never speaks or never reads is dropped); at most
- * MAX_CLIENTS at once (at the cap the longest-silent one makes room, or
- * the newcomer is told 503). Every answer says Connection: close; after it
+ * MAX_CLIENTS at once (at the cap the longest-silent one makes room if it
+ * has been silent a second, else the newcomer is told 503). Every answer says Connection: close; after it
  * the write side is shut and what the peer still sends is read away for a
  * moment, so that the close does not reset the answer out of its hands.
  *
- * A scrape: the registry (metrics.c) and each container's state from the
- * model at once, then each running container's memory usage from its
- * cgroup, SLICE_NS of those reads per loop iteration, so that 10,000
- * containers delay the loop by a slice at a time, never by the whole
- * scrape. Clients that ask while a scrape is being built share it.
+ * A scrape: the registry (metrics.c) and a list of the containers (ids,
+ * states, pids) at once, from memory; then each container's state line and
+ * each running one's memory usage from its cgroup, SLICE_NS of them per
+ * loop iteration, so that 10,000 containers delay the loop by a slice at a
+ * time, never by the whole scrape. Clients that ask while a scrape is
+ * being built share it.
  *
  * The socket path: refused if something listens there or if it is not a
  * socket; a dead socket is removed only if this state dir's record
@@ -49,6 +50,7 @@
 #define LINGER 2.0			/* s, reading away after the answer */
 #define LINGER_MAX (256 << 10)		/* bytes read away at most */
 #define ACCEPT_PAUSE 0.5
+#define EVICT_AFTER 1.0			/* s silent before a newcomer may push one out */
 #define SLICE_NS (2 * 1000000LL)	/* cgroup reads per loop iteration */
 #define BODY_MAX (256u << 20)
 #define SLOW_SCRAPE_NS (1000 * 1000000LL)
@@ -56,21 +58,24 @@
 
 static const char content_type[] = "text/plain; version=0.0.4; charset=utf-8";
 
-/* One running container whose memory is still to be read. */
-struct mem_item {
-	pid_t pid;
+/* One container as the scrape found it. */
+struct item {
+	pid_t pid;			/* its init's, while it runs; 0: no memory to read */
 	uint32_t id_off;		/* its escaped id in ids */
+	enum container_status status;
 };
 
 struct scrape {
 	int refs;			/* clients holding it */
 	bool building;
 	struct prom_buf b;
-	struct mem_item *items;
-	size_t n_items, next;
+	struct item *items;
+	size_t n_items;
+	size_t next;			/* 0..n: state lines; n..2n: memory */
+	bool mem_head;			/* the memory family's HELP and TYPE are in */
 	struct prom_buf ids;		/* escaped ids, NUL-separated */
 	int64_t started, cost_ns;
-	size_t reads_failed;
+	size_t reads, reads_failed;
 };
 
 enum pc_state { PC_READING, PC_WAITING, PC_WRITING, PC_LINGER };
@@ -380,8 +385,8 @@ scrape_release(struct scrape *s)
 	scrape_free(s);
 }
 
-/* The registry, the build info and each container's state, from memory;
- * the running ones are listed for their memory reads. */
+/* The registry and the build info, and a list of the containers (ids,
+ * states, pids): all from memory, in one go. */
 static struct scrape *
 scrape_new(void)
 {
@@ -401,32 +406,24 @@ scrape_new(void)
 	prom_buf_printf(&s->b, "# HELP containerd_container_state Each container the daemon holds,"
 	    " with its state (creating, running, paused, stopped); the value is 1.\n"
 	    "# TYPE containerd_container_state gauge\n");
-	for (struct container *c = D.containers; c != NULL; c = c->next) {
-		prom_buf_printf(&s->b, "containerd_container_state{id=\"");
-		prom_buf_label(&s->b, c->id);
-		prom_buf_printf(&s->b, "\",state=\"%s\"} 1\n", container_status_name(c->status));
+	for (struct container *c = D.containers; c != NULL; c = c->next)
 		n++;
-	}
-	s->items = calloc(n ? n : 1, sizeof(*s->items));
-	if (s->items == NULL)
+	if ((s->items = calloc(n ? n : 1, sizeof(*s->items))) == NULL)
 		s->b.failed = true;
 	for (struct container *c = D.containers; c != NULL && s->items != NULL; c = c->next) {
 		struct process *p = process_find(c, "init");
+		struct item *it = &s->items[s->n_items++];
 
-		if (p == NULL || p->state != PROCESS_RUNNING || p->system_pid <= 0 ||
-		    (c->status != CONTAINER_RUNNING && c->status != CONTAINER_PAUSED))
-			continue;
-		s->items[s->n_items].pid = p->system_pid;
-		s->items[s->n_items].id_off = (uint32_t)s->ids.len;
+		it->status = c->status;
+		it->id_off = (uint32_t)s->ids.len;
+		if (p != NULL && p->state == PROCESS_RUNNING && p->system_pid > 0 &&
+		    (c->status == CONTAINER_RUNNING || c->status == CONTAINER_PAUSED))
+			it->pid = p->system_pid;
 		prom_buf_label(&s->ids, c->id);
 		prom_buf_put(&s->ids, "", 1);
-		s->n_items++;
 	}
 	if (s->ids.failed)
 		s->b.failed = true;
-	prom_buf_printf(&s->b, "# HELP containerd_container_memory_usage_bytes Memory the cgroup"
-	    " of a running or paused container uses (v1 memory.usage_in_bytes, v2"
-	    " memory.current).\n# TYPE containerd_container_memory_usage_bytes gauge\n");
 	s->cost_ns = mono_ns() - s->started;
 	return s;
 }
@@ -442,11 +439,14 @@ scrape_done(struct scrape *s)
 	s->building = false;
 	if (mono_ns() - s->started >= SLOW_SCRAPE_NS)
 		log_info("metrics: a scrape of %zu bytes took %.0f ms (%.0f ms of it on the loop; %zu"
-		    " cgroups read)", s->b.len, (mono_ns() - s->started) / 1e6, s->cost_ns / 1e6,
-		    s->n_items);
+		    " containers, %zu cgroups read, %zu not)", s->b.len,
+		    (mono_ns() - s->started) / 1e6, s->cost_ns / 1e6, s->n_items, s->reads,
+		    s->reads_failed);
 	else
-		log_debug("metrics: a scrape of %zu bytes, %zu cgroups read, %.1f ms on the loop",
-		    s->b.len, s->n_items, s->cost_ns / 1e6);
+		log_debug("metrics: a scrape of %zu bytes in %.1f ms, %.1f ms on the loop (%zu"
+		    " containers, %zu cgroups read, %zu not)", s->b.len,
+		    (mono_ns() - s->started) / 1e6, s->cost_ns / 1e6, s->n_items, s->reads,
+		    s->reads_failed);
 	for (struct pclient *c = P.clients; c != NULL; c = next) {
 		next = c->next;
 		if (c->state == PC_WAITING && c->s == s)
@@ -454,26 +454,49 @@ scrape_done(struct scrape *s)
 	}
 }
 
-/* One slice of the memory reads: SLICE_NS at most, then the loop's turn. */
+/* One slice: the containers' state lines, then their memory reads, for
+ * SLICE_NS at most; then the loop's turn. The list was taken when the
+ * scrape began: a container gone since shows its state then, and no
+ * memory (its process is gone). */
 static void
 scrape_step(struct scrape *s)
 {
-	int64_t t0 = mono_ns(), now = t0;
+	int64_t t0 = mono_ns();
+	size_t n = s->n_items, done = 0;
 
-	while (s->next < s->n_items && !s->b.failed) {
-		const struct mem_item *it = &s->items[s->next++];
+	for (;;) {
+		const struct item *it;
 		uint64_t bytes;
 
-		if (prom_cgroup_memory("/proc", CGROUP_ROOT, it->pid, &bytes) == 0)
-			prom_buf_printf(&s->b, "containerd_container_memory_usage_bytes{id=\"%s\"} %llu\n",
-			    s->ids.p + it->id_off, (unsigned long long)bytes);
-		else
-			s->reads_failed++;
-		if ((s->next & 15) == 0 && (now = mono_ns()) - t0 >= SLICE_NS)
+		if (s->next == n && !s->mem_head) {
+			prom_buf_printf(&s->b, "# HELP containerd_container_memory_usage_bytes Memory the"
+			    " cgroup of a running or paused container uses (v1 memory.usage_in_bytes,"
+			    " v2 memory.current).\n"
+			    "# TYPE containerd_container_memory_usage_bytes gauge\n");
+			s->mem_head = true;
+		}
+		if (s->next >= 2 * n || s->b.failed)
+			break;
+		if (s->next < n) {
+			it = &s->items[s->next++];
+			prom_buf_printf(&s->b, "containerd_container_state{id=\"%s\",state=\"%s\"} 1\n",
+			    s->ids.p + it->id_off, container_status_name(it->status));
+		} else {
+			it = &s->items[s->next++ - n];
+			if (it->pid <= 0)
+				continue;
+			s->reads++;
+			if (prom_cgroup_memory("/proc", CGROUP_ROOT, it->pid, &bytes) == 0)
+				prom_buf_printf(&s->b, "containerd_container_memory_usage_bytes{id=\"%s\"}"
+				    " %llu\n", s->ids.p + it->id_off, (unsigned long long)bytes);
+			else
+				s->reads_failed++;
+		}
+		if ((++done & 15) == 0 && mono_ns() - t0 >= SLICE_NS)
 			break;
 	}
 	s->cost_ns += mono_ns() - t0;
-	if (s->next < s->n_items && !s->b.failed) {
+	if (s->next < 2 * n && !s->b.failed) {
 		ev_timer_set(&P.slice_w, 0., 0.);
 		ev_timer_start(D.loop, &P.slice_w);
 		return;
@@ -719,19 +742,21 @@ refusal_note(void)
 	P.refused_logged = now;
 }
 
-/* At the cap: the client that has been silent longest goes (one that
- * connects and says nothing must not lock Prometheus out). false if every
- * client is being answered. */
+/* At the cap: the client that has been silent longest goes, if it has been
+ * for EVICT_AFTER (one that connects and says nothing must not lock
+ * Prometheus out; one that has only just connected is not silent yet, and
+ * a burst of clients must not push each other out). false: none such. */
 static bool
 make_room(void)
 {
 	struct pclient *old = NULL;
+	double after = P.timeout < EVICT_AFTER ? P.timeout / 2 : EVICT_AFTER;
 
 	for (struct pclient *c = P.clients; c != NULL; c = c->next)
 		if ((c->state == PC_READING || c->state == PC_LINGER) &&
 		    (old == NULL || c->since < old->since))
 			old = c;
-	if (old == NULL)
+	if (old == NULL || ev_now(D.loop) - old->since < after)
 		return false;
 	log_debug("metrics: at %d clients, the longest silent one is dropped", MAX_CLIENTS);
 	client_close(old);
