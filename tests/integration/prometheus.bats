@@ -235,7 +235,7 @@ EOF
 	PROM_PID=$!
 	BG_PIDS+=("$PROM_PID")
 	# Two scrapes that found the daemon up.
-	wait_for -t 30 prom_query_ge 'count_over_time(up{job="containerd"}[1m])' 2 ||
+	wait_for -t 60 prom_query_ge 'count_over_time(up{job="containerd"}[1m])' 2 ||
 		{ cat "$T/prometheus.log" >&2; false; }
 	assert_eq "$(prom_query 'up{job="containerd"}')" 1 "up"
 	t_up=$(now_ms)
