@@ -286,9 +286,11 @@ path_clear(struct err *e)
 		return err_set(e, GRPC_ALREADY_EXISTS, "--metrics-address %s exists and is not a"
 		    " socket; remove it or give another path", P.path);
 	strcpy(sa.sun_path, P.path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+	/* Non-blocking: a listener whose backlog is full answers EAGAIN
+	 * rather than holding the start up. */
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
 		return err_set(e, GRPC_INTERNAL, "socket: %s", strerror(errno));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EAGAIN) {
 		close(fd);
 		return err_set(e, GRPC_ALREADY_EXISTS, "--metrics-address %s: something already"
 		    " listens there (another daemon?); stop it or give another path", P.path);
