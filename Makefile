@@ -18,7 +18,7 @@ BIN      := bin
 DEB_PKGS := gcc make pkg-config libsqlite3-dev libprotobuf-c-dev protobuf-c-compiler \
 	protobuf-compiler libprotobuf-dev libev-dev libjansson-dev libnghttp2-dev runc \
 	busybox-static bats python3-grpcio python3-protobuf sqlite3 musl-tools jq util-linux \
-	procps psmisc iproute2 clang-14 libclang-rt-14-dev criu man-db
+	procps psmisc iproute2 clang-14 libclang-rt-14-dev criu man-db prometheus
 
 PROTOS   := schema/api.proto schema/health.proto schema/records.proto
 GEN_C    := $(B)/gen/api.pb-c.c $(B)/gen/health.pb-c.c $(B)/gen/records.pb-c.c $(B)/gen/google/protobuf/timestamp.pb-c.c
@@ -125,6 +125,11 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 
 # Installs whatever Debian package is missing; quiet when all are there.
+# Some come with a service (prometheus): a policy-rc.d that refuses every
+# start is in place for the duration (the tests run their own instance;
+# nothing may listen on the package's default port), and whatever was
+# there before is put back, also on ^C.
+POLICY_RC := /usr/sbin/policy-rc.d
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
@@ -132,6 +137,12 @@ deps:
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		export DEBIAN_FRONTEND=noninteractive; \
+		saved=""; \
+		if [ -e $(POLICY_RC) ]; then saved=$$(mktemp) && cp -p $(POLICY_RC) $$saved || exit 1; fi; \
+		trap 'if [ -n "$$saved" ]; then mv -f "$$saved" $(POLICY_RC); else rm -f $(POLICY_RC); fi' EXIT; \
+		trap 'exit 130' INT TERM; \
+		printf '#!/bin/sh\n# make deps: no service starts while packages install\nexit 101\n' \
+			> $(POLICY_RC) && chmod 0755 $(POLICY_RC) || exit 1; \
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
 
@@ -186,9 +197,10 @@ else
 	$(CC) -std=c11 -D_GNU_SOURCE -Os $(WARN) -o $@ $(SHIM_SRC)
 endif
 
-# Some unit tests #include the module they test (daemon/stats.c, tools/state/*.c).
+# Some unit tests #include the module they test (daemon/stats.c, daemon/prom_text.c,
+# tools/state/*.c).
 $(B)/tests/%: tests/unit/%.c $(STORE_OBJ) $(B)/libcommon.a tests/unit/tap.h tests/unit/rawdb.h \
-		$(wildcard daemon/stats.c tools/state/*.c tools/state/*.h)
+		$(wildcard daemon/stats.c daemon/prom_text.c daemon/prom.h tools/state/*.c tools/state/*.h)
 	@mkdir -p $(B)/tests
 	$(CC) $(CPPFLAGS) -Itests/unit $(ALLCFLAGS) -o $@ $< $(STORE_OBJ) $(B)/libcommon.a $(LIBS)
 

@@ -157,7 +157,7 @@ event_record_note(const char *type, const char *id, const char *pid, uint32_t st
 		log_warnx("event %s %s %s lost: %s", type, id, pid, e->msg);
 		return -1;
 	}
-	metrics_event_recorded();
+	metrics_event_recorded(type);
 	return 0;
 }
 

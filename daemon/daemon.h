@@ -43,6 +43,7 @@ struct config {
 	int64_t runtime_timeout_ns;	/* a runtime call's deadline; 0: none */
 	int64_t metrics_interval_ns;
 	const char *graphite_address;	/* host:port, NULL: none */
+	const char *metrics_address;	/* Prometheus: loopback host:port or a path; NULL: none */
 	int64_t retain_count;		/* events kept; 0: all */
 	int64_t retain_age_ns;		/* stopped containers' history kept; 0: forever */
 	const char *id;			/* --id, else the hostname (as in 2015) */
@@ -218,6 +219,8 @@ void logs_call_closed(uint64_t call_id);
 void logs_call_drained(uint64_t call_id);
 /* The state dir's folder of process logs (layout.c, logs_forget.c). */
 #define LAYOUT_LOGS "_logs"
+/* The record of the metrics socket the daemon made (layout.c, prom.c). */
+#define LAYOUT_METRICS_RECORD "_metrics_socket"
 /* <state>/_logs/ID/PID.log: a process's log (its shim writes it), and
  * making its directories (0700); -1 with e. */
 void layout_log_path(const char *id, const char *pid, char *buf, size_t n);
@@ -428,8 +431,9 @@ void rpc_records_prune(uint64_t call_id, const void *req);
 int logs_forget(const char *id);
 
 /* metrics.c: timers, counters, gauges, printed every --metrics-interval and
- * sent to --graphite-address. Observing costs a sample update, nothing
- * when metrics are off. */
+ * sent to --graphite-address; served to Prometheus with --metrics-address
+ * (prom.h). Observing costs a sample and a histogram update, nothing when
+ * metrics are off. */
 enum metric_timer {
 	METRIC_CONTAINER_START,		/* CreateContainer: request to reply */
 	METRIC_CONTAINER_CREATE,	/* the runtime's create: shim spawned to "created" */
@@ -442,7 +446,8 @@ enum metric_timer {
 int metrics_start(struct err *e);
 void metrics_stop(void);
 void metrics_observe(enum metric_timer t, int64_t ns);
-void metrics_event_recorded(void);
+/* type: the event's (containerd_events_total counts by it). */
+void metrics_event_recorded(const char *type);
 
 /* retention.c */
 void retention_start(void);

@@ -5,6 +5,9 @@
  *   <state>/state.db, -wal, -shm   the database
  *   <state>/containerd.sock        the socket (unless --listen elsewhere)
  *   <state>/_daemon.lock           flock()ed for the daemon's lifetime
+ *   <state>/_metrics_socket        the --metrics-address socket this daemon
+ *                                  made (device, inode, path): proof that a
+ *                                  stale one there may go (prom.c)
  *   <state>/_containers/<id>/      one per container, made by a create, with
  *       .containerd                the marker, made (O_EXCL) before the
  *                                  directory gets the id's name
@@ -35,6 +38,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "prom.h"
 
 #define AREA "_containers"
 #define MARKER ".containerd"
@@ -452,20 +456,28 @@ layout_migrate(struct err *e)
 	return store_containers_foreach(D.store, false, migrate_one, NULL, e);
 }
 
+/* path is <state>/name. */
+static bool
+is_here(const char *path, const char *name)
+{
+	const char *slash = path != NULL ? strrchr(path, '/') : NULL;
+	size_t plen = strlen(D.cfg.state_dir);
+
+	return slash != NULL && (size_t)(slash - path) == plen &&
+	    strncmp(path, D.cfg.state_dir, plen) == 0 && strcmp(slash + 1, name) == 0;
+}
+
 static bool
 is_own_name(const char *name)
 {
 	static const char *const own[] = { "state.db", "state.db-wal", "state.db-shm",
-		"state.db-journal", AREA, LOCK_NAME, LOGS, NULL };
-	const char *slash = strrchr(D.cfg.listen, '/');
-	size_t plen = strlen(D.cfg.state_dir);
+		"state.db-journal", AREA, LOCK_NAME, LOGS, LAYOUT_METRICS_RECORD, NULL };
 
 	for (int i = 0; own[i] != NULL; i++)
 		if (strcmp(name, own[i]) == 0)
 			return true;
-	/* The socket, when it is here. */
-	return slash != NULL && (size_t)(slash - D.cfg.listen) == plen &&
-	    strncmp(D.cfg.listen, D.cfg.state_dir, plen) == 0 && strcmp(slash + 1, name) == 0;
+	/* The sockets, when they are here. */
+	return is_here(D.cfg.listen, name) || is_here(prom_socket_path(), name);
 }
 
 void

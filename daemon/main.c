@@ -18,6 +18,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "op.h"
+#include "prom.h"
 
 struct daemon D;
 
@@ -294,7 +295,7 @@ enum {
 	OPT_STATE_DIR = 256, OPT_RUNTIME_ARGS, OPT_SHIM, OPT_DEBUG, OPT_LOG_LEVEL,
 	OPT_CONCURRENCY, OPT_START_TIMEOUT, OPT_METRICS, OPT_RETAIN, OPT_RETAIN_AGE, OPT_ID,
 	OPT_GROUP, OPT_GRAPHITE, OPT_RUNTIME_TIMEOUT, OPT_PPROF, OPT_MAN, OPT_BASH_COMPLETION,
-	OPT_LOG_MAX_SIZE,
+	OPT_LOG_MAX_SIZE, OPT_METRICS_ADDRESS,
 };
 
 static void
@@ -313,6 +314,7 @@ parse_flags(int argc, char **argv)
 		{ "runtime-timeout", required_argument, NULL, OPT_RUNTIME_TIMEOUT },
 		{ "metrics-interval", required_argument, NULL, OPT_METRICS },
 		{ "graphite-address", required_argument, NULL, OPT_GRAPHITE },
+		{ "metrics-address", required_argument, NULL, OPT_METRICS_ADDRESS },
 		{ "retain-count", required_argument, NULL, OPT_RETAIN },
 		{ "retain-age", required_argument, NULL, OPT_RETAIN_AGE },
 		{ "id", required_argument, NULL, OPT_ID },
@@ -403,6 +405,10 @@ parse_flags(int argc, char **argv)
 			break;
 		case OPT_GRAPHITE:
 			D.cfg.graphite_address = optarg;
+			break;
+		case OPT_METRICS_ADDRESS:
+			/* Checked by prom_check (loopback only), bound by prom_start. */
+			D.cfg.metrics_address = optarg;
 			break;
 		case OPT_RETAIN:
 			D.cfg.retain_count = parse_int_flag("retain-count", optarg, 0);
@@ -533,7 +539,7 @@ main(int argc, char **argv)
 	D.loop = EV_DEFAULT;
 	if (D.loop == NULL)
 		fatalx("cannot initialise libev");
-	if (metrics_start(&e) < 0)
+	if (metrics_start(&e) < 0 || prom_check(&e) < 0)
 		fatalx("%s", e.msg);
 	mkdir_p(D.cfg.state_dir, 0711);
 	/* Before the database is opened: a second daemon would kill the first
@@ -556,6 +562,8 @@ main(int argc, char **argv)
 		fatalx("%s", e.msg);
 	if (listen_fd >= 0)
 		D.cfg.listen = listen_name;
+	if (prom_start(&e) < 0)
+		fatalx("%s", e.msg);
 	server_sync_start();
 	shimctl_init();
 	if (reconcile(&e) < 0)
@@ -580,6 +588,7 @@ main(int argc, char **argv)
 	    D.cfg.state_dir, D.cfg.runtime, D.cfg.shim);
 	ev_run(D.loop, 0);
 	preflight_stop();
+	prom_stop();
 	metrics_stop();
 	server_before_sleep();
 	/* What was committed is made durable and answered before we go. */

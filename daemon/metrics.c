@@ -9,6 +9,11 @@
  * Graphite client is one non-blocking TCP connection on the loop: a round
  * that cannot go out is dropped, never queued behind another, and a lost
  * receiver is reconnected to on the next round.
+ *
+ * With --metrics-address, Prometheus reads the same registry (prom.c) under
+ * its own names: each timer as a histogram in seconds (the buckets kept
+ * beside its sample), the counters that only grow as counters (_total), the
+ * others as gauges, in base units.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +30,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
+#include "prom.h"
 
 #define REPORT_MAX (32u << 10)
 /* A connect that has not finished after this is abandoned and retried. */
@@ -35,11 +41,18 @@
 
 enum kind { KIND_TIMER, KIND_COUNTER, KIND_GAUGE };
 
+/* How Prometheus is told a figure: a go-metrics "counter" that goes down
+ * (containers) is a gauge there. */
+enum prom_kind { PROM_HISTOGRAM, PROM_COUNTER, PROM_GAUGE };
+
 struct entry {
 	const char *name;
 	enum kind kind;
 	enum metric_timer timer;	/* KIND_TIMER */
 	int64_t (*read)(void);		/* the others: read when reported */
+	const char *prom;		/* Prometheus' name */
+	enum prom_kind prom_kind;
+	const char *help;
 };
 
 static int64_t read_containers(void);
@@ -52,18 +65,36 @@ static int64_t read_shims(void);
 
 /* In name order, so reports are stable (go-metrics' order is a map's). */
 static const struct entry registry[] = {
-	{ "container-create-time", KIND_TIMER, METRIC_CONTAINER_CREATE, NULL },
-	{ "container-delete-time", KIND_TIMER, METRIC_CONTAINER_DELETE, NULL },
-	{ "container-start-time", KIND_TIMER, METRIC_CONTAINER_START, NULL },
-	{ "containers", KIND_COUNTER, 0, read_containers },
-	{ "events", KIND_COUNTER, 0, read_events },
-	{ "events-subscribers", KIND_COUNTER, 0, read_subscribers },
-	{ "exec-process-time", KIND_TIMER, METRIC_EXEC_PROCESS, NULL },
-	{ "exit-process-time", KIND_TIMER, METRIC_EXIT_PROCESS, NULL },
-	{ "fds", KIND_GAUGE, 0, read_fds },
-	{ "memory-used", KIND_GAUGE, 0, read_memory },
-	{ "shims", KIND_GAUGE, 0, read_shims },
-	{ "tasks", KIND_COUNTER, 0, read_tasks },
+	{ "container-create-time", KIND_TIMER, METRIC_CONTAINER_CREATE, NULL,
+	    "containerd_container_create_duration_seconds", PROM_HISTOGRAM,
+	    "The runtime's create of a container: its shim spawned to the container created." },
+	{ "container-delete-time", KIND_TIMER, METRIC_CONTAINER_DELETE, NULL,
+	    "containerd_container_delete_duration_seconds", PROM_HISTOGRAM,
+	    "A stopped container's runtime delete: its init's exit noticed to the delete done." },
+	{ "container-start-time", KIND_TIMER, METRIC_CONTAINER_START, NULL,
+	    "containerd_container_start_duration_seconds", PROM_HISTOGRAM,
+	    "Containers started (CreateContainer answered with a running container), request"
+	    " to reply." },
+	{ "containers", KIND_COUNTER, 0, read_containers, "containerd_containers", PROM_GAUGE,
+	    "Containers the daemon holds now, in any state." },
+	{ "events", KIND_COUNTER, 0, read_events, "containerd_events_total", PROM_COUNTER,
+	    "Events recorded in the history since the daemon started, by type." },
+	{ "events-subscribers", KIND_COUNTER, 0, read_subscribers, "containerd_event_subscribers",
+	    PROM_GAUGE, "Events streams open now." },
+	{ "exec-process-time", KIND_TIMER, METRIC_EXEC_PROCESS, NULL,
+	    "containerd_exec_process_duration_seconds", PROM_HISTOGRAM,
+	    "Processes added to containers (AddProcess answered), request to reply." },
+	{ "exit-process-time", KIND_TIMER, METRIC_EXIT_PROCESS, NULL,
+	    "containerd_exit_process_duration_seconds", PROM_HISTOGRAM,
+	    "Process exits: noticed to recorded." },
+	{ "fds", KIND_GAUGE, 0, read_fds, "containerd_open_fds", PROM_GAUGE,
+	    "File descriptors the daemon holds open." },
+	{ "memory-used", KIND_GAUGE, 0, read_memory, "containerd_resident_memory_bytes", PROM_GAUGE,
+	    "The daemon's resident memory." },
+	{ "shims", KIND_GAUGE, 0, read_shims, "containerd_shims", PROM_GAUGE,
+	    "Shims the daemon watches now." },
+	{ "tasks", KIND_COUNTER, 0, read_tasks, "containerd_runtime_calls", PROM_GAUGE,
+	    "Runtime calls running or queued now." },
 };
 #define N_ENTRIES (sizeof(registry) / sizeof(registry[0]))
 
@@ -80,9 +111,19 @@ struct buf {
 
 enum graphite_state { G_OFF, G_DOWN, G_CONNECTING, G_UP };
 
+/* The event types the daemon records, for containerd_events_total's type
+ * label (every one shown, 0 too, so that a rate starts from 0); one of
+ * another name counts as "other". */
+static const char *const event_types[] = {
+	"start-container", "start-process", "exit", "oom", "pause", "resume",
+	"create-checkpoint", "delete-checkpoint", "start-daemon", "other",
+};
+#define N_EVENT_TYPES (sizeof(event_types) / sizeof(event_types[0]))
+
 static struct {
 	bool enabled;
 	int64_t events;
+	int64_t events_by_type[N_EVENT_TYPES];
 	struct metrics_timer timers[METRIC_TIMERS];
 	int64_t scratch[METRICS_RESERVOIR];
 	ev_timer tick_w;
@@ -114,9 +155,14 @@ metrics_observe(enum metric_timer t, int64_t ns)
 }
 
 void
-metrics_event_recorded(void)
+metrics_event_recorded(const char *type)
 {
+	size_t k = 0;
+
 	M.events++;
+	while (k < N_EVENT_TYPES - 1 && strcmp(event_types[k], type) != 0)
+		k++;
+	M.events_by_type[k]++;
 }
 
 static int64_t
@@ -339,6 +385,49 @@ format_graphite(const struct figures *f, time_t wall)
 		}
 	}
 	return b.len;
+}
+
+/* ---------------------------------------------------------------- Prometheus */
+
+/* ns as seconds, exactly. */
+static void
+prom_seconds(struct prom_buf *b, int64_t ns)
+{
+	prom_buf_printf(b, "%lld.%09lld", (long long)(ns / 1000000000), (long long)(ns % 1000000000));
+}
+
+void
+metrics_prom_write(struct prom_buf *b)
+{
+	for (size_t i = 0; i < N_ENTRIES; i++) {
+		const struct entry *en = &registry[i];
+		static const char *const types[] = { "histogram", "counter", "gauge" };
+		int64_t v;
+
+		prom_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", en->prom, en->help, en->prom,
+		    types[en->prom_kind]);
+		if (en->prom_kind == PROM_HISTOGRAM) {
+			const struct metrics_histogram *h = &M.timers[en->timer].hist;
+
+			for (int k = 0; k < METRICS_BUCKETS; k++)
+				prom_buf_printf(b, "%s_bucket{le=\"%s\"} %lld\n", en->prom,
+				    metrics_bucket_le[k], (long long)metrics_histogram_cumulative(h, k));
+			prom_buf_printf(b, "%s_bucket{le=\"+Inf\"} %lld\n%s_sum ", en->prom,
+			    (long long)h->count, en->prom);
+			prom_seconds(b, h->sum);
+			prom_buf_printf(b, "\n%s_count %lld\n", en->prom, (long long)h->count);
+			continue;
+		}
+		if (en->read == read_events) {
+			for (size_t k = 0; k < N_EVENT_TYPES; k++)
+				prom_buf_printf(b, "%s{type=\"%s\"} %lld\n", en->prom, event_types[k],
+				    (long long)M.events_by_type[k]);
+			continue;
+		}
+		/* -1: could not be read (/proc); no sample rather than a wrong one. */
+		if ((v = en->read()) >= 0)
+			prom_buf_printf(b, "%s %lld\n", en->prom, (long long)v);
+	}
 }
 
 /* ---------------------------------------------------------------- Graphite */
@@ -578,7 +667,9 @@ metrics_start(struct err *e)
 		if (D.cfg.graphite_address != NULL)
 			return err_set(e, GRPC_INVALID_ARGUMENT, "--graphite-address needs a"
 			    " --metrics-interval: metrics are sent once per interval");
-		return 0;
+		/* Prometheus asks when it wants them: the timers still observe. */
+		if (D.cfg.metrics_address == NULL)
+			return 0;
 	}
 	if (D.cfg.graphite_address != NULL) {
 		if (graphite_resolve(D.cfg.graphite_address, e) < 0)
@@ -590,8 +681,10 @@ metrics_start(struct err *e)
 		metrics_timer_init(&M.timers[i], now, (uint64_t)now ^ ((uint64_t)getpid() << 32) ^
 		    (uint64_t)(i + 1));
 	M.enabled = true;
-	ev_timer_init(&M.tick_w, metrics_tick_cb, every, every);
-	ev_timer_start(D.loop, &M.tick_w);
+	if (D.cfg.metrics_interval_ns > 0) {
+		ev_timer_init(&M.tick_w, metrics_tick_cb, every, every);
+		ev_timer_start(D.loop, &M.tick_w);
+	}
 	return 0;
 }
 

@@ -202,18 +202,69 @@ metrics_meter_rate_mean(const struct metrics_meter *m, int64_t now)
 	return (double)m->count / ((double)(now - m->start) / 1e9);
 }
 
+/* From a fast exit's bookkeeping (well under a millisecond) to a start
+ * that waits out a busy machine; roughly 1-2.5-5 per decade. */
+const int64_t metrics_bucket_ns[METRICS_BUCKETS] = {
+	100000, 250000, 500000,				/* 100 us .. 500 us */
+	1000000, 2500000, 5000000,			/* 1 ms .. 5 ms */
+	10000000, 25000000, 50000000,			/* 10 ms .. 50 ms */
+	100000000, 250000000, 500000000,		/* 100 ms .. 500 ms */
+	1000000000, 2500000000, 5000000000,		/* 1 s .. 5 s */
+	10000000000, 30000000000, 60000000000,		/* 10 s .. 60 s */
+};
+const char *const metrics_bucket_le[METRICS_BUCKETS] = {
+	"0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05",
+	"0.1", "0.25", "0.5", "1", "2.5", "5", "10", "30", "60",
+};
+
+void
+metrics_histogram_init(struct metrics_histogram *h)
+{
+	memset(h, 0, sizeof(*h));
+}
+
+void
+metrics_histogram_observe(struct metrics_histogram *h, int64_t v)
+{
+	int i = 0;
+
+	if (v < 0)
+		v = 0;
+	while (i < METRICS_BUCKETS && v > metrics_bucket_ns[i])
+		i++;
+	h->counts[i]++;
+	h->count++;
+	h->sum += v;
+}
+
+int64_t
+metrics_histogram_cumulative(const struct metrics_histogram *h, int i)
+{
+	int64_t n = 0;
+
+	if (i > METRICS_BUCKETS)
+		i = METRICS_BUCKETS;
+	for (int k = 0; k <= i; k++)
+		n += h->counts[k];
+	return n;
+}
+
 void
 metrics_timer_init(struct metrics_timer *t, int64_t now, uint64_t seed)
 {
 	metrics_sample_init(&t->sample, now, seed);
 	metrics_meter_init(&t->meter, now);
+	metrics_histogram_init(&t->hist);
 }
 
 void
 metrics_timer_update(struct metrics_timer *t, int64_t duration, int64_t now)
 {
-	metrics_sample_update(&t->sample, duration > 0 ? duration : 0, now);
+	if (duration < 0)
+		duration = 0;
+	metrics_sample_update(&t->sample, duration, now);
 	metrics_meter_mark(&t->meter, 1, now);
+	metrics_histogram_observe(&t->hist, duration);
 }
 
 void

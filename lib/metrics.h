@@ -9,7 +9,12 @@
  * - ewma: the 1/5/15-minute moving rates, ticked every METRICS_TICK_NS.
  * - meter: a count, the three EWMAs (ticked lazily: every call brings them
  *   up to the time it is given) and the mean rate since the meter began.
- * - timer: a sample of durations plus a meter of how often they happen.
+ * - histogram: cumulative counts of durations in fixed buckets, their sum
+ *   and count, never forgetting (what Prometheus' histograms want: the
+ *   sample above is biased to the last minutes, and its percentiles cannot
+ *   be summed over daemons or rated over time).
+ * - timer: a sample of durations, a histogram of them, and a meter of how
+ *   often they happen.
  *
  * Nothing here allocates: each struct is fixed size and owned by the caller.
  */
@@ -73,9 +78,29 @@ void metrics_meter_tick_to(struct metrics_meter *m, int64_t now);
 /* count / seconds since start; 0 before any time has passed. */
 double metrics_meter_rate_mean(const struct metrics_meter *m, int64_t now);
 
+/* Upper bounds (inclusive, ns) of the histogram buckets, 100 us to 60 s,
+ * and the same as Prometheus' "le" label text (seconds); one more bucket,
+ * +Inf, takes the rest. */
+#define METRICS_BUCKETS 18
+extern const int64_t metrics_bucket_ns[METRICS_BUCKETS];
+extern const char *const metrics_bucket_le[METRICS_BUCKETS];
+
+struct metrics_histogram {
+	int64_t counts[METRICS_BUCKETS + 1];	/* per bucket, not cumulative; last: +Inf */
+	int64_t count;
+	int64_t sum;				/* ns */
+};
+
+void metrics_histogram_init(struct metrics_histogram *h);
+/* One duration (ns); negative counts as 0. */
+void metrics_histogram_observe(struct metrics_histogram *h, int64_t v);
+/* Observations <= metrics_bucket_ns[i] (i == METRICS_BUCKETS: all of them). */
+int64_t metrics_histogram_cumulative(const struct metrics_histogram *h, int i);
+
 struct metrics_timer {
 	struct metrics_sample sample;
 	struct metrics_meter meter;
+	struct metrics_histogram hist;
 };
 
 void metrics_timer_init(struct metrics_timer *t, int64_t now, uint64_t seed);

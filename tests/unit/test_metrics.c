@@ -244,6 +244,58 @@ test_timer(void)
 	}
 }
 
+static void
+test_histogram(void)
+{
+	struct metrics_histogram h;
+	struct metrics_timer t;
+	int ordered = 1;
+
+	for (int k = 1; k < METRICS_BUCKETS; k++)
+		if (metrics_bucket_ns[k] <= metrics_bucket_ns[k - 1])
+			ordered = 0;
+	ok(ordered, "bucket bounds rise");
+	for (int k = 0; k < METRICS_BUCKETS; k++) {
+		/* The label says what the bound is: le="0.0025" is 2.5 ms. */
+		double le = strtod(metrics_bucket_le[k], NULL);
+
+		if (!close_to(le * 1e9, (double)metrics_bucket_ns[k], 0.5)) {
+			ok(0, "bucket %d: le %s is its bound", k, metrics_bucket_le[k]);
+			return;
+		}
+	}
+	ok(1, "every le label is its bound in seconds");
+
+	metrics_histogram_init(&h);
+	is_int(metrics_histogram_cumulative(&h, METRICS_BUCKETS), 0, "empty: +Inf 0");
+	metrics_histogram_observe(&h, 0);		/* first bucket */
+	metrics_histogram_observe(&h, -5);		/* as 0 */
+	metrics_histogram_observe(&h, 100000);		/* exactly 100 us: le is inclusive */
+	metrics_histogram_observe(&h, 100001);		/* the next one */
+	metrics_histogram_observe(&h, 30 * S);		/* le 30 */
+	metrics_histogram_observe(&h, 3600 * S);	/* past 60 s: +Inf only */
+	is_int(h.count, 6, "count 6");
+	is_int(h.sum, 100000 + 100001 + 30 * S + 3600 * S, "sum in ns, the negative as 0");
+	is_int(metrics_histogram_cumulative(&h, 0), 3, "le 0.0001: 0, -5 (as 0), 100 us");
+	is_int(metrics_histogram_cumulative(&h, 1), 4, "le 0.00025: and 100.001 us");
+	is_int(metrics_histogram_cumulative(&h, 15), 4, "le 10: the same");
+	is_int(metrics_histogram_cumulative(&h, 16), 5, "le 30: and 30 s");
+	is_int(metrics_histogram_cumulative(&h, 17), 5, "le 60: the same");
+	is_int(metrics_histogram_cumulative(&h, METRICS_BUCKETS), 6, "+Inf: every one");
+	is_int(metrics_histogram_cumulative(&h, METRICS_BUCKETS + 3), 6, "past +Inf: every one");
+
+	/* A timer feeds its histogram beside its sample, and keeps every
+	 * observation there when the sample forgets (it holds 1028). */
+	metrics_timer_init(&t, 0, 1);
+	for (int k = 0; k < 5000; k++)
+		metrics_timer_update(&t, (k % 2) ? 2 * 1000000 : -1, (int64_t)k * 1000000);
+	is_int(t.hist.count, 5000, "timer: 5000 in the histogram");
+	is_int(t.sample.n, METRICS_RESERVOIR, "timer: the sample holds its reservoir");
+	is_int(metrics_histogram_cumulative(&t.hist, 0), 2500, "timer: 2500 at 0 (the negatives)");
+	is_int(metrics_histogram_cumulative(&t.hist, 4), 5000, "timer: all by 2.5 ms");
+	is_int(t.hist.sum, 2500LL * 2000000, "timer: sum 2500 * 2 ms");
+}
+
 int
 main(void)
 {
@@ -253,5 +305,6 @@ main(void)
 	test_meter();
 	test_sample();
 	test_timer();
+	test_histogram();
 	return done_testing();
 }
