@@ -511,6 +511,7 @@ raise_fd_limit(void)
 {
 	struct rlimit rl, old;
 	unsigned long long nr_open = 0;
+	char why[128] = "";
 	FILE *f;
 
 	if (getrlimit(RLIMIT_NOFILE, &old) < 0)
@@ -531,19 +532,27 @@ raise_fd_limit(void)
 		return;
 	}
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 && rl.rlim_max != old.rlim_max) {
-		/* The hard limit could not be raised: the soft one to it. */
+		/* The hard limit could not be raised (no CAP_SYS_RESOURCE, say):
+		 * the soft one to it. */
+		snprintf(why, sizeof(why), " (raising the hard limit to %llu: %s)",
+		    (unsigned long long)rl.rlim_max, strerror(errno));
 		rl.rlim_max = old.rlim_max;
 		rl.rlim_cur = old.rlim_max;
+		if (rl.rlim_cur == old.rlim_cur) {
+			log_info("fds: RLIMIT_NOFILE %llu, the hard limit%s",
+			    (unsigned long long)old.rlim_cur, why);
+			return;
+		}
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
 			log_warn("fds: cannot raise RLIMIT_NOFILE from %llu",
 			    (unsigned long long)old.rlim_cur);
 			return;
 		}
 	}
-	log_info("fds: RLIMIT_NOFILE raised from %llu (hard %llu) to %llu (hard %llu); shims"
+	log_info("fds: RLIMIT_NOFILE raised from %llu (hard %llu) to %llu (hard %llu)%s; shims"
 		 " and runtimes get %llu (hard %llu)", (unsigned long long)old.rlim_cur,
 	    (unsigned long long)old.rlim_max, (unsigned long long)rl.rlim_cur,
-	    (unsigned long long)rl.rlim_max, (unsigned long long)old.rlim_cur,
+	    (unsigned long long)rl.rlim_max, why, (unsigned long long)old.rlim_cur,
 	    (unsigned long long)old.rlim_max);
 }
 
