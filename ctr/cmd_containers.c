@@ -131,8 +131,61 @@ filter_match(const Types__Container *ct, const char *f)
 	return false;
 }
 
-/* Fills each row's start time; after the budget is spent, or once the
- * history cannot be read, the rest stay unknown. */
+static int
+rec_id_cmp(const void *pa, const void *pb)
+{
+	const Containerd__Records__V1__ContainerRecord *const *a = pa, *const *b = pb;
+
+	return strcmp((*a)->id, (*b)->id);
+}
+
+/*
+ * The live rows' start times from one ListContainers call: its created is
+ * the init's start, the time of its start-container event. One call for
+ * any number of containers (a history replay per row took 1.7-2.7 s for
+ * 1,000-2,000 and ran into the budget). rows are sorted by id. -1: the
+ * daemon has no Records service (an earlier release), or it failed.
+ */
+static int
+rows_created_records(struct ctr *c, struct row *rows, size_t n)
+{
+	Containerd__Records__V1__ListContainersRequest req =
+	    CONTAINERD__RECORDS__V1__LIST_CONTAINERS_REQUEST__INIT;
+	Containerd__Records__V1__ListContainersResponse *r;
+	Containerd__Records__V1__ContainerRecord **recs;
+	struct err e;
+	size_t i, k = 0;
+
+	if (ctr_call(c, RECORDS_PREFIX "ListContainers", &req.base,
+	    &containerd__records__v1__list_containers_response__descriptor,
+	    (ProtobufCMessage **)&r, &e) < 0) {
+		if (c->debug)
+			fprintf(stderr, "ctr: debug: ListContainers: %s\n", e.msg);
+		return -1;
+	}
+	recs = r->containers;
+	qsort(recs, r->n_containers, sizeof(*recs), rec_id_cmp);
+	for (i = 0; i < n; i++) {
+		int cmp = 1;
+
+		if (rows[i].rec != NULL)
+			continue; /* its record says */
+		while (k < r->n_containers && (cmp = strcmp(recs[k]->id, rows[i].ct->id)) < 0)
+			k++;
+		if (k < r->n_containers && cmp == 0 && recs[k]->created != NULL &&
+		    (recs[k]->created->seconds != 0 || recs[k]->created->nanos != 0)) {
+			rows[i].known = true;
+			rows[i].sec = recs[k]->created->seconds;
+			rows[i].nsec = recs[k]->created->nanos;
+		}
+	}
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	return 0;
+}
+
+/* Fills each row's start time: from the records (one call), else from
+ * each one's history; after the budget is spent, or once the history
+ * cannot be read, the rest stay unknown. */
 static void
 rows_created(struct ctr *c, struct row *rows, size_t n)
 {
@@ -141,11 +194,15 @@ rows_created(struct ctr *c, struct row *rows, size_t n)
 	struct err e;
 	size_t i;
 	long spent;
+	bool from_records = rows_created_records(c, rows, n) == 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < n; i++) {
-		if (rows[i].rec != NULL)
+		if (rows[i].rec != NULL || rows[i].known)
 			continue; /* its record says */
+		/* Not started yet: no start-container event to find. */
+		if (from_records && strcmp(rows[i].ct->status, "creating") == 0)
+			continue;
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		spent = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 		if (spent >= CREATED_BUDGET_MS)

@@ -321,6 +321,9 @@ struct spawn_req {
  * the child to report_fd ("<prefix>cannot run PATH: REASON") and it
  * exits 127. */
 int spawn_start(const struct spawn_req *r, pid_t *pid);
+/* The RLIMIT_NOFILE every child gets (the daemon's own is raised). */
+struct rlimit;
+void spawn_child_nofile(const struct rlimit *rl);
 
 /* errtext.c: a failure's own words from logs the undo removes (any thread).
  * errtext_log_tail: the last lines of path (those holding want, or any),

@@ -260,15 +260,19 @@ finish_ok(struct op_create *op)
 
 	c->status = CONTAINER_RUNNING;
 	p->state = PROCESS_RUNNING;
-	p->started_at = now;
 	c->op_id = 0;
 	p->op_id = 0;
+	/* No pid, as the 2017 daemon sent it (clients compare whole events).
+	 * The init's start is that event's own time (ts), so a listing that
+	 * reads started_at (ListContainers' created, `ctr containers`) gives
+	 * the event's time exactly without replaying the history. */
+	if (event_record("start-container", c->id, "", 0, now, &e) == 0)
+		now = store_event_last_ts(D.store);
+	p->started_at = now;
 	if (store_process_started(D.store, c->id, "init", p->system_pid, p->shim_pid,
 		p->shim_start_time, now, &e) < 0 ||
 	    store_container_set_status(D.store, c->id, "running", now, &e) < 0)
 		log_warnx("container %s: %s", c->id, e.msg);
-	/* No pid, as the 2017 daemon sent it (clients compare whole events). */
-	event_record("start-container", c->id, "", 0, now, &e);
 	container_to_pb(c, &pc, procs, pids);
 	resp.container = &pc;
 	server_reply(op->call_id, &resp.base);

@@ -26,6 +26,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -42,6 +43,17 @@ extern char **environ;
 #ifndef SPAWN_FORK
 #define SPAWN_FORK() vfork()
 #endif
+
+/* RLIMIT_NOFILE as the daemon was started with it: its children's. */
+static struct rlimit child_nofile;
+static bool child_nofile_set;
+
+void
+spawn_child_nofile(const struct rlimit *rl)
+{
+	child_nofile = *rl;
+	child_nofile_set = true;
+}
 
 /* Where the child's fd i comes from: its fds[i] must not be below this, so
  * setting up 0..SPAWN_MAX_FDS-1 never overwrites a source still needed. */
@@ -94,6 +106,8 @@ child_run(const struct spawn_req *r, const sigset_t *mask)
 			close(fd);
 		}
 	}
+	if (child_nofile_set)
+		setrlimit(RLIMIT_NOFILE, &child_nofile);
 	if (r->new_pgroup)
 		setpgid(0, 0);
 	{

@@ -863,6 +863,12 @@ store_event_append_note(struct store *s, int64_t ts, const char *type, const cha
 }
 
 int64_t
+store_event_last_ts(struct store *s)
+{
+	return s->last_ts;
+}
+
+int64_t
 store_event_last_seq(struct store *s)
 {
 	sqlite3_stmt *st = stmt_get(s, ST_EVENT_LAST);

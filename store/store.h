@@ -148,6 +148,8 @@ int64_t store_event_append(struct store *s, int64_t ts, const char *type,
  * an exit status is unknown); "" for none. */
 int64_t store_event_append_note(struct store *s, int64_t ts, const char *type,
     const char *container_id, const char *pid, int64_t status, const char *note, struct err *e);
+/* The recording time (ts) of the last event appended. */
+int64_t store_event_last_ts(struct store *s);
 int64_t store_event_last_seq(struct store *s);
 /* The seq after which the events with ts > the given time (ns) start,
  * found by index; never past what is committed. */

@@ -187,3 +187,22 @@ check_shim_fds() {
 	! fd_list "$init_shim" | grep -Eq 'state\.db|daemon\.log|socket:' ||
 		fail "the shim holds one of the daemon's files"
 }
+
+@test "RLIMIT_NOFILE: the daemon raises its soft limit to the hard one and logs it; shims get the limit it started with" {
+	local hard shim soft_shim soft_d
+	stop_daemon
+	hard=$(ulimit -Hn)
+	[ "$hard" != unlimited ] && [ "$hard" -gt 256 ] || skip "hard RLIMIT_NOFILE $hard"
+	ulimit -Sn 256
+	start_daemon
+	ulimit -Sn "$hard"
+	soft_d=$(awk '/^Max open files/ { print $4 }' "/proc/$DAEMON_PID/limits")
+	# Raised to the hard limit (as root to fs.nr_open where CAP_SYS_RESOURCE allows).
+	[ "$soft_d" -ge "$hard" ] || fail "daemon soft limit $soft_d, hard $hard"
+	grep -q 'fds: RLIMIT_NOFILE raised from 256' "$T/daemon.log" || fail "no log line"
+	start_container rl1 "${SLEEP_ARGS[@]}"
+	shim=$(db "SELECT shim_pid FROM processes WHERE container_id = 'rl1' AND pid = 'init'")
+	soft_shim=$(awk '/^Max open files/ { print $4 }' "/proc/$shim/limits")
+	assert_eq "$soft_shim" 256 "the shim's soft limit"
+	echo "# figure: daemon soft limit 256 -> $soft_d (hard $hard); shim $soft_shim; $(grep -o 'fds: RLIMIT_NOFILE.*' "$T/daemon.log" | tail -1)" >&3
+}
