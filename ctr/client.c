@@ -122,21 +122,24 @@ dial(struct ctr *c, const char *first_path, const uint8_t *first_req,
 		debug_result(c, "connect", t0, -1, e);
 		return NULL;
 	}
-	if ((hs = health_start(c, cl, e)) == NULL ||
-	    (first_path != NULL && (st = grpc_client_unary_start(cl, first_path,
-	    first_req, first_len, 0, e)) == NULL) ||
-	    health_finish(c, hs, e) < 0) {
-		debug_result(c, "connect and health check", t0, -1, e);
-		if (st == NULL)
-			grpc_stream_free(hs);
-		grpc_stream_free(st);
-		grpc_client_free(cl);
-		return NULL;
+	if ((hs = health_start(c, cl, e)) == NULL)
+		goto fail;
+	if (first_path != NULL && (st = grpc_client_unary_start(cl, first_path,
+	    first_req, first_len, 0, e)) == NULL) {
+		grpc_stream_free(hs);
+		goto fail;
 	}
+	if (health_finish(c, hs, e) < 0)	/* frees hs */
+		goto fail;
 	debug_result(c, "connect and health check", t0, 0, e);
 	if (first != NULL)
 		*first = st;
 	return cl;
+fail:
+	debug_result(c, "connect and health check", t0, -1, e);
+	grpc_stream_free(st);	/* resets the call: it must not run */
+	grpc_client_free(cl);
+	return NULL;
 }
 
 struct grpc_client *
@@ -163,8 +166,8 @@ ctr_call(struct ctr *c, const char *method, const ProtobufCMessage *req,
 		debug_result(c, method, t0, rc, e);
 		return rc;
 	}
-	/* The first call rides with the health check (as pb_call would
-	 * make it otherwise). */
+	/* The first call rides with the health check (packed and named as
+	 * pb_call does); its time in --debug includes the connection. */
 	if ((buf = pb_pack(req, &len, e)) == NULL)
 		return -1;
 	snprintf(path, sizeof(path), "%s%s", method[0] == '/' ? "" : API_PREFIX,

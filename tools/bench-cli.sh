@@ -24,9 +24,9 @@
 #
 # Environment: BENCH_N (100), BENCH_W (10), BENCH_ROUNDS (3), BENCH_CALLS
 # (10), BENCH_CONCURRENCY the daemon's --concurrency (its default, 10),
+# CTR_BEFORE another ctr binary (e.g. an older build) run in the same rounds,
 # CONTAINERD, SHIM, CTR, BENCH, RUNC (the programs; default bin/ and runc),
-# BENCH_KEEP=1 keeps the temp dir. Needs root. Runs with N > 100 take
-# /work/wt/bench.lock-style locks through the caller (flock).
+# BENCH_KEEP=1 keeps the temp dir. Needs root.
 #
 # Everything runs under a child subreaper, as tools/bench.sh does; what it
 # started (containers, shims, the daemon, the temp dir) is removed at the
@@ -266,13 +266,14 @@ run_bench() {
 	cpu=$(awk '{ printf "%.2f", ($1 + $2) * 1000 / '"$N"' }' "$TMP/time.b$r")
 	say "${rate:-0} $cpu $(awk -v a="$d0" -v b="$d1" 'BEGIN { printf "%.2f", (b - a) / '"$N"' }')"
 }
-# run_ctr R: N `ctr containers start` from W shells; prints "rate cpu_ms".
+# run_ctr R [CTR]: N `ctr containers start` from W shells; prints "rate
+# cpu_ms daemon_cpu_ms".
 run_ctr() {
-	local r=$1 t0 t1 d0 d1 ok el
+	local r=$1 bin=${2:-$CTR} t0 t1 d0 d1 ok el
 	d0=$(daemon_cpu_ms)
 	t0=$(now_ns)
 	seq 0 $((N - 1)) | /usr/bin/time -f '%U %S' -o "$TMP/time.c$r" \
-		xargs -P "$W" -I{} "$CTR" --address "$SOCK" --debug containers start \
+		xargs -P "$W" -I{} "$bin" --address "$SOCK" --debug containers start \
 		"${PFX}c$r-{}" "$BUNDLE" 2>"$TMP/ctr.c$r"
 	t1=$(now_ns)
 	d1=$(daemon_cpu_ms)
@@ -296,6 +297,9 @@ say "== $ROUNDS rounds of N=$N: containerd-bench (W=$W) and ctr containers start
 say "round  order       bench/s  ctr/s   ctr/bench  client CPU ms/ctr: bench ctr   daemon CPU ms/ctr: bench ctr   load"
 say "       (then the medians: bench's CreateContainer; ctr's connect + health check and CreateContainer, from --debug)"
 for r in $(seq "$ROUNDS"); do
+	if [ -n "${CTR_BEFORE:-}" ] && [ $((r % 2)) -eq 1 ]; then
+		read -r pr _ _ <<<"$(run_ctr "p$r" "$CTR_BEFORE")"
+	fi
 	if [ $((r % 2)) -eq 1 ]; then
 		read -r br bc bd <<<"$(run_bench "$r")"
 		read -r cr cc cd <<<"$(run_ctr "$r")"
@@ -304,6 +308,14 @@ for r in $(seq "$ROUNDS"); do
 		read -r cr cc cd <<<"$(run_ctr "$r")"
 		read -r br bc bd <<<"$(run_bench "$r")"
 		order="ctr,bench"
+	fi
+	if [ -n "${CTR_BEFORE:-}" ] && [ $((r % 2)) -eq 0 ]; then
+		read -r pr _ _ <<<"$(run_ctr "p$r" "$CTR_BEFORE")"
+	fi
+	if [ -n "${CTR_BEFORE:-}" ]; then
+		say "       CTR_BEFORE ($CTR_BEFORE): $pr/s, ratio to bench" \
+			"$(awk -v a="$pr" -v b="$br" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
+		awk -v a="$pr" -v b="$br" 'BEGIN { printf "%.2f\n", (b > 0 ? a / b : 0) }' >>"$TMP/r.before"
 	fi
 	ratio=$(awk -v a="$cr" -v b="$br" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 	printf '%-6s %-11s %-8s %-7s %-10s %-26s %-30s %s\n' "$r" "$order" "$br" "$cr" "$ratio" \
@@ -317,6 +329,7 @@ say ""
 say "== summary (N=$N, W=$W, $ROUNDS rounds)"
 say "median rate: containerd-bench $(median <"$TMP/r.bench")/s, ctr $(median <"$TMP/r.ctr")/s;" \
 	"ctr/bench per round: $(tr '\n' ' ' <"$TMP/r.ratio")(median $(median <"$TMP/r.ratio"))"
+[ -n "${CTR_BEFORE:-}" ] && say "CTR_BEFORE/bench per round: $(tr '\n' ' ' <"$TMP/r.before")(median $(median <"$TMP/r.before"))"
 say "load after: $(load)"
 warns=$(grep -c -E ' (warn|error) ' "$TMP/daemon.log")
 say "daemon log: $(wc -l <"$TMP/daemon.log") lines, $warns warnings/errors"

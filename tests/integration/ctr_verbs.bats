@@ -261,3 +261,57 @@ IGNORE_TERM_ARGS=(sh -c 'trap "" TERM; touch /tmp/ready; while true; do sleep 1;
 	run -0 "$CTR_BIN" containers stop --help
 	assert_match "$output" '-t, --time value +seconds to wait .*\(default: 10\)'
 }
+
+# A socket that answers nothing and records what ctr writes before it
+# gives up: the HTTP/2 frames (type, stream) after the client preface.
+silent_server() {
+	"$PY" - "$1" "$2" <<'PYEOF'
+import socket, struct, sys
+path, out = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX)
+s.bind(path)
+s.listen(1)
+open(out + ".ready", "w").close()
+c, _ = s.accept()
+c.settimeout(10)
+data = b""
+while True:
+    try:
+        b = c.recv(65536)
+    except socket.timeout:
+        break
+    if not b:
+        break
+    data += b
+data = data[24:]  # PRI * HTTP/2.0 ...
+frames = []
+while len(data) >= 9:
+    n = int.from_bytes(data[0:3], "big")
+    frames.append("%d/%d" % (data[3], struct.unpack(">I", data[5:9])[0] & 0x7fffffff))
+    data = data[9 + n:]
+open(out, "w").write(" ".join(frames) + "\n")
+PYEOF
+}
+
+@test "ctr: linked statically; the first call goes out with the health check, and is reset when the check fails" {
+	# Static when the archives are there (the Makefile's choice): no
+	# loader, no library lookups at every command.
+	if [ "$(cc -print-file-name=libnghttp2.a)" != libnghttp2.a ]; then
+		run ldd "$CTR_BIN"
+		echo "# figure: ldd bin/ctr: $output" >&3
+		assert_contains "$output" "not a dynamic executable"
+	fi
+
+	# The daemon never answers: ctr still wrote both calls at once
+	# (HEADERS, type 1, on streams 1 and 3), waited --conn-timeout for the
+	# health check, then reset the call (RST_STREAM, type 3, stream 3).
+	silent_server "$T/silent.sock" "$T/frames" &
+	spid=$!
+	wait_for test -e "$T/frames.ready"
+	run -1 "$CTR_BIN" --address "$T/silent.sock" --conn-timeout 300ms containers start x "$T"
+	assert_contains "$output" "no answer within 300 ms (--conn-timeout)"
+	wait "$spid"
+	echo "# figure: frames written by ctr to a silent daemon: $(cat "$T/frames")" >&3
+	assert_match "$(cat "$T/frames")" '(^| )1/1 .*1/3 '
+	assert_match "$(cat "$T/frames")" ' 3/3($| )'
+}
