@@ -16,32 +16,22 @@
 
 #define API_PREFIX "/types.API/"
 
-/* Health/Check, the contract's first call on a connection: queued here,
- * it goes out with the first write. */
-static struct grpc_stream *
-health_start(struct ctr *c, struct grpc_client *cl, struct err *e)
+/* Calls Health/Check right after dialing, as the contract asks; this is
+ * where --conn-timeout applies. A daemon without the health service (it
+ * answers UNIMPLEMENTED) is still usable. */
+static int
+health_check(struct ctr *c, struct grpc_client *cl, struct err *e)
 {
 	Grpc__Health__V1__HealthCheckRequest req =
 	    GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
-	uint8_t buf[16];
-	size_t len;
-
-	len = grpc__health__v1__health_check_request__pack(&req, buf);
-	return grpc_client_unary_start(cl, "/grpc.health.v1.Health/Check", buf,
-	    len, c->conn_timeout_ms, e);
-}
-
-/* Its answer: this is where --conn-timeout applies. A daemon without the
- * health service (it answers UNIMPLEMENTED) is still usable. */
-static int
-health_finish(struct ctr *c, struct grpc_stream *st, struct err *e)
-{
 	Grpc__Health__V1__HealthCheckResponse *resp;
-	uint8_t *out;
-	size_t out_len;
+	uint8_t buf[16], *out;
+	size_t len, out_len;
 	struct err ce;
 
-	if (grpc_client_unary_finish(st, &out, &out_len, &ce) < 0) {
+	len = grpc__health__v1__health_check_request__pack(&req, buf);
+	if (grpc_client_unary(cl, "/grpc.health.v1.Health/Check", buf, len,
+	    &out, &out_len, c->conn_timeout_ms, &ce) < 0) {
 		if (ce.code == GRPC_UNIMPLEMENTED)
 			return 0;
 		if (ce.code == GRPC_DEADLINE_EXCEEDED)
@@ -100,20 +90,10 @@ debug_result(const struct ctr *c, const char *what, double t0, int rc,
 		debugf(c, "%s: OK in %.1f ms", what, mono_ms() - t0);
 }
 
-/*
- * A new connection, health-checked. With first (a unary call, not yet
- * started), that call is queued behind the health check and both go out in
- * one write: a ctr command pays one round trip to the daemon, not two. The
- * call is only answered after the health check was (the daemon serves a
- * connection's requests in order), and it is reset when the check fails.
- * *first is then the call's stream, for grpc_client_unary_finish.
- */
-static struct grpc_client *
-dial(struct ctr *c, const char *first_path, const uint8_t *first_req,
-    size_t first_len, struct grpc_stream **first, struct err *e)
+struct grpc_client *
+ctr_dial(struct ctr *c, struct err *e)
 {
 	struct grpc_client *cl;
-	struct grpc_stream *hs, *st = NULL;
 	double t0 = mono_ms();
 
 	debugf(c, "connecting to %s (--conn-timeout %d ms)", c->address,
@@ -122,30 +102,13 @@ dial(struct ctr *c, const char *first_path, const uint8_t *first_req,
 		debug_result(c, "connect", t0, -1, e);
 		return NULL;
 	}
-	if ((hs = health_start(c, cl, e)) == NULL)
-		goto fail;
-	if (first_path != NULL && (st = grpc_client_unary_start(cl, first_path,
-	    first_req, first_len, 0, e)) == NULL) {
-		grpc_stream_free(hs);
-		goto fail;
+	if (health_check(c, cl, e) < 0) {
+		debug_result(c, "connect and health check", t0, -1, e);
+		grpc_client_free(cl);
+		return NULL;
 	}
-	if (health_finish(c, hs, e) < 0)	/* frees hs */
-		goto fail;
 	debug_result(c, "connect and health check", t0, 0, e);
-	if (first != NULL)
-		*first = st;
 	return cl;
-fail:
-	debug_result(c, "connect and health check", t0, -1, e);
-	grpc_stream_free(st);	/* resets the call: it must not run */
-	grpc_client_free(cl);
-	return NULL;
-}
-
-struct grpc_client *
-ctr_dial(struct ctr *c, struct err *e)
-{
-	return dial(c, NULL, NULL, 0, NULL, e);
 }
 
 int
@@ -153,37 +116,14 @@ ctr_call(struct ctr *c, const char *method, const ProtobufCMessage *req,
     const ProtobufCMessageDescriptor *rd, ProtobufCMessage **resp,
     struct err *e)
 {
-	struct grpc_stream *st = NULL;
-	char path[128];
-	uint8_t *buf, *out;
-	size_t len, out_len;
-	double t0 = mono_ms();
+	double t0;
 	int rc;
 
 	*resp = NULL;
-	if (c->client != NULL) {
-		rc = pb_call(c->client, method, req, rd, resp, 0, e);
-		debug_result(c, method, t0, rc, e);
-		return rc;
-	}
-	/* The first call rides with the health check (packed and named as
-	 * pb_call does); its time in --debug includes the connection. */
-	if ((buf = pb_pack(req, &len, e)) == NULL)
+	if (c->client == NULL && (c->client = ctr_dial(c, e)) == NULL)
 		return -1;
-	snprintf(path, sizeof(path), "%s%s", method[0] == '/' ? "" : API_PREFIX,
-	    method);
-	c->client = dial(c, path, buf, len, &st, e);
-	free(buf);
-	if (c->client == NULL)
-		return -1;
-	rc = grpc_client_unary_finish(st, &out, &out_len, e);
-	if (rc == 0) {
-		*resp = protobuf_c_message_unpack(rd, NULL, out_len, out);
-		free(out);
-		if (*resp == NULL)
-			rc = err_set(e, GRPC_INTERNAL, "cannot decode the "
-			    "daemon's reply to %s", method);
-	}
+	t0 = mono_ms();
+	rc = pb_call(c->client, method, req, rd, resp, 0, e);
 	debug_result(c, method, t0, rc, e);
 	return rc;
 }

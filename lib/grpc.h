@@ -111,16 +111,6 @@ int grpc_client_fd(const struct grpc_client *cl);
 int grpc_client_unary(struct grpc_client *cl, const char *path,
     const uint8_t *req, size_t req_len, uint8_t **resp, size_t *resp_len,
     int timeout_ms, struct err *e);
-/* The same in two halves, so that calls can share one write: _start
- * queues the request (it goes out with the next write on the connection,
- * e.g. the first _finish's); _finish waits for the reply, within the
- * timeout counted from _start, and frees st in every case. Finish each
- * started call, or free it with grpc_stream_free (which resets it). */
-struct grpc_stream *grpc_client_unary_start(struct grpc_client *cl,
-    const char *path, const uint8_t *req, size_t req_len, int timeout_ms,
-    struct err *e);
-int grpc_client_unary_finish(struct grpc_stream *st, uint8_t **resp,
-    size_t *resp_len, struct err *e);
 /* A server-streaming call: sends the request and half-closes. */
 struct grpc_stream *grpc_client_stream(struct grpc_client *cl, const char *path,
     const uint8_t *req, size_t req_len, struct err *e);

@@ -47,10 +47,6 @@ struct grpc_stream {
 	bool has_status;
 	int status;
 	char *message;
-	/* a unary call's, for grpc_client_unary_finish */
-	int64_t deadline;
-	int timeout_ms;
-	char *path;
 };
 
 /* ---- percent decoding ---- */
@@ -217,7 +213,7 @@ client_send(struct grpc_client *cl, struct err *e)
  * until the socket is ready or the deadline passed (-1 and
  * DEADLINE_EXCEEDED, the connection still sound). The output is tried
  * before the wait: a request nearly always fits the socket at once, and
- * then the poll only waits for the reply (one system call less per write).
+ * then no poll is spent on writing (one system call less per request).
  */
 static int
 client_step(struct grpc_client *cl, int64_t deadline, struct err *e)
@@ -461,12 +457,9 @@ stream_unlink(struct grpc_stream *st)
 	}
 }
 
-/* Submits a call; with flush, waits until it is written (else it goes out
- * with the next write). */
 static struct grpc_stream *
 stream_start(struct grpc_client *cl, const char *path, const uint8_t *req,
-    size_t req_len, int timeout_ms, int64_t deadline, bool flush,
-    struct err *e)
+    size_t req_len, int timeout_ms, int64_t deadline, struct err *e)
 {
 	struct grpc_stream *st;
 	nghttp2_data_provider prd;
@@ -525,7 +518,7 @@ stream_start(struct grpc_client *cl, const char *path, const uint8_t *req,
 	}
 	st->next = cl->streams;
 	cl->streams = st;
-	if (flush && client_flush(cl, deadline, e) < 0) {
+	if (client_flush(cl, deadline, e) < 0) {
 		grpc_stream_free(st);
 		return NULL;
 	}
@@ -536,7 +529,7 @@ struct grpc_stream *
 grpc_client_stream(struct grpc_client *cl, const char *path,
     const uint8_t *req, size_t req_len, struct err *e)
 {
-	return stream_start(cl, path, req, req_len, 0, -1, true, e);
+	return stream_start(cl, path, req, req_len, 0, -1, e);
 }
 
 static int
@@ -692,65 +685,7 @@ grpc_stream_free(struct grpc_stream *st)
 	free(st->req);
 	gbuf_free(&st->in);
 	free(st->message);
-	free(st->path);
 	free(st);
-}
-
-struct grpc_stream *
-grpc_client_unary_start(struct grpc_client *cl, const char *path,
-    const uint8_t *req, size_t req_len, int timeout_ms, struct err *e)
-{
-	struct grpc_stream *st;
-	int64_t deadline = deadline_in(timeout_ms);
-
-	if ((st = stream_start(cl, path, req, req_len, timeout_ms, deadline,
-	    false, e)) == NULL)
-		return NULL;
-	if ((st->path = strdup(path)) == NULL) {
-		grpc_stream_free(st);
-		err_set(e, GRPC_INTERNAL, "out of memory");
-		return NULL;
-	}
-	st->deadline = deadline;
-	st->timeout_ms = timeout_ms;
-	return st;
-}
-
-int
-grpc_client_unary_finish(struct grpc_stream *st, uint8_t **resp,
-    size_t *resp_len, struct err *e)
-{
-	uint8_t *msg = NULL, *extra = NULL;
-	size_t len = 0, extra_len;
-	int rv;
-
-	*resp = NULL;
-	*resp_len = 0;
-	if ((rv = stream_next(st, &msg, &len, st->deadline, e)) < 0)
-		goto fail;
-	if (rv == 0) {
-		err_set(e, GRPC_INTERNAL, "%s returned no message", st->path);
-		goto fail;
-	}
-	if ((rv = stream_next(st, &extra, &extra_len, st->deadline, e)) < 0)
-		goto fail;
-	if (rv == 1) {
-		free(extra);
-		err_set(e, GRPC_INTERNAL, "%s returned more than one message",
-		    st->path);
-		goto fail;
-	}
-	grpc_stream_free(st);
-	*resp = msg;
-	*resp_len = len;
-	return 0;
-fail:
-	if (e != NULL && e->code == GRPC_DEADLINE_EXCEEDED && !st->closed)
-		snprintf(e->msg, sizeof(e->msg), "%s: no reply within %d ms",
-		    st->path, st->timeout_ms);
-	grpc_stream_free(st);
-	free(msg);
-	return -1;
 }
 
 int
@@ -759,11 +694,40 @@ grpc_client_unary(struct grpc_client *cl, const char *path,
     int timeout_ms, struct err *e)
 {
 	struct grpc_stream *st;
+	int64_t deadline = deadline_in(timeout_ms);
+	uint8_t *msg = NULL, *extra = NULL;
+	size_t len = 0, extra_len;
+	int rv;
 
 	*resp = NULL;
 	*resp_len = 0;
-	if ((st = grpc_client_unary_start(cl, path, req, req_len, timeout_ms,
+	if ((st = stream_start(cl, path, req, req_len, timeout_ms, deadline,
 	    e)) == NULL)
-		return -1;
-	return grpc_client_unary_finish(st, resp, resp_len, e);
+		goto fail;
+	if ((rv = stream_next(st, &msg, &len, deadline, e)) < 0)
+		goto fail;
+	if (rv == 0) {
+		err_set(e, GRPC_INTERNAL, "%s returned no message", path);
+		goto fail;
+	}
+	if ((rv = stream_next(st, &extra, &extra_len, deadline, e)) < 0)
+		goto fail;
+	if (rv == 1) {
+		free(extra);
+		err_set(e, GRPC_INTERNAL, "%s returned more than one message",
+		    path);
+		goto fail;
+	}
+	grpc_stream_free(st);
+	*resp = msg;
+	*resp_len = len;
+	return 0;
+fail:
+	if (e != NULL && e->code == GRPC_DEADLINE_EXCEEDED && st != NULL &&
+	    !st->closed)
+		snprintf(e->msg, sizeof(e->msg), "%s: no reply within %d ms",
+		    path, timeout_ms);
+	grpc_stream_free(st);
+	free(msg);
+	return -1;
 }
