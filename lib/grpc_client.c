@@ -189,22 +189,41 @@ client_read(struct grpc_client *cl, struct err *e)
 	return client_fill(cl, e);
 }
 
+/* Writes what the socket takes now, without waiting. */
+static int
+client_send(struct grpc_client *cl, struct err *e)
+{
+	ssize_t n;
+
+	if (gbuf_used(&cl->out) == 0)
+		return 0;
+	n = send(cl->fd, gbuf_data(&cl->out), gbuf_used(&cl->out),
+	    MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		return client_break(cl, e, "writing to the daemon at %s: %s",
+		    cl->path, strerror(errno));
+	if (n > 0)
+		gbuf_consume(&cl->out, (size_t)n);
+	return 0;
+}
+
 /*
  * One round: writes what it can of the pending output and reads what has
  * arrived (a peer blocked on writing to us must be able to go on). Waits
  * until the socket is ready or the deadline passed (-1 and
- * DEADLINE_EXCEEDED, the connection still sound).
+ * DEADLINE_EXCEEDED, the connection still sound). The output is tried
+ * before the wait: a request nearly always fits the socket at once, and
+ * then no poll is spent on writing (one system call less per request).
  */
 static int
 client_step(struct grpc_client *cl, int64_t deadline, struct err *e)
 {
 	struct pollfd pfd;
-	ssize_t n;
 	int rv;
 
 	if (cl->broken)
 		return client_broken_err(cl, e);
-	if (client_fill(cl, e) < 0)
+	if (client_fill(cl, e) < 0 || client_send(cl, e) < 0)
 		return -1;
 	pfd.fd = cl->fd;
 	pfd.events = POLLIN | (gbuf_used(&cl->out) > 0 ? POLLOUT : 0);
@@ -217,16 +236,8 @@ client_step(struct grpc_client *cl, int64_t deadline, struct err *e)
 	}
 	if (rv == 0)
 		return err_set(e, GRPC_DEADLINE_EXCEEDED, "deadline exceeded");
-	if (pfd.revents & POLLOUT) {
-		n = send(cl->fd, gbuf_data(&cl->out), gbuf_used(&cl->out),
-		    MSG_NOSIGNAL);
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-		    errno != EINTR)
-			return client_break(cl, e, "writing to the daemon at "
-			    "%s: %s", cl->path, strerror(errno));
-		if (n > 0)
-			gbuf_consume(&cl->out, (size_t)n);
-	}
+	if ((pfd.revents & POLLOUT) && client_send(cl, e) < 0)
+		return -1;
 	if (pfd.revents & (POLLIN | POLLHUP | POLLERR))
 		return client_read(cl, e);
 	return 0;
@@ -239,7 +250,7 @@ client_flush(struct grpc_client *cl, int64_t deadline, struct err *e)
 	for (;;) {
 		if (cl->broken)
 			return client_broken_err(cl, e);
-		if (client_fill(cl, e) < 0)
+		if (client_fill(cl, e) < 0 || client_send(cl, e) < 0)
 			return -1;
 		if (gbuf_used(&cl->out) == 0)
 			return 0;

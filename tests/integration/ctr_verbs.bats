@@ -280,3 +280,59 @@ IGNORE_TERM_ARGS=(sh -c 'trap "" TERM; touch /tmp/ready; while true; do sleep 1;
 	run -0 "$CTR_BIN" containers stop --help
 	assert_match "$output" '-t, --time value +seconds to wait .*\(default: 10\)'
 }
+
+# A socket that answers nothing and records what ctr writes before it
+# gives up: the HTTP/2 frames (type, stream) after the client preface.
+silent_server() {
+	"$PY" - "$1" "$2" <<'PYEOF'
+import socket, struct, sys
+path, out = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX)
+s.bind(path)
+s.listen(1)
+open(out + ".ready", "w").close()
+c, _ = s.accept()
+c.settimeout(10)
+data = b""
+while True:
+    try:
+        b = c.recv(65536)
+    except socket.timeout:
+        break
+    if not b:
+        break
+    data += b
+data = data[24:]  # PRI * HTTP/2.0 ...
+frames = []
+while len(data) >= 9:
+    n = int.from_bytes(data[0:3], "big")
+    frames.append("%d/%d" % (data[3], struct.unpack(">I", data[5:9])[0] & 0x7fffffff))
+    data = data[9 + n:]
+open(out, "w").write(" ".join(frames) + "\n")
+PYEOF
+}
+
+@test "ctr: linked statically; a command's call waits for the health check (a silent daemon gets none)" {
+	# Static when the archives are there (the Makefile's choice): no
+	# loader, no library lookups at every command.
+	if [ "$(cc -print-file-name=libnghttp2.a)" != libnghttp2.a ]; then
+		run ldd "$CTR_BIN"
+		echo "# figure: ldd bin/ctr: $output" >&3
+		assert_contains "$output" "not a dynamic executable"
+	fi
+
+	# The daemon never answers: ctr wrote the health check (HEADERS, type
+	# 1, on stream 1) and nothing else, so the create cannot run later
+	# behind ctr's "cannot connect" (sending it along would save a round
+	# trip, but a daemon slower than --conn-timeout then carried out
+	# commands ctr had reported as failed).
+	silent_server "$T/silent.sock" "$T/frames" &
+	spid=$!
+	wait_for test -e "$T/frames.ready"
+	run -1 "$CTR_BIN" --address "$T/silent.sock" --conn-timeout 300ms containers start x "$T"
+	assert_contains "$output" "no answer within 300 ms (--conn-timeout)"
+	wait "$spid"
+	echo "# figure: frames written by ctr to a silent daemon: $(cat "$T/frames")" >&3
+	assert_match "$(cat "$T/frames")" '(^| )1/1( |$)'
+	assert_not_contains "$(cat "$T/frames")" "/3"
+}
