@@ -279,7 +279,12 @@ host_setup() {
 	nofile=$((4 * N + 4096))
 	[ "$nofile" -lt 65536 ] && nofile=65536
 	[ "$nofile" -gt "$(cat /proc/sys/fs/nr_open)" ] && nofile=$(cat /proc/sys/fs/nr_open)
+	# Raising the hard limit needs CAP_SYS_RESOURCE, which a container
+	# may lack: then the hard limit is what there is.
 	ulimit -n "$nofile" 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
+	[ "$(ulimit -n)" -lt "$nofile" ] &&
+		say "host: RLIMIT_NOFILE $(ulimit -n), not the $nofile wanted (hard limit; no CAP_SYS_RESOURCE?):" \
+			"the daemon's fds at N must stay under it"
 	ulimit -u unlimited 2>/dev/null || true
 }
 
@@ -297,11 +302,18 @@ BENCH_PREFIX=bench-$$-
 
 LOAD_PIDS=()
 RAW_MON_PID=
+GUARD_PID=
+RAW_XARGS_PID=
 # Removes everything this run made, by root and by pid: safe to run twice.
 cleanup() {
 	local id p line root
 	trap - EXIT INT TERM
 	stop_load
+	[ -n "$GUARD_PID" ] && kill "$GUARD_PID" 2>/dev/null
+	if [ -n "$RAW_XARGS_PID" ]; then
+		kill "$RAW_XARGS_PID" 2>/dev/null
+		wait "$RAW_XARGS_PID" 2>/dev/null
+	fi
 	[ -n "$RAW_MON_PID" ] && kill "$RAW_MON_PID" 2>/dev/null
 	[ -n "$BENCH_PID" ] && kill -9 "$BENCH_PID" 2>/dev/null
 	if [ -n "$DAEMON_PID" ]; then
@@ -391,6 +403,23 @@ say "ulimit -n $(ulimit -n), -u $(ulimit -u); pid_max $(cat /proc/sys/kernel/pid
 	"threads-max $(cat /proc/sys/kernel/threads-max), root keys $(key_user 0)," \
 	"inotify instances $(cat /proc/sys/fs/inotify/max_user_instances)"
 mem0=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
+# The machine is shared: when MemAvailable falls under 10% of MemTotal,
+# or free pids under 2,000, the run stops (TERM: cleanup) rather than
+# pushing the host into the OOM killer or failed forks.
+(
+	trap - EXIT INT TERM
+	while sleep 2; do
+		read -r avail total < <(awk '/^MemTotal:/ { t = $2 } /^MemAvailable:/ { a = $2 } END { print a, t }' /proc/meminfo)
+		tasks=$(cut -d' ' -f4 /proc/loadavg)
+		tasks=${tasks#*/}
+		if [ "$avail" -lt $((total / 10)) ] || [ $(($(cat /proc/sys/kernel/pid_max) - tasks)) -lt 2000 ]; then
+			say "bench.sh: stopping: MemAvailable $((avail / 1024)) MiB, $tasks tasks of pid_max $(cat /proc/sys/kernel/pid_max)" >&2
+			kill -TERM $$
+			break
+		fi
+	done
+) &
+GUARD_PID=$!
 start_load
 [ "$LOAD" -gt 0 ] && say "started $LOAD CPU-bound loops (pids ${LOAD_PIDS[*]})"
 
@@ -415,7 +444,12 @@ children_ticks raw_cpu0
 t0=$(now_ns)
 raw_monitor "$t0" &
 RAW_MON_PID=$!
-seq 0 $((N - 1)) | xargs -P "$P" -n 1 "$TMP/raw-one"
+# In the background, so that ^C or the guard's TERM is handled at once
+# (bash runs a trap only after a foreground child ends).
+seq 0 $((N - 1)) | xargs -P "$P" -n 1 "$TMP/raw-one" &
+RAW_XARGS_PID=$!
+wait "$RAW_XARGS_PID"
+RAW_XARGS_PID=
 t1=$(now_ns)
 # runc's CPU: everything the raw half's children used (runc create and
 # start, and the sh around them), read before anything else is reaped.
