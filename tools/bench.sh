@@ -380,7 +380,7 @@ raw_monitor() {
 			el=$(((t - t0) / 1000000))
 			say "# raw: $c/$N started, $(awk -v c="$c" -v el="$el" -v pc="$last_c" -v pt="$last_print" -v t="$t" \
 				-v p="$PROGRESS" 'BEGIN { r = el > 0 ? c * 1000 / el : 0;
-				printf "%.1f/s (last %ds %.1f/s)", r, p, (t > pt ? (c - pc) * 1e9 / (t - pt) : 0) }'), elapsed $(fmt_hms $((el / 1000))), ETA $(fmt_hms "$(awk -v c="$c" -v el="$el" -v n="$N" 'BEGIN { print (c > 0 ? (n - c) * el / c / 1000 : 0) }')")" >&2
+				printf "%.1f/s (last %ds %.1f/s)", r, p, (t > pt ? (c - pc) * 1e9 / (t - pt) : 0) }'), elapsed $(fmt_hms $((el / 1000))), ETA $([ "$c" -gt 0 ] && fmt_hms "$(awk -v c="$c" -v el="$el" -v n="$N" 'BEGIN { print (n - c) * el / c / 1000 }')" || echo "?")" >&2
 			last_print=$t
 			last_c=$c
 		fi

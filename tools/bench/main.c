@@ -569,7 +569,10 @@ progress_main(void *arg)
 				    (double)b->slice * 1e9 / (double)(to - from));
 		}
 		fmt_hms(el, s_el, sizeof(s_el));
-		fmt_hms(eta, s_eta, sizeof(s_eta));
+		if (d == 0)
+			snprintf(s_eta, sizeof(s_eta), "?");
+		else
+			fmt_hms(eta, s_eta, sizeof(s_eta));
 		fprintf(stderr, "# daemon: %zu/%zu started (%zu errors), %.1f/s "
 		    "(last %ds %.1f/s%s), elapsed %s, ETA %s\n", d, b->count, f,
 		    rate, b->progress_s, recent, s_slice, s_el, s_eta);
