@@ -143,7 +143,7 @@ measure() {
 		END {
 			for (k in rss) print "rss", rss[k]
 			for (k in pss) print "pss", pss[k]
-			printf "cpu %d\nticks %d\n", cpu, ticks
+			printf "cpu %.0f\nticks %.0f\n", cpu, ticks
 		}' "${files[@]}" 2>/dev/null >"$TMP/shim-figures"
 		say "shim_rss_kb=$(awk '$1 == "rss" { print $2 }' "$TMP/shim-figures" | summarize)"
 		say "shim_pss_kb=$(awk '$1 == "pss" { print $2 }' "$TMP/shim-figures" | summarize)"
@@ -631,7 +631,7 @@ if [ -n "${rss_one:-}" ]; then
 		"beside the bench's 2 connections ($(get daemon_fd_kinds))" \
 		"(target not one per container: $(verdict "$(awk -v p="$fd_per" 'BEGIN { print (p < 0.5) }')"))"
 	say "State of $N: ${state_ms} ms (one call, median of 5), ctr state ${ctr_state} ms" \
-		"(target < $STATE_TARGET_MS ms: $(verdict "$(awk -v a="$state_ms" -v t="$STATE_TARGET_MS" 'BEGIN { print (a < t) }')"))"
+		"(target < $STATE_TARGET_MS ms: $(verdict "$(awk -v a="$state_ms" -v t="$STATE_TARGET_MS" 'BEGIN { print (a != "" && a < t) }')"))"
 	say "ctr containers of $N: ${ctr_containers} ms (median of 5; $(get ctr_containers_all_ms) ms)" \
 		"(target < 300 ms: $(verdict "$(awk -v a="$ctr_containers" 'BEGIN { print (a != "" && a < 300) }')"))"
 	# CPU per container, own (not the children's): the daemon over the
