@@ -506,6 +506,7 @@ done
 daemon_cpu0=$(cpu_ns "$DAEMON_PID")
 daemon_ticks0=$(cpu_ticks "$DAEMON_PID")
 daemon_fds0=$(ls "/proc/$DAEMON_PID/fd" | wc -l)
+daemon_rss0=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$DAEMON_PID/status")
 export TMP
 # Its progress lines (stderr, "# daemon: ...") show as they come.
 "$BENCH" --count "$N" --workers "$W" --address "$SOCK" --bundle "$BUNDLE" \
@@ -622,6 +623,12 @@ if [ -n "${rss_one:-}" ]; then
 		"<= 64 kB PSS: $(verdict "$(awk -v a="$pss_med" 'BEGIN { print (a <= 64) }')"))"
 	say "daemon: VmHWM ${hwm} kB, VmRSS $(get daemon_VmRSS) kB, Pss $(get daemon_Pss) kB, threads ${threads}" \
 		"(target <= $HWM_TARGET_MB MB and 1 thread: $(verdict "$(awk -v h="$hwm" -v t="$threads" -v m="$HWM_TARGET_MB" 'BEGIN { print (h <= m * 1024 && t == 1) }')"))"
+	# Bytes per container: VmHWM at N less VmRSS before the creates, and
+	# where that line reaches 10,000.
+	say "daemon memory per container: $(awk -v h="$hwm" -v r="$daemon_rss0" -v n="${created:-$N}" \
+		'BEGIN { if (n > 0) printf "%.0f B (VmRSS %d kB before the creates", (h - r) * 1024 / n, r
+			if (n >= 500) printf "; at 10,000 that is %.1f MB", (r + (h - r) * 10000 / n) / 1024
+			printf ")" }')"
 	fdsN=$(get daemon_fds)
 	# The bench's own connections at that point (Events, State; the
 	# workers' are closed) are not the containers'.

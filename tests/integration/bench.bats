@@ -150,6 +150,7 @@ runc_root_empty() {
 	assert_match "$output" 'daemon: last slice [0-9.]+/s vs first'
 	assert_match "$output" 'daemon fds: [0-9]+ at 4 running, [0-9]+ before, [0-9.]+ per container'
 	assert_match "$output" 'ctr containers of 4: [0-9.]+ ms \(median of 5'
+	assert_match "$output" 'daemon memory per container: [0-9]+ B \(VmRSS [0-9]+ kB before the creates\)'
 	assert_match "$output" 'CPU per container: daemon [0-9.]+ ms .* shims [0-9.]+ ms .* runc [0-9.]+ ms'
 	assert_match "$output" "CPU share of runc's: daemon [0-9.]+%, shims [0-9.]+%, together [0-9.]+% \(target < 5% each"
 	assert_match "$output" 'errors: raw 0 not started, daemon 0 create errors.*\(target no error: met\)'
