@@ -85,6 +85,7 @@ W=${BENCH_W:-100}
 P=${BENCH_P:-10}
 CONCURRENCY=${BENCH_CONCURRENCY:-10}
 LOAD=${BENCH_LOAD:-0}
+PIDS_PER=${BENCH_PIDS_PER_CONTAINER:-4}
 PROGRESS=${BENCH_PROGRESS:-10}
 CONTAINERD=${CONTAINERD:-$REPO/bin/containerd}
 SHIM=${SHIM:-$REPO/bin/containerd-shim}
@@ -229,7 +230,7 @@ for f in "$CONTAINERD" "$SHIM" "$CTR" "$BENCH"; do
 	[ -x "$f" ] || die "$f not built: run make"
 done
 command -v "$RUNC" >/dev/null || die "$RUNC not found"
-case $N$W$P$LOAD$PROGRESS${BENCH_SLICE:-0} in
+case $N$W$P$LOAD$PROGRESS$PIDS_PER${BENCH_SLICE:-0} in
 *[!0-9]*) die "BENCH_N, BENCH_W, BENCH_P, BENCH_LOAD, BENCH_PROGRESS, BENCH_SLICE must be numbers" ;;
 esac
 [ "$N" -gt 0 ] || die "BENCH_N must be at least 1"
@@ -259,10 +260,11 @@ raise_sysctl() {
 	say "host: $1 raised from $cur to $2 (restored at the end)"
 }
 restore_host() {
-	local kv
+	local kv name
 	for kv in "${HOST_RESTORE[@]}"; do
-		echo "${kv#*=}" >"/proc/sys/${kv%%=*}" &&
-			say "host: ${kv%%=*} restored to ${kv#*=}"
+		name=${kv%%=*}
+		echo "${kv#*=}" >"/proc/sys/${name//.//}" &&
+			say "host: $name restored to ${kv#*=}"
 	done
 	HOST_RESTORE=()
 }
@@ -270,10 +272,11 @@ host_setup() {
 	local tasks nofile
 	tasks=$(cut -d' ' -f4 /proc/loadavg)
 	tasks=${tasks#*/}
-	# 4 per container covers the shim, the init and runc's transient
-	# processes; 8192 for the rest of the machine's churn.
-	raise_sysctl kernel.pid_max $((tasks + 4 * N + 8192))
-	raise_sysctl kernel.threads-max $((tasks + 4 * N + 8192))
+	# 4 per container (BENCH_PIDS_PER_CONTAINER) covers the shim, the
+	# init and runc's transient processes; 8192 for the rest of the
+	# machine's churn.
+	raise_sysctl kernel.pid_max $((tasks + PIDS_PER * N + 8192))
+	raise_sysctl kernel.threads-max $((tasks + PIDS_PER * N + 8192))
 	raise_sysctl kernel.keys.root_maxkeys $((2 * N + 1000))
 	raise_sysctl kernel.keys.root_maxbytes $((200 * N + 100000))
 	nofile=$((4 * N + 4096))
@@ -308,6 +311,8 @@ RAW_XARGS_PID=
 cleanup() {
 	local id p line root
 	trap - EXIT INT TERM
+	# First: a second signal (timeout -k) may kill the rest.
+	restore_host
 	stop_load
 	[ -n "$GUARD_PID" ] && kill "$GUARD_PID" 2>/dev/null
 	if [ -n "$RAW_XARGS_PID" ]; then
@@ -326,7 +331,6 @@ cleanup() {
 			xargs -r -P "$P" -n 1 "$RUNC" --root "$root" delete -f >/dev/null 2>&1
 	done
 	pkill -9 -f -- "containerd-shim.* --dir $STATE/" 2>/dev/null
-	restore_host
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
 		say "# kept $TMP"
 	else
