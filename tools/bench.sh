@@ -478,7 +478,7 @@ say "containers/second: $raw_rate"
 say "runc's CPU (the raw half's children, user+sys): ${raw_cpu_ms} ms, $(awk -v c="$raw_cpu_ms" -v n="$raw_ok" 'BEGIN { printf "%.2f", (n ? c / n : 0) }') ms per container"
 raw_load=$(cut -d' ' -f1-3 /proc/loadavg)
 say "at $raw_ok running: load $raw_load, root keys $(key_user 0)," \
-	"MemAvailable -$(awk -v a="$mem0" '/^MemAvailable:/ { printf "%.0f", (a - $2) / 1024 }' /proc/meminfo) MiB"
+	"MemAvailable $(awk -v a="$mem0" '/^MemAvailable:/ { printf "%+.0f", ($2 - a) / 1024 }' /proc/meminfo) MiB since the start"
 if [ "$raw_ok" -lt "$N" ]; then
 	say "errors: $(cat "$TMP"/raw-err.* 2>/dev/null | sort | uniq -c | sort -rn | head -n 5)"
 fi
