@@ -24,7 +24,9 @@
 # --concurrency (its default, 10), BENCH_SLICE (1000 from N=5000 on, else
 # N/5), BENCH_PROGRESS seconds between progress lines (10), BENCH_LOAD=K
 # runs K CPU-bound loops beside the whole run, BENCH_SCALE=1 (`make
-# bench-scale`) the targets of issue 13 at 10,000, CONTAINERD, SHIM, CTR,
+# bench-scale`) the targets of issue 13 at 10,000, BENCH_DAEMON_ARGS more
+# flags for the daemon (e.g. --start-timeout 120s on a loaded machine),
+# CONTAINERD, SHIM, CTR,
 # BENCH, RUNC (the programs; default bin/ and runc), BENCH_KEEP=1 keeps the
 # temp dir. Needs root.
 #
@@ -498,7 +500,7 @@ say "deleted: $raw_ok in ${raw_del_ms} ms ($("$RUNC" --root "$RAW_ROOT" list -q 
 say ""
 say "== containerd + containerd-bench: $N creates from $W clients"
 "$CONTAINERD" --state-dir "$STATE" --listen "$SOCK" --shim "$SHIM" \
-	--runtime-args "--root=$RUNC_ROOT" --concurrency "$CONCURRENCY" \
+	--runtime-args "--root=$RUNC_ROOT" --concurrency "$CONCURRENCY" ${BENCH_DAEMON_ARGS:-} \
 	>"$TMP/daemon.log" 2>&1 &
 DAEMON_PID=$!
 for k in $(seq 100); do
