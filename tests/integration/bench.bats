@@ -56,7 +56,7 @@ runc_root_empty() {
 	make_bundle bench "${SLEEP_ARGS[@]}"
 	prefix=$(unique_id b)-
 	run -0 timeout -k 5 60 "$BENCH_BIN" --count 10 --workers 5 --address "$SOCK" \
-		--bundle "$BUNDLE" --id-prefix "$prefix"
+		--bundle "$BUNDLE" --id-prefix "$prefix" --slice 4
 	echo "$output"
 
 	assert_eq "$(value count:)" 10 "count"
@@ -77,6 +77,17 @@ runc_root_empty() {
 
 	rate=$(value containers/second:)
 	awk -v r="$rate" 'BEGIN { exit !(r > 0) }' || fail "containers/second: '$rate'"
+
+	# The rate per slice of 4: "slice: END SECONDS RATE" for 4, 8, and
+	# the partial 10; the seconds add up to the elapsed time.
+	slices=$(awk '$1 == "slice:" { print $2 }' <<<"$output" | tr '\n' ' ')
+	assert_eq "$slices" "4 8 10 " "slice ends"
+	awk '$1 == "slice:" { if (!($3 > 0 && $4 > 0)) bad = 1; s += $3 }
+		$1 == "elapsed:" { e = $2 }
+		END { sub(/s$/, "", e); if (e ~ /m$/) { sub(/m$/, "", e); e /= 1000 }
+			exit !(!bad && s > 0.99 * e && s < 1.01 * e) }' <<<"$output" ||
+		fail "slice seconds do not add up to elapsed"
+	echo "# slices of 4: $(awk '$1 == "slice:" { printf "%s/s ", $4 }' <<<"$output")" >&3
 
 	assert_match "$output" '^state: .*10 of 10 listed, 10 running'
 	assert_match "$output" '^teardown: .*\(10 exit events'
@@ -121,4 +132,44 @@ runc_root_empty() {
 	assert_match "$output" 'nowhere'
 	run -2 "$BENCH_BIN" --address "$SOCK" --bundle "$T" --count 0
 	assert_match "$output" '--count'
+}
+
+@test "bench.sh: a tiny run prints the slices, CPU shares, ctr containers and load; host and processes left as they were" {
+	pid_max=$(cat /proc/sys/kernel/pid_max)
+	# 20,000 pids per container: 4 containers need more than pid_max, so
+	# the run raises it, and puts it back at the end.
+	run -0 env BENCH_N=4 BENCH_W=2 BENCH_P=2 BENCH_LOAD=1 BENCH_PROGRESS=1 \
+		BENCH_PIDS_PER_CONTAINER=20000 timeout -k 5 100 bash "$REPO/tools/bench.sh"
+	echo "$output"
+	assert_match "$output" "host: kernel.pid_max raised from $pid_max to [0-9]+ \(restored at the end\)"
+	assert_match "$output" "host: kernel.pid_max restored to $pid_max"
+	assert_match "$output" 'started 1 CPU-bound loops'
+	assert_match "$output" 'slices of 1, load loops 1'
+	assert_match "$output" "runc's CPU \(the raw half's children, user\+sys\): [0-9]+ ms, [0-9.]+ ms per container"
+	assert_match "$output" 'start rate per 1 \(containers'
+	# A row per container: raw and daemon rate, their ratio.
+	[ "$(grep -cE '^  [1-4]-[1-4] +[0-9.]+ +[0-9.]+ +[0-9.]+$' <<<"$output")" -eq 4 ] ||
+		fail "not 4 slice rows"
+	assert_match "$output" 'raw: last slice [0-9.]+/s vs first [0-9.]+/s: [0-9.]+x \(not falling with N, target last >= 0.9x first: (met|MISSED)\)'
+	assert_match "$output" 'daemon: last slice [0-9.]+/s vs first'
+	assert_match "$output" 'daemon fds: [0-9]+ at 4 running, [0-9]+ before, [0-9.]+ per container'
+	assert_match "$output" 'ctr containers of 4: [0-9.]+ ms \(median of 5'
+	assert_match "$output" 'daemon memory per container: [0-9]+ B \(VmRSS [0-9]+ kB before the creates\)'
+	assert_match "$output" 'CPU per container: daemon [0-9.]+ ms .* shims [0-9.]+ ms .* runc [0-9.]+ ms'
+	assert_match "$output" "CPU share of runc's: daemon [0-9.]+%, shims [0-9.]+%, together [0-9.]+% \(target < 5% each"
+	assert_match "$output" 'errors: raw 0 not started, daemon 0 create errors.*\(target no error: met\)'
+	assert_match "$output" 'load after: [0-9.]+ [0-9.]+ [0-9.]+ \(at N running: raw [0-9.]+'
+	echo "# $(grep -E "^CPU share" <<<"$output")" >&3
+	echo "# $(grep -E "^ctr containers of" <<<"$output")" >&3
+
+	# Its load loops, its temp dir (bundle, runc roots, state) and the host
+	# settings are gone.
+	assert_eq "$(cat /proc/sys/kernel/pid_max)" "$pid_max" "pid_max"
+	for p in $(sed -n 's/^started 1 CPU-bound loops (pids \(.*\))$/\1/p' <<<"$output"); do
+		! kill -0 "$p" 2>/dev/null || fail "load loop $p is left"
+	done
+	tmp=$(sed -n 's,^# containerd-bench: .* bundle \(/tmp/ctrd-bench\.[^/]*\)/bundle$,\1,p' <<<"$output")
+	[ -n "$tmp" ] || fail "no temp dir named"
+	[ ! -e "$tmp" ] || fail "$tmp is left"
+	! pgrep -f -- "containerd-shim.* --dir $tmp/" >/dev/null || fail "shims left"
 }

@@ -5,7 +5,10 @@
  * stays one thread). It subscribes to Events first, then:
  *
  *   create    every worker calls CreateContainer until all ids are taken;
- *             each call's latency is one sample of the start time
+ *             each call's latency is one sample of the start time; the
+ *             time the k-th create returned, for k a multiple of --slice,
+ *             gives the rate per slice (is it falling with N?), and a
+ *             progress line goes to stderr every --progress seconds
  *   state     State, timed, with every container running
  *   at-peak   --at-peak CMD runs here, for measuring the daemon at N running
  *   teardown  the workers Signal SIGKILL to each init; the teardown time is
@@ -44,6 +47,8 @@ struct bench {
 	size_t workers;
 	const char *at_peak;
 	int timeout_ms;
+	size_t slice;			/* creates per slice of the rate table */
+	int progress_s;			/* seconds between progress lines, 0: none */
 
 	/* the phase the workers run: create or kill */
 	int (*job)(struct bench *b, struct grpc_client *cl, size_t k,
@@ -56,6 +61,11 @@ struct bench {
 	int64_t *create_ns;		/* latency of a successful create */
 	bool *created;
 	char **errors;			/* the phase's error, malloc'd, or NULL */
+	atomic_size_t done;		/* creates that returned success */
+	atomic_size_t failed;		/* creates that returned an error */
+	int64_t *slice_at;		/* monotonic ns the (k+1)*slice-th
+					 * success returned, written once */
+	_Atomic int64_t pool_t0;	/* the create phase's clock start */
 
 	/* the Events reader's, under mu */
 	pthread_mutex_t mu;
@@ -101,6 +111,10 @@ usage(FILE *f)
 	    "      --at-peak CMD    run `sh -c CMD` while all N are running\n"
 	    "                       (BENCH_RUNNING in its environment = how many)\n"
 	    "      --timeout SECS   for one call, and for each wait (300)\n"
+	    "      --slice K        print the create rate of every K creates\n"
+	    "                       (1000 from N=5000 on, else N/5)\n"
+	    "      --progress SECS  a progress line on stderr every SECS (10;\n"
+	    "                       0: none)\n"
 	    "  -h, --help           this help\n"
 	    "\n"
 	    "Exit status 0 when every container was created, killed, reported\n"
@@ -136,13 +150,15 @@ parse_args(struct bench *b, int argc, char **argv)
 		{ "id-prefix", required_argument, NULL, 'p' },
 		{ "at-peak", required_argument, NULL, 'P' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "slice", required_argument, NULL, 'S' },
+		{ "progress", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *bundle = NULL, *prefix = NULL;
 	char path[PATH_MAX + 16];
 	struct stat st;
-	size_t secs = 300;
+	size_t secs = 300, progress = 10;
 	int c;
 
 	b->address = DEFAULT_ADDRESS;
@@ -172,6 +188,14 @@ parse_args(struct bench *b, int argc, char **argv)
 			break;
 		case 'T':
 			if (parse_size("--timeout", optarg, 1, &secs) < 0)
+				return -1;
+			break;
+		case 'S':
+			if (parse_size("--slice", optarg, 1, &b->slice) < 0)
+				return -1;
+			break;
+		case 'G':
+			if (parse_size("--progress", optarg, 0, &progress) < 0)
 				return -1;
 			break;
 		case 'h':
@@ -216,6 +240,9 @@ parse_args(struct bench *b, int argc, char **argv)
 	} else
 		snprintf(b->prefix, sizeof(b->prefix), "%s", prefix);
 	b->timeout_ms = (int)secs * 1000;
+	b->progress_s = (int)progress;
+	if (b->slice == 0)
+		b->slice = b->count >= 5000 ? 1000 : (b->count + 4) / 5;
 	return 0;
 }
 
@@ -346,12 +373,21 @@ job_create(struct bench *b, struct grpc_client *cl, size_t k, struct err *e)
 	char id[96];
 	int64_t t0;
 
+	size_t d;
+	int64_t t1;
+
 	container_id(b, k, id, sizeof(id));
 	t0 = bench_now_ns();
-	if (bench_create(cl, id, b->bundle, b->timeout_ms, e) < 0)
+	if (bench_create(cl, id, b->bundle, b->timeout_ms, e) < 0) {
+		atomic_fetch_add(&b->failed, 1);
 		return -1;
-	b->create_ns[k] = bench_now_ns() - t0;
+	}
+	t1 = bench_now_ns();
+	b->create_ns[k] = t1 - t0;
 	b->created[k] = true;
+	d = atomic_fetch_add(&b->done, 1) + 1;
+	if (d % b->slice == 0)
+		b->slice_at[d / b->slice - 1] = t1;
 	return 0;
 }
 
@@ -445,6 +481,7 @@ run_pool(struct bench *b, int (*job)(struct bench *, struct grpc_client *,
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_barrier_wait(&b->ready);
 	t0 = bench_now_ns();
+	atomic_store(&b->pool_t0, t0);
 	for (size_t k = 0; k < n; k++) {
 		pthread_join(ws[k].thread, NULL);
 		t1 = bench_now_ns();
@@ -461,6 +498,109 @@ run_pool(struct bench *b, int (*job)(struct bench *, struct grpc_client *,
 		}
 	free(ws);
 	return up == 0 ? -1 : t1 - t0;
+}
+
+/* ---- progress of the creates, and the rate per slice */
+
+/* "2h03m", "4m05s", "12s" */
+static void
+fmt_hms(double secs, char *buf, size_t len)
+{
+	long s = secs < 0 ? 0 : (long)(secs + 0.5);
+
+	if (s >= 3600)
+		snprintf(buf, len, "%ldh%02ldm", s / 3600, s / 60 % 60);
+	else if (s >= 60)
+		snprintf(buf, len, "%ldm%02lds", s / 60, s % 60);
+	else
+		snprintf(buf, len, "%lds", s);
+}
+
+struct progress {
+	struct bench *b;
+	pthread_t thread;
+	atomic_bool stop;
+};
+
+/* Every --progress seconds of the create phase, one line on stderr:
+ * started so far, the rate overall and over the last interval, the ETA
+ * at the current rate, and the rate of the last completed slice. */
+static void *
+progress_main(void *arg)
+{
+	struct progress *pg = arg;
+	struct bench *b = pg->b;
+	int64_t t0, next, now, prev_t = 0;
+	size_t prev_d = 0;
+
+	while ((t0 = atomic_load(&b->pool_t0)) == 0) {
+		if (atomic_load(&pg->stop))
+			return NULL;
+		usleep(20000);
+	}
+	prev_t = t0;
+	next = t0 + (int64_t)b->progress_s * 1000000000;
+	while (!atomic_load(&pg->stop)) {
+		size_t d, f, sl;
+		double el, rate, recent, eta;
+		char s_el[32], s_eta[32], s_slice[96] = "";
+
+		usleep(50000);
+		if ((now = bench_now_ns()) < next)
+			continue;
+		next += (int64_t)b->progress_s * 1000000000;
+		d = atomic_load(&b->done);
+		f = atomic_load(&b->failed);
+		el = (double)(now - t0) / 1e9;
+		rate = el > 0 ? (double)d / el : 0;
+		recent = now > prev_t ? (double)(d - prev_d) * 1e9 /
+		    (double)(now - prev_t) : 0;
+		eta = rate > 0 ? (double)(b->count - d - f) / rate : 0;
+		prev_t = now;
+		prev_d = d;
+		sl = d / b->slice;
+		if (sl >= 1) {
+			int64_t from = sl >= 2 ? b->slice_at[sl - 2] : t0,
+			    to = b->slice_at[sl - 1];
+
+			if (to > from)
+				snprintf(s_slice, sizeof(s_slice), ", slice %zu-%zu "
+				    "%.1f/s", (sl - 1) * b->slice + 1, sl * b->slice,
+				    (double)b->slice * 1e9 / (double)(to - from));
+		}
+		fmt_hms(el, s_el, sizeof(s_el));
+		if (d == 0)
+			snprintf(s_eta, sizeof(s_eta), "?");
+		else
+			fmt_hms(eta, s_eta, sizeof(s_eta));
+		fprintf(stderr, "# daemon: %zu/%zu started (%zu errors), %.1f/s "
+		    "(last %ds %.1f/s%s), elapsed %s, ETA %s\n", d, b->count, f,
+		    rate, b->progress_s, recent, s_slice, s_el, s_eta);
+	}
+	return NULL;
+}
+
+/* One "slice:" line per --slice creates: the count at its end, its
+ * seconds, its rate; a last partial slice ends at the phase's end. */
+static void
+print_slices(struct bench *b, int64_t wall)
+{
+	int64_t t0 = atomic_load(&b->pool_t0), from = t0, to;
+	size_t done = atomic_load(&b->done), full = done / b->slice;
+
+	for (size_t k = 0; k <= full; k++) {
+		size_t n = k < full ? b->slice : done - full * b->slice;
+
+		if (n == 0)
+			break;
+		to = k < full ? b->slice_at[k] : t0 + wall;
+		if (to <= from)
+			break;
+		printf("%-19s %zu %.3f %.1f\n", "slice:", k * b->slice + n,
+		    (double)(to - from) / 1e9, (double)n * 1e9 /
+		    (double)(to - from));
+		from = to;
+	}
 }
 
 /* Prints the phase's errors, one line per distinct message with its
@@ -666,6 +806,7 @@ int
 main(int argc, char **argv)
 {
 	struct bench b = { 0 };
+	struct progress pg = { 0 };
 	struct grpc_client *cl;
 	struct bench_dist d;
 	struct sigaction sa;
@@ -681,9 +822,10 @@ main(int argc, char **argv)
 	b.created = calloc(b.count, sizeof(*b.created));
 	b.errors = calloc(b.count, sizeof(*b.errors));
 	b.exit_at = calloc(b.count, sizeof(*b.exit_at));
+	b.slice_at = calloc(b.count / b.slice + 1, sizeof(*b.slice_at));
 	lat = calloc(b.count, sizeof(*lat));
 	if (b.create_ns == NULL || b.created == NULL || b.errors == NULL ||
-	    b.exit_at == NULL || lat == NULL) {
+	    b.exit_at == NULL || b.slice_at == NULL || lat == NULL) {
 		fprintf(stderr, BENCH_PROG ": out of memory\n");
 		return 1;
 	}
@@ -719,7 +861,18 @@ main(int argc, char **argv)
 	    BENCH_PROG, b.count, b.workers, b.prefix, b.prefix, b.count - 1,
 	    b.bundle);
 	fflush(stdout);
-	if ((wall = run_pool(&b, job_create)) < 0)
+	pg.b = &b;
+	if (b.progress_s > 0 &&
+	    pthread_create(&pg.thread, NULL, progress_main, &pg) != 0) {
+		fprintf(stderr, BENCH_PROG ": cannot start a thread\n");
+		return 1;
+	}
+	wall = run_pool(&b, job_create);
+	if (b.progress_s > 0) {
+		atomic_store(&pg.stop, true);
+		pthread_join(pg.thread, NULL);
+	}
+	if (wall < 0)
 		return 1;
 	for (size_t k = 0; k < b.count; k++)
 		if (b.created[k]) {
@@ -733,6 +886,7 @@ main(int argc, char **argv)
 	    wall > 0 ? (double)created * 1e9 / (double)wall : 0.0);
 	bench_duration_fmt((double)wall, dur, sizeof(dur));
 	printf("%-19s %s\n", "elapsed:", dur);
+	print_slices(&b, wall);
 	printf("%-19s %zu\n", "errors:", failed);
 	if (created + failed < b.count)
 		printf("%-19s %zu\n", "not attempted:", b.count - created - failed);
@@ -741,6 +895,15 @@ main(int argc, char **argv)
 		    "killing what was created\n", created);
 	fflush(stdout);
 
+	/* The daemon closes a connection idle for 5 minutes (its
+	 * CONTAINERD_IDLE_TIMEOUT), and the creates of 10,000 take longer:
+	 * State gets a fresh one, connected before its clock starts. */
+	grpc_client_free(cl);
+	if ((cl = grpc_client_connect(b.address, &e)) == NULL) {
+		fprintf(stderr, BENCH_PROG ": %s\n", e.msg);
+		problems++;
+		interrupted = 1;
+	}
 	if (!interrupted) {
 		if (phase_state(&b, cl, created) < 0)
 			problems++;
@@ -756,7 +919,13 @@ main(int argc, char **argv)
 
 	kill_t0 = bench_now_ns();
 	problems += phase_teardown(&b, created);
-	problems += phase_verify(&b, cl, kill_t0);
+	/* Fresh again: the teardown of 10,000 may outlast the idle timeout. */
+	grpc_client_free(cl);
+	if ((cl = grpc_client_connect(b.address, &e)) == NULL) {
+		fprintf(stderr, BENCH_PROG ": %s\n", e.msg);
+		problems++;
+	} else
+		problems += phase_verify(&b, cl, kill_t0);
 	fflush(stdout);
 
 	atomic_store(&b.ev_stop, true);
@@ -766,6 +935,7 @@ main(int argc, char **argv)
 	free(b.created);
 	free(b.errors);
 	free(b.exit_at);
+	free(b.slice_at);
 	free(b.bundle);
 	free(lat);
 	if (created < b.count || problems > 0 || interrupted)
