@@ -258,7 +258,7 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
-trap 'say "bench-peers: interrupted, cleaning up" >&2; exit 130' INT TERM
+trap 'interrupted' INT TERM
 
 # ---- the Debian packages, when missing
 install_peers() {
@@ -815,6 +815,19 @@ print_table() {
 	}' "$RESULTS"
 }
 
+# ^C: the table of the steps done so far, then the cleanup (EXIT trap).
+interrupted() {
+	trap - INT TERM
+	stop_ticker
+	say "bench-peers: interrupted, cleaning up" >&2
+	if [ -s "$RESULTS" ]; then
+		say ""
+		say "== the steps done before the interrupt"
+		print_table
+	fi
+	exit 130
+}
+
 # ---------------------------------------------------------------- run
 say "== bench-peers: N = $NS_LIST, $ROUNDS round(s), $P parallel clients; runtimes: ${RTS[*]}"
 say "machine: $(nproc) cpus, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)," \
@@ -910,7 +923,7 @@ for CUR_N in $NS_LIST; do
 			SPC[$CUR_RT]=$(awk -v s="$secs" -v n="$CUR_N" -v o="${OVH[$CUR_RT]}" 'BEGIN { x = (s - o) / n; print (x > 0.001 ? x : 0.001) }')
 			get() { awk -v n="$CUR_N" -v r="$CUR_ROUND" -v rt="$CUR_RT" -v k="$1" \
 				'$1 == n && $2 == r && $3 == rt && $4 == k { $1 = $2 = $3 = $4 = ""; sub(/^ +/, ""); print; exit }' "$RESULTS"; }
-			say "    $(get started)/$CUR_N started, $(get rate)/s; shims $(get shims), daemon RSS $(get daemon_rss_kb) kB;" \
+			say "    $(get started)/$CUR_N started, $(get rate)/s; shims $(get shims), daemon RSS $(r=$(get daemon_rss_kb); echo "${r:+$r kB}${r:-none}");" \
 				"list $(get list_ms) ms; teardown $(get teardown_ms) ms; left $(get left); step ${secs} s"
 			e=$(get errors)
 			[ -n "$e" ] && say "    errors: $e"
