@@ -923,7 +923,7 @@ for CUR_N in $NS_LIST; do
 			SPC[$CUR_RT]=$(awk -v s="$secs" -v n="$CUR_N" -v o="${OVH[$CUR_RT]}" 'BEGIN { x = (s - o) / n; print (x > 0.001 ? x : 0.001) }')
 			get() { awk -v n="$CUR_N" -v r="$CUR_ROUND" -v rt="$CUR_RT" -v k="$1" \
 				'$1 == n && $2 == r && $3 == rt && $4 == k { $1 = $2 = $3 = $4 = ""; sub(/^ +/, ""); print; exit }' "$RESULTS"; }
-			say "    $(get started)/$CUR_N started, $(get rate)/s; shims $(get shims), daemon RSS $(r=$(get daemon_rss_kb); echo "${r:+$r kB}${r:-none}");" \
+			say "    $(get started)/$CUR_N started, $(get rate)/s; shims $(get shims), daemon RSS $(r=$(get daemon_rss_kb); [ -n "$r" ] && echo "$r kB" || echo none);" \
 				"list $(get list_ms) ms; teardown $(get teardown_ms) ms; left $(get left); step ${secs} s"
 			e=$(get errors)
 			[ -n "$e" ] && say "    errors: $e"
