@@ -113,7 +113,7 @@ median() {
 # M_SHIM_RE (pgrep -f pattern of the shims), M_LIST (a command, timed 3
 # times); prints key=value lines.
 measure() {
-	local p line pids=() rss=() pss=() thr=() k t0 t1 times=() dpss=0
+	local p pids=() rss=() pss=() thr=() k t0 t1 times=() dpss=0
 	if [ -n "${M_DAEMON:-}" ] && [ -r "/proc/$M_DAEMON/status" ]; then
 		say "daemon_rss_kb=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$M_DAEMON/status")"
 		say "daemon_threads=$(awk '$1 == "Threads:" { print $2 }' "/proc/$M_DAEMON/status")"
@@ -122,7 +122,7 @@ measure() {
 	fi
 	# One pgrep and one awk for all of them: a /proc walk in shell forks
 	# per process, which takes minutes on a loaded 2-core machine.
-	pids=($(pgrep -f -- "$M_SHIM_RE"))
+	read -r -a pids <<<"$(pgrep -f -- "$M_SHIM_RE" | tr "\n" " ")"
 	if [ ${#pids[@]} -gt 0 ]; then
 		local files=()
 		for p in "${pids[@]}"; do files+=("/proc/$p/smaps_rollup" "/proc/$p/status"); done
