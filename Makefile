@@ -245,6 +245,13 @@ bench: deps all
 bench-scale: deps all
 	@BENCH_SCALE=1 bash tools/bench.sh
 
+# This daemon beside raw runc, Debian's containerd 1.6 and podman 4.3, in
+# interleaved rounds (issue 13); installs the two packages when missing.
+# BENCH_PEERS_N ("100 500"), BENCH_PEERS_ROUNDS (3), BENCH_PEERS_ONLY.
+.PHONY: bench-peers
+bench-peers: deps all
+	@bash tools/bench-peers.sh
+
 # ---- fuzzing: libFuzzer targets in tests/fuzz (clang; see tests/fuzz/run.sh)
 # Each target builds its sources itself with clang and the fuzzer's
 # sanitizers; nothing of the gcc build is linked in.

@@ -173,3 +173,63 @@ runc_root_empty() {
 	[ ! -e "$tmp" ] || fail "$tmp is left"
 	! pgrep -f -- "containerd-shim.* --dir $tmp/" >/dev/null || fail "shims left"
 }
+
+# make bench-peers at its smallest: raw runc and this daemon only (no
+# package installed, no containerd 1.6 or podman run), N=2, one round.
+@test "bench-peers: raw + daemon + ctr at N=2 print one table row each, nothing left" {
+	PEERS=$REPO/tools/bench-peers.sh
+	start=$(now_ms)
+	run -0 timeout -k 5 110 env BENCH_PEERS_N=2 BENCH_PEERS_ROUNDS=1 \
+		BENCH_PEERS_ONLY=raw,daemon,ctr BENCH_PEERS_INSTALL=0 \
+		CONTAINERD="$CONTAINERD" SHIM="$SHIM" CTR="$CTR_BIN" BENCH="$BENCH_BIN" RUNC="$RUNC" \
+		bash "$PEERS"
+	echo "$output"
+	took=$(($(now_ms) - start))
+
+	# Neither peer was installed or run.
+	assert_not_contains "$output" "# installing"
+	! grep -qE '^(containerd|podman): ' <<<"$output" || fail "a peer was looked at"
+	! grep -qE '^\| 2 \| (containerd|podman) ' <<<"$output" || fail "a peer was run"
+
+	# One table: the header, its rule, one row per runtime (11 cells).
+	n=$(grep -c '^| N | runtime | round |' <<<"$output")
+	assert_eq "$n" 1 "table headers"
+	assert_match "$output" '^\|---\|---\|'
+	rows=$(grep -E '^\| 2 \| ' <<<"$output")
+	assert_eq "$(wc -l <<<"$rows")" 3 "rows"
+	while IFS= read -r row; do
+		assert_eq "$(awk -F'|' '{ print NF - 2 }' <<<"$row")" 11 "cells in: $row"
+	done <<<"$rows"
+
+	raw=$(grep -F '| raw runc' <<<"$rows")
+	bench=$(grep -F 'containerd-bench' <<<"$rows")
+	ctr=$(grep -F 'bin/ctr' <<<"$rows")
+	for row in "$raw" "$bench" "$ctr"; do
+		[ -n "$row" ] || fail "a row is missing"
+		# started 2/2, a rate > 0, a ratio, a list time and a teardown time.
+		assert_match "$row" '^\| 2 \| [^|]+ \| 1 \| 2/2 \| \*\*[0-9.]+\*\* \| [0-9.]+x \|'
+		rate=$(awk -F'|' '{ gsub(/[* ]/, "", $6); print $6 }' <<<"$row")
+		awk -v r="$rate" 'BEGIN { exit !(r > 0) }' || fail "rate '$rate' in: $row"
+		assert_match "$row" '\| [0-9]+ ms \| [0-9.]+ m?s \|$'
+	done
+	assert_match "$raw" '\| 1\.00x \| no daemon \|'
+	# This daemon: one thread, a shim per container, a total PSS.
+	for row in "$bench" "$ctr"; do
+		assert_match "$row" '[0-9.]+ (kB|MiB), 1 thr \|'
+		assert_match "$row" ' kB / [0-9]+ kB, 1 thr \(2 shims\) \| [0-9.]+ MiB \|'
+	done
+	assert_not_contains "$output" "LEFT"
+	assert_not_contains "$output" "failed"
+
+	# Everything it made is gone: the temp dir, its processes, its cgroups.
+	tmp=$(sed -n 's/^temp dir: \([^;]*\);.*/\1/p' <<<"$output")
+	tag=$(sed -n 's/^temp dir: .*cgroups: \(.*\)-\*$/\1/p' <<<"$output")
+	[ -n "$tmp" ] && [ -n "$tag" ] || fail "no temp dir line"
+	[ ! -e "$tmp" ] || fail "$tmp left behind"
+	[ -z "$(pgrep -f -- "$tmp" || true)" ] || fail "processes of $tmp left"
+	! ls -d /sys/fs/cgroup/*/"$tag"* /sys/fs/cgroup/"$tag"* 2>/dev/null || fail "cgroups of $tag left"
+
+	figure "bench-peers N=2: raw $(awk -F'|' '{ print $6 }' <<<"$raw" | tr -d ' *')/s," \
+		"daemon $(awk -F'|' '{ print $6 }' <<<"$bench" | tr -d ' *')/s ($(awk -F'|' '{ print $7 }' <<<"$bench" | tr -d ' '))," \
+		"ctr $(awk -F'|' '{ print $6 }' <<<"$ctr" | tr -d ' *')/s; whole run ${took} ms"
+}
