@@ -493,8 +493,10 @@ struct offload {
 	/* Private. */
 	struct err err;
 	bool answered;
+	bool queued;			/* waiting for a free slot, no thread yet */
 	unsigned gen;			/* which start this is */
 	ev_timer timeout_w;
+	struct offload *next_queued;
 };
 /* 0: done and release will be called. -1 with e: nothing started. */
 int offload_start(struct offload *o, struct err *e);

@@ -290,6 +290,33 @@ stop_beside_hung_fs() {
 	echo "# figure: bundle on a hung filesystem: CreateContainer DEADLINE_EXCEEDED in $call_ms ms (--start-timeout 2s), GetServerVersion meanwhile in $version_ms ms, SIGTERM stopped the daemon (status $DAEMON_STATUS) in $stop_ms ms" >&3
 }
 
+@test "more creates on a hung filesystem than the daemon has file threads: the extra ones wait their turn (no UNAVAILABLE), each answers DEADLINE_EXCEEDED; once it answers again, a create works" {
+	mount_hung_fs
+	start_daemon --start-timeout 3s
+	n=70
+	for ((i = 0; i < n; i++)); do
+		ctr --conn-timeout 10s containers start "h$i" "$T/hung/bundle" >"$T/h$i.out" 2>&1 &
+		BG_PIDS+=($!)
+	done
+	wait_for grep -q 'not started within' "$T/daemon.log"
+	run -0 timeout 5 "$PY" "$GRPC_CALL" --address "$SOCK" --timeout 3 GetServerVersion
+	for ((i = 0; i < n; i++)); do
+		wait_for file_has "$T/h$i.out" "within"
+	done
+	cat "$T"/h*.out
+	! grep -l 'in flight' "$T"/h*.out || fail "a create was refused for the cap"
+	waited=$(grep -l 'not started within' "$T"/h*.out | wc -l)
+	hung=$(grep -l 'its filesystem does not answer' "$T"/h*.out | wc -l)
+	assert_eq "$((waited + hung))" "$n" "DEADLINE_EXCEEDED answers"
+	[ "$waited" -ge 1 ] || fail "none waited for a slot"
+	echo "# $n creates on a hung filesystem: $hung hung in a thread, $waited waited for one; all DEADLINE_EXCEEDED" >&3
+	kill "$FUSE_PID"
+	wait "$FUSE_PID" || true
+	FUSE_PID=
+	start_container ok "${SLEEP_ARGS[@]}"
+	assert_eq "$(ctr_status ok)" running "ok"
+}
+
 @test "a checkpoint dir on a filesystem that does not answer (FUSE): CreateCheckpoint answers DEADLINE_EXCEEDED after --runtime-timeout; the daemon answers meanwhile and stops on SIGTERM" {
 	mount_hung_fs
 	start_daemon --runtime-timeout 2s
