@@ -40,34 +40,7 @@ SELF=$REPO/tools/bench-cli.sh
 # ---- the subreaper: re-exec this script under it, once.
 if [ -z "${BENCH_REAPER:-}" ]; then
 	export BENCH_REAPER=1
-	exec /usr/bin/python3 -c '
-import ctypes, os, signal, subprocess, sys, time
-PR_SET_CHILD_SUBREAPER = 36
-ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-def dfl():
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-child = subprocess.Popen(sys.argv[1:], preexec_fn=dfl)
-signal.signal(signal.SIGINT, lambda s, f: None)
-signal.signal(signal.SIGTERM, lambda s, f: child.send_signal(s))
-status = None
-while status is None:
-    try:
-        pid, st = os.wait()
-    except InterruptedError:
-        continue
-    if pid == child.pid:
-        status = os.waitstatus_to_exitcode(st)
-end = time.monotonic() + 5
-while time.monotonic() < end:
-    try:
-        pid, st = os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:
-        break
-    if pid == 0:
-        time.sleep(0.05)
-sys.exit(status if status >= 0 else 128 - status)
-' /bin/bash "$SELF" "$@"
+	exec /usr/bin/python3 "$REPO/tools/subreaper" /bin/bash "$SELF" "$@"
 fi
 
 N=${BENCH_N:-100}

@@ -20,21 +20,6 @@ teardown() {
 	teardown_common
 }
 
-# hold_lock: another process takes the database's write lock (BEGIN
-# IMMEDIATE, held open) until $T/release exists.
-hold_lock() {
-	rm -f "$T/release" "$T/locked"
-	"$PY" -c 'import os, sqlite3, sys, time
-c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
-c.execute("BEGIN IMMEDIATE")
-open(sys.argv[2], "w").close()
-while not os.path.exists(sys.argv[3]):
-    time.sleep(0.05)
-c.execute("ROLLBACK")' "$DB" "$T/locked" "$T/release" 3>&- &
-	BG_PIDS+=($!)
-	wait_for test -f "$T/locked"
-}
-
 # stays_for SECONDS CMD...: CMD holds every 0.1 s for SECONDS.
 stays_for() {
 	local n=$(($1 * 10)) k

@@ -18,6 +18,7 @@ setup() {
 }
 
 teardown() {
+	[ -z "${T:-}" ] || touch "$T/release" 2>/dev/null || true
 	teardown_common
 }
 
@@ -118,16 +119,7 @@ state_tools_agree() {
 	stopped_container held 0
 	mkdir -p "$STATE/_logs/held"
 	echo out >"$STATE/_logs/held/init.log"
-	rm -f "$T/release" "$T/locked"
-	"$PY" -c 'import os, sqlite3, sys, time
-c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
-c.execute("BEGIN IMMEDIATE")
-open(sys.argv[2], "w").close()
-while not os.path.exists(sys.argv[3]):
-    time.sleep(0.05)
-c.execute("ROLLBACK")' "$DB" "$T/locked" "$T/release" 3>&- &
-	BG_PIDS+=($!)
-	wait_for test -f "$T/locked"
+	hold_lock
 	ctr containers rm held >"$T/rm.out" 2>&1 3>&- &
 	BG_PIDS+=($!)
 	# The daemon has forgotten it in memory (its log says so); the commit
