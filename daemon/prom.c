@@ -833,6 +833,18 @@ prom_start(struct err *e)
 	P.timeout = TIMEOUT;
 	if (t != NULL && duration_parse(t, &ns) == 0 && ns > 0)
 		P.timeout = (double)ns / 1e9;
+	if (P.unix_sock && D.cfg.listen != NULL) {
+		/* The API's own socket, by whatever name: not a stranger's. */
+		const char *api = D.cfg.listen;
+		struct stat a, m;
+
+		if (strncmp(api, "unix://", 7) == 0)
+			api += 7;
+		if (stat(api, &a) == 0 && stat(P.path, &m) == 0 && a.st_dev == m.st_dev &&
+		    a.st_ino == m.st_ino)
+			return err_set(e, GRPC_INVALID_ARGUMENT, "--metrics-address %s is the API's"
+			    " socket (--listen); give the metrics another path", P.path);
+	}
 	if ((P.unix_sock ? listen_unix(e) : listen_tcp(e)) < 0)
 		return -1;
 	if (listen(P.fd, 64) < 0) {

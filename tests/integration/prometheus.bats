@@ -191,6 +191,12 @@ prom_query_ge() {
 	[ "$status" -ne 0 ]
 	assert_contains "$output" "something already listens there"
 	sock_accepts "$SOCK"
+
+	# Its own API socket, named again: refused as such.
+	daemon_cmd --metrics-address "$T/api3.sock" --state-dir "$T/state3" --listen "$T/api3.sock"
+	run timeout 20 "${DAEMON_ARGV[@]}"
+	[ "$status" -ne 0 ]
+	assert_contains "$output" "is the API's socket (--listen)"
 }
 
 @test "metrics-address: a non-loopback host, a bad port or a name is refused at start, nothing bound" {
