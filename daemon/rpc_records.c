@@ -291,6 +291,10 @@ rpc_records_list(uint64_t call_id, const void *reqp)
 	}
 	l->call_id = call_id;
 	if (!req->all) {
+		/* The model alone, no database read: answered at once, also
+		 * while a commit waits on a locked or full disk (`ctr
+		 * containers` asks this for its CREATED column). */
+		server_replies_readonly(true);
 		list_reply(l);
 		list_free(l);
 		return;

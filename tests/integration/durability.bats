@@ -81,6 +81,13 @@ got_event() {
 	worst=$(awk '{ print $2 }' <<<"$output")
 	echo "# figure: worst GetServerVersion/State latency with the lock held ${worst} ms" >&3
 	[ "$worst" -lt 1000 ] || fail "reads waited ${worst} ms behind another process's lock"
+	# ctr containers (State, then ListContainers for CREATED) too.
+	t0=$(date +%s%N)
+	run -0 ctr containers
+	list_ms=$(ms_since "$t0")
+	echo "# figure: ctr containers with the lock held: $list_ms ms" >&3
+	assert_contains "$output" lk2
+	[ "$list_ms" -lt 2000 ] || fail "ctr containers waited ${list_ms} ms behind another process's lock"
 	assert_eq "$(event_count exit lk1 init)" 0 "the exit cannot be in the table yet"
 	wait_for file_has "$T/pause.out" UNAVAILABLE
 	cat "$T/pause.out"

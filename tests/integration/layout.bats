@@ -50,10 +50,6 @@ cgroup_dirs() {
 	find /sys/fs/cgroup -mindepth 1 -maxdepth 6 -type d -name "$1" 2>/dev/null | sort
 }
 
-ms_since() {
-	echo $((($(date +%s%N) - $1) / 1000000))
-}
-
 # vm_kb PID FIELD: VmHWM, VmRSS... of PID in kB.
 vm_kb() {
 	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"

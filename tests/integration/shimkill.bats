@@ -27,11 +27,6 @@ teardown() {
 LIMIT_MS=2000
 [ -z "${CTRD_SAN:-}" ] || LIMIT_MS=6000
 
-# ms_since NS: milliseconds since NS (date +%s%N).
-ms_since() {
-	echo $((($(date +%s%N) - $1) / 1000000))
-}
-
 # shim_of ID PID: the recorded shim pid of ID's process PID.
 shim_of() {
 	db "SELECT shim_pid FROM processes WHERE container_id = '$1' AND pid = '$2'"

@@ -73,3 +73,8 @@ pid_gone() {
 now_ms() {
 	echo $(($(date +%s%N) / 1000000))
 }
+
+# ms_since NS: milliseconds since NS (date +%s%N).
+ms_since() {
+	echo $((($(date +%s%N) - $1) / 1000000))
+}
