@@ -164,7 +164,8 @@ rows_created_records(struct ctr *c, struct row *rows, size_t n)
 		return -1;
 	}
 	recs = r->containers;
-	qsort(recs, r->n_containers, sizeof(*recs), rec_id_cmp);
+	if (r->n_containers > 1)
+		qsort(recs, r->n_containers, sizeof(*recs), rec_id_cmp);
 	for (i = 0; i < n; i++) {
 		int cmp = 1;
 

@@ -247,6 +247,8 @@ start_activated() {
 	SOCK=$T/activated.sock
 	mkdir -p "$STATE"
 	start_activated "unix:$SOCK" -- --listen fd://
+	# The socket was listening before the daemon ran: ready is not logged.
+	wait_for grep -q "listening on" "$T/daemon.log"
 	line=$(grep -m1 "listening on" "$T/daemon.log")
 	echo "# figure: $line" >&3
 	assert_contains "$line" "listening on fd 3 from systemd ($SOCK)"
