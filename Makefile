@@ -206,7 +206,7 @@ endif
 
 # Some unit tests #include the module they test (daemon/stats.c, daemon/prom_text.c,
 # tools/state/*.c).
-$(B)/tests/%: tests/unit/%.c $(STORE_OBJ) $(B)/libcommon.a tests/unit/tap.h tests/unit/rawdb.h \
+$(B)/tests/%: tests/unit/%.c $(STORE_OBJ) $(B)/libcommon.a tests/unit/tap.h tests/unit/rawdb.h tests/unit/putfile.h \
 		$(wildcard daemon/stats.c daemon/prom_text.c daemon/prom.h tools/state/*.c tools/state/*.h)
 	@mkdir -p $(B)/tests
 	$(CC) $(CPPFLAGS) -Itests/unit $(ALLCFLAGS) -o $@ $< $(STORE_OBJ) $(B)/libcommon.a $(LIBS)

@@ -33,7 +33,7 @@ static const struct helpdoc_flag flags[] = {
 	    "Graphite's plaintext protocol (e.g. 127.0.0.1:2003)" },
 	{ "--metrics-address ADDR",
 	    "serve the metrics to Prometheus (GET /metrics) on a\n"
-	    "loopback HOST:PORT (127.0.0.1:9xxx, [::1]:9xxx) or a\n"
+	    "loopback HOST:PORT (127.0.0.1:9338, [::1]:9338) or a\n"
 	    "unix socket path (0660, as the API socket)" },
 	{ "--retain-count N",
 	    "events kept: past it the oldest stopped containers\n"

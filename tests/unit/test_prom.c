@@ -13,29 +13,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "putfile.h"
 #include "tap.h"
 
 static char tmp[64];
-
-static void
-put(const char *base, const char *rel, const char *content)
-{
-	char path[PATH_MAX];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", base, rel);
-	for (char *s = strchr(path + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		mkdir(path, 0755);
-		*s = '/';
-	}
-	if ((f = fopen(path, "w")) == NULL) {
-		perror(path);
-		exit(2);
-	}
-	fputs(content, f);
-	fclose(f);
-}
 
 static const char *
 label(const char *s)

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include "putfile.h"
 #include "tap.h"
 
 static char tmp[PATH_MAX];
@@ -32,27 +33,6 @@ pathf(char *buf, const char *fmt, ...)
 		fprintf(stderr, "path too long\n");
 		exit(2);
 	}
-}
-
-/* Writes content to base/rel, making the directories on the way. */
-static void
-put(const char *base, const char *rel, const char *content)
-{
-	char path[PATH_MAX];
-	FILE *f;
-
-	pathf(path, "%s/%s", base, rel);
-	for (char *s = strchr(path + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		mkdir(path, 0755);
-		*s = '/';
-	}
-	if ((f = fopen(path, "w")) == NULL) {
-		perror(path);
-		exit(2);
-	}
-	fputs(content, f);
-	fclose(f);
 }
 
 static void
