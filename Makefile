@@ -205,9 +205,9 @@ else
 endif
 
 # Some unit tests #include the module they test (daemon/stats.c, daemon/prom_text.c,
-# tools/state/*.c).
+# daemon/procinfo.c, tools/state/*.c).
 $(B)/tests/%: tests/unit/%.c $(STORE_OBJ) $(B)/libcommon.a tests/unit/tap.h tests/unit/rawdb.h tests/unit/putfile.h \
-		$(wildcard daemon/stats.c daemon/prom_text.c daemon/prom.h tools/state/*.c tools/state/*.h)
+		$(wildcard daemon/stats.c daemon/prom_text.c daemon/prom.h daemon/procinfo.[ch] tools/state/*.c tools/state/*.h)
 	@mkdir -p $(B)/tests
 	$(CC) $(CPPFLAGS) -Itests/unit $(ALLCFLAGS) -o $@ $< $(STORE_OBJ) $(B)/libcommon.a $(LIBS)
 

@@ -49,6 +49,8 @@ strv_free(char **v, int n)
 	free(v);
 }
 
+static void runtime_free(struct container *c);
+
 void
 container_free(struct container *c)
 {
@@ -68,10 +70,62 @@ container_free(struct container *c)
 	free(c->exit_note);
 	free(c->id);
 	free(c->bundle);
-	free(c->runtime);
-	strv_free(c->runtime_args, c->n_runtime_args);
+	runtime_free(c);
 	strv_free(c->labels, c->n_labels);
 	free(c);
+}
+
+static char *no_args[1];
+
+static void
+runtime_free(struct container *c)
+{
+	if (c->runtime != D.cfg.runtime)
+		free(c->runtime);
+	if (c->runtime_args != D.cfg.runtime_args && c->runtime_args != no_args)
+		strv_free(c->runtime_args, c->n_runtime_args);
+	c->runtime = NULL;
+	c->runtime_args = NULL;
+	c->n_runtime_args = 0;
+}
+
+static bool
+strv_same(char **a, int na, char **b, int nb)
+{
+	if (na != nb)
+		return false;
+	for (int i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return false;
+	return true;
+}
+
+int
+container_set_runtime(struct container *c, const char *runtime, char **args, int n)
+{
+	runtime_free(c);
+	if (runtime == NULL || *runtime == '\0' || strcmp(runtime, D.cfg.runtime) == 0)
+		c->runtime = (char *)D.cfg.runtime;
+	else if ((c->runtime = strdup(runtime)) == NULL)
+		return -1;
+	if (n == 0) {
+		c->runtime_args = no_args;
+		return 0;
+	}
+	if (D.cfg.runtime_args != NULL && strv_same(args, n, D.cfg.runtime_args,
+		D.cfg.n_runtime_args)) {
+		c->runtime_args = D.cfg.runtime_args;
+		c->n_runtime_args = n;
+		return 0;
+	}
+	if ((c->runtime_args = calloc((size_t)n + 1, sizeof(char *))) == NULL)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		if ((c->runtime_args[i] = strdup(args[i])) == NULL)
+			return -1; /* c->n_runtime_args counts what runtime_free frees */
+		c->n_runtime_args = i + 1;
+	}
+	return 0;
 }
 
 struct process *
@@ -120,7 +174,9 @@ process_free(struct process *p)
 			break;
 		}
 	}
-	procinfo_free(p->info);
+	procinfo_put(p->info);
+	free(p->stdio);
+	free(p->timers);
 	free(p->name);
 	free(p->dir);
 	free(p);
@@ -337,9 +393,31 @@ process_exited(struct process *p, int status, int64_t exited_at, const char *why
 		log_warnx("container %s: %s", c->id, e.msg);
 }
 
+struct process_timers *
+process_timers(struct process *p)
+{
+	if (p->timers == NULL)
+		p->timers = calloc(1, sizeof(*p->timers));
+	return p->timers;
+}
+
+void
+process_set_info(struct process *p, json_t *process, const char *in, const char *out,
+    const char *err)
+{
+	procinfo_put(p->info);
+	free(p->stdio);
+	p->stdio = NULL;
+	p->info = procinfo_get(process);
+	if (p->info != NULL && procinfo_stdio(in, out, err, &p->stdio) < 0) {
+		procinfo_put(p->info);
+		p->info = NULL;
+	}
+}
+
 void
 container_to_pb(struct container *c, Types__Container *out, Types__Process **procs,
-    uint32_t *pids)
+    Types__Process *store, uint32_t *pids)
 {
 	size_t n = 0;
 
@@ -355,8 +433,8 @@ container_to_pb(struct container *c, Types__Container *out, Types__Process **pro
 	for (struct process *p = c->procs; p != NULL; p = p->next) {
 		if (p->state != PROCESS_RUNNING || p->info == NULL)
 			continue;
-		p->info->systempid = (uint32_t)p->system_pid;
-		procs[n] = p->info;
+		procinfo_fill(&store[n], p->info, p->name, p->stdio, p->system_pid);
+		procs[n] = &store[n];
 		pids[n] = (uint32_t)p->system_pid;
 		n++;
 	}

@@ -67,6 +67,10 @@ enum process_state {
 
 struct container;
 
+struct process_timers {
+	ev_timer kill_w, start_w;
+};
+
 struct process {
 	struct container *ctr;
 	struct process *next;
@@ -80,8 +84,11 @@ struct process {
 	 * 0: unknown (see shimctl_pid_is). */
 	int64_t start_time;
 	int64_t started_at;
-	/* What State reports. */
-	Types__Process *info;		/* owned: built with proc_info_* */
+	/* What State reports: the part many processes share (a counted
+	 * reference, procinfo_get) and this one's stdio paths (owned, NULL
+	 * for /dev/null; procinfo_stdio). */
+	const Types__Process *info;
+	char *stdio;
 	/* The shim's sync pipe: "created PID", "error MSG", "oom". */
 	int sync_fd;
 	ev_io sync_w;
@@ -96,16 +103,17 @@ struct process {
 	/* With no shim left (adopted, shim gone): the process itself by pidfd. */
 	bool orphan;
 	/* Its shim died while it ran: it is killed, as the 2017 daemon did
-	 * (it lost its stdio and its supervisor). kill_w sends the kill a
-	 * moment later, never if the daemon stops meanwhile; kill_sent: it
-	 * went out, so an exit whose status cannot be read is that kill's;
-	 * shim_lost_note: why, for the exit's note (a static string). */
-	ev_timer kill_w;
+	 * (it lost its stdio and its supervisor). timers->kill_w sends the
+	 * kill a moment later, never if the daemon stops meanwhile; kill_sent:
+	 * it went out, so an exit whose status cannot be read is that kill's;
+	 * shim_lost_note: why, for the exit's note (a static string).
+	 * timers->start_w: an exec found being started after a restart polls
+	 * for the pid file its runtime writes once the process runs (the sync
+	 * pipe is gone). Both are rare: timers is allocated on first use (NULL
+	 * nearly always; 112 bytes less per process at 10,000). */
+	struct process_timers *timers;
 	bool kill_sent;
 	const char *shim_lost_note;
-	/* An exec found being started after a restart: polls for the pid file
-	 * its runtime writes once the process runs (the sync pipe is gone). */
-	ev_timer start_w;
 	uint64_t op_id;			/* the operation waiting on this process, 0: none */
 	/* init only: its exit waits until the execs' exits are recorded. */
 	/* The exit the shim reported on its sync pipe ("exited STATUS NS"),
@@ -122,8 +130,10 @@ struct container {
 	struct container *next, *prev;
 	char *id;
 	char *bundle;
+	/* The runtime and its global flags for every runtime call: the
+	 * daemon's own (D.cfg's, not copied) when the same; container_set_runtime. */
 	char *runtime;
-	char **runtime_args;		/* global flags for every runtime call */
+	char **runtime_args;
 	int n_runtime_args;
 	char **labels;
 	int n_labels;
@@ -159,9 +169,15 @@ extern struct daemon D;
 struct container *container_find(const char *id);
 struct container *container_new(const char *id);
 void container_free(struct container *c);	/* unlinks too */
+/* Sets c's runtime (NULL or "": the daemon's) and its global flags: the
+ * daemon's own are shared, not copied (10,000 copies of "runc" and
+ * "--root=..." are about 1.3 MB). -1 when out of memory. */
+int container_set_runtime(struct container *c, const char *runtime, char **args, int n);
 struct process *process_find(struct container *c, const char *name);
 struct process *process_new(struct container *c, const char *name);
 void process_free(struct process *p);		/* unlinks, stops watchers */
+/* p's rare timers, allocated on first use; NULL when out of memory. */
+struct process_timers *process_timers(struct process *p);
 const char *container_status_name(enum container_status s);
 /* A process ended with status at exited_at (ns): record and announce it.
  * For init, the container is deleted in the runtime first; its exit is
@@ -170,9 +186,14 @@ const char *container_status_name(enum container_status s);
  * once. why: a note for the log when the status is not the process's own
  * (e.g. 255 unknown). */
 void process_exited(struct process *p, int status, int64_t exited_at, const char *why);
-/* Fills a Types__Container (pointers into c, valid while c lives). */
+/* Fills a Types__Container (pointers into c, valid while c lives); procs,
+ * store and pids have room for each of c's processes. */
 void container_to_pb(struct container *c, Types__Container *out, Types__Process **procs,
-    uint32_t *pids);
+    Types__Process *store, uint32_t *pids);
+/* Sets p's State info from an OCI process object and its stdio paths; on
+ * failure (out of memory) p has none and State leaves it out. */
+void process_set_info(struct process *p, json_t *process, const char *in, const char *out,
+    const char *err);
 /* Records an event in the current transaction, for the bus to push. */
 int event_record(const char *type, const char *id, const char *pid, uint32_t status,
     int64_t ts, struct err *e);

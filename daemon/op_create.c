@@ -254,7 +254,7 @@ finish_ok(struct op_create *op)
 	int64_t now = now_ns();
 	Types__CreateContainerResponse resp = TYPES__CREATE_CONTAINER_RESPONSE__INIT;
 	Types__Container pc;
-	Types__Process *procs[1];
+	Types__Process *procs[1], store[1];
 	uint32_t pids[1];
 	struct err e;
 
@@ -273,7 +273,7 @@ finish_ok(struct op_create *op)
 		p->shim_start_time, now, &e) < 0 ||
 	    store_container_set_status(D.store, c->id, "running", now, &e) < 0)
 		log_warnx("container %s: %s", c->id, e.msg);
-	container_to_pb(c, &pc, procs, pids);
+	container_to_pb(c, &pc, procs, store, pids);
 	resp.container = &pc;
 	server_reply(op->call_id, &resp.base);
 	metrics_observe(METRIC_CONTAINER_START, now - op->started);
@@ -505,6 +505,7 @@ create_continue(uint64_t call_id, const Types__CreateContainerRequest *req, json
 	char *cg_path = NULL;
 	struct err e = { 0 };
 	int64_t now = now_ns();
+	bool rt_ok = false;
 	char dir[PATH_MAX_LEN + 256];
 	struct shim_spec spec = {
 		.stdin_path = req->stdin,
@@ -535,24 +536,22 @@ create_continue(uint64_t call_id, const Types__CreateContainerRequest *req, json
 		goto fail;
 	}
 	c->bundle = strdup(req->bundlepath);
-	c->runtime = strdup(req->runtime[0] ? req->runtime : D.cfg.runtime);
-	if (req->n_runtimeargs > 0) {
-		c->runtime_args = strv_dup(req->runtimeargs, req->n_runtimeargs);
-		c->n_runtime_args = (int)req->n_runtimeargs;
-	} else {
-		c->runtime_args = strv_dup(D.cfg.runtime_args, (size_t)D.cfg.n_runtime_args);
-		c->n_runtime_args = D.cfg.n_runtime_args;
-	}
+	if (req->n_runtimeargs > 0)
+		rt_ok = container_set_runtime(c, req->runtime, req->runtimeargs,
+		    (int)req->n_runtimeargs) == 0;
+	else
+		rt_ok = container_set_runtime(c, req->runtime, D.cfg.runtime_args,
+		    D.cfg.n_runtime_args) == 0;
 	c->labels = strv_dup(req->labels, req->n_labels);
 	c->n_labels = (int)req->n_labels;
 	c->created_at = now;
 	c->status = CONTAINER_CREATING;
-	if (c->bundle == NULL || c->runtime == NULL || c->runtime_args == NULL ||
+	if (c->bundle == NULL || !rt_ok ||
 	    c->labels == NULL || (op->init = process_new(c, "init")) == NULL) {
 		err_set(&e, GRPC_RESOURCE_EXHAUSTED, "out of memory");
 		goto fail;
 	}
-	op->init->info = procinfo_from_oci("init", process, req->stdin, req->stdout, req->stderr);
+	process_set_info(op->init, process, req->stdin, req->stdout, req->stderr);
 	spec.terminal = op->init->info && op->init->info->terminal;
 	if (req->checkpoint[0] != '\0') {
 		restore_path(req, dir, sizeof(dir));

@@ -407,7 +407,7 @@ op_exec_start(uint64_t call_id, const Types__AddProcessRequest *req)
 	p->op_id = op->op.id;
 	spec = process_json(req, caps);
 	caps = NULL;
-	p->info = procinfo_from_oci(req->pid, spec, req->stdin, req->stdout, req->stderr);
+	process_set_info(p, spec, req->stdin, req->stdout, req->stderr);
 	snprintf(path, sizeof(path), "%s/process.json", p->dir);
 	if (mkdir(p->dir, 0700) < 0 && errno != EEXIST) {
 		err_set(&e, errno == ENOSPC ? GRPC_RESOURCE_EXHAUSTED : GRPC_INTERNAL,

@@ -93,8 +93,7 @@ load_process(void *arg, const struct store_process *sp)
 			log_warnx("container %s process %s: %s", c->id, sp->pid, e.msg);
 	}
 	spec = json_loads(sp->spec, 0, NULL);
-	p->info = procinfo_from_oci(sp->pid, spec, sp->stdin_path, sp->stdout_path,
-	    sp->stderr_path);
+	process_set_info(p, spec, sp->stdin_path, sp->stdout_path, sp->stderr_path);
 	json_decref(spec);
 	return 0;
 }
@@ -107,8 +106,17 @@ load_container(void *arg, const struct store_container *sc)
 	if (c == NULL)
 		return 0;
 	c->bundle = strdup(sc->bundle);
-	c->runtime = strdup(sc->runtime);
-	c->runtime_args = strv_from_json_text(sc->runtime_args, &c->n_runtime_args);
+	{
+		int n = 0;
+		char **args = strv_from_json_text(sc->runtime_args, &n);
+
+		/* Out of memory: the daemon's own runtime, as for a bad row. */
+		if (args == NULL || container_set_runtime(c, sc->runtime, args, n) < 0)
+			container_set_runtime(c, NULL, NULL, 0);
+		for (int i = 0; args != NULL && i < n; i++)
+			free(args[i]);
+		free(args);
+	}
 	c->labels = calloc(1, sizeof(char *));
 	c->created_at = sc->created_at;
 	if (strcmp(sc->status, "creating") == 0)

@@ -100,7 +100,7 @@ rpc_state(uint64_t call_id, const void *reqp)
 	Types__StateResponse resp = TYPES__STATE_RESPONSE__INIT;
 	Types__Machine machine = TYPES__MACHINE__INIT;
 	Types__Container *pcs = NULL, **ptrs = NULL;
-	Types__Process **procs = NULL;
+	Types__Process **procs = NULL, *store = NULL;
 	uint32_t *pids = NULL, **owned = NULL;
 	size_t nc = 0, np = 0, k = 0, kp = 0;
 	struct sysinfo si;
@@ -133,9 +133,10 @@ rpc_state(uint64_t call_id, const void *reqp)
 	pcs = calloc(nc + 1, sizeof(*pcs));
 	ptrs = calloc(nc + 1, sizeof(*ptrs));
 	procs = calloc(np + 1, sizeof(*procs));
+	store = calloc(np + 1, sizeof(*store));
 	pids = calloc(np + 1, sizeof(*pids));
 	owned = calloc(nc + 1, sizeof(*owned));
-	if (pcs == NULL || ptrs == NULL || procs == NULL || pids == NULL || owned == NULL) {
+	if (pcs == NULL || ptrs == NULL || procs == NULL || store == NULL || pids == NULL || owned == NULL) {
 		err_set(&e, GRPC_RESOURCE_EXHAUSTED, "out of memory");
 		server_reply_error(call_id, &e);
 		goto out;
@@ -143,7 +144,7 @@ rpc_state(uint64_t call_id, const void *reqp)
 	for (struct container *c = D.containers; c != NULL; c = c->next) {
 		if (req->id[0] && strcmp(req->id, c->id) != 0)
 			continue;
-		container_to_pb(c, &pcs[k], procs + kp, pids + kp);
+		container_to_pb(c, &pcs[k], procs + kp, store + kp, pids + kp);
 		kp += pcs[k].n_processes;
 		owned[k] = req->id[0] != '\0' ? cgroup_pids(c, &pcs[k]) : NULL;
 		ptrs[k] = &pcs[k];
@@ -163,6 +164,7 @@ out:
 	free(pcs);
 	free(ptrs);
 	free(procs);
+	free(store);
 	free(pids);
 }
 

@@ -223,8 +223,8 @@ shimctl_found_started(struct process *p, pid_t pid, int64_t start_time)
 	int64_t now = now_ns();
 	struct err e;
 
-	if (ev_is_active(&p->start_w))
-		ev_timer_stop(D.loop, &p->start_w);
+	if (p->timers != NULL && ev_is_active(&p->timers->start_w))
+		ev_timer_stop(D.loop, &p->timers->start_w);
 	p->system_pid = pid;
 	p->start_time = start_time;
 	p->state = PROCESS_RUNNING;
@@ -255,8 +255,8 @@ starting_shim_gone(struct process *p)
 {
 	pid_t pid;
 
-	if (ev_is_active(&p->start_w))
-		ev_timer_stop(D.loop, &p->start_w);
+	if (p->timers != NULL && ev_is_active(&p->timers->start_w))
+		ev_timer_stop(D.loop, &p->timers->start_w);
 	if ((pid = shimctl_read_pid_file(p->dir)) <= 0) {
 		p->shim_pid = 0;
 		op_exec_forget(p, "was being started when the daemon stopped, and its runtime"
@@ -526,10 +526,10 @@ void
 shimctl_stop_watching(struct process *p)
 {
 	sync_close(p);
-	if (ev_is_active(&p->start_w))
-		ev_timer_stop(D.loop, &p->start_w);
-	if (ev_is_active(&p->kill_w))
-		ev_timer_stop(D.loop, &p->kill_w);
+	if (p->timers != NULL && ev_is_active(&p->timers->start_w))
+		ev_timer_stop(D.loop, &p->timers->start_w);
+	if (p->timers != NULL && ev_is_active(&p->timers->kill_w))
+		ev_timer_stop(D.loop, &p->timers->kill_w);
 	if (ev_is_active(&p->child_w))
 		ev_child_stop(D.loop, &p->child_w);
 	if (p->pidfd >= 0) {
@@ -569,13 +569,13 @@ shimctl_adopt(struct process *p)
 int
 shimctl_adopt_starting(struct process *p)
 {
-	if (shimctl_adopt(p) < 0)
+	if (process_timers(p) == NULL || shimctl_adopt(p) < 0)
 		return -1;
-	ev_timer_init(&p->start_w, starting_cb, 0.05, 0.05);
-	p->start_w.data = p;
-	ev_timer_start(D.loop, &p->start_w);
+	ev_timer_init(&p->timers->start_w, starting_cb, 0.05, 0.05);
+	p->timers->start_w.data = p;
+	ev_timer_start(D.loop, &p->timers->start_w);
 	/* Written already: no need to wait for the first tick. */
-	starting_cb(D.loop, &p->start_w, 0);
+	starting_cb(D.loop, &p->timers->start_w, 0);
 	return 0;
 }
 
@@ -662,12 +662,16 @@ shimctl_kill_orphan(struct process *p, const char *note)
 
 	if (fd < 0)
 		return -1;
+	if (process_timers(p) == NULL) {
+		close(fd);
+		return -1;
+	}
 	p->orphan = true;
 	p->shim_lost_note = note;
 	p->kill_sent = false;
-	ev_timer_init(&p->kill_w, kill_cb, KILL_DELAY, 0.);
-	p->kill_w.data = p;
-	ev_timer_start(D.loop, &p->kill_w);
+	ev_timer_init(&p->timers->kill_w, kill_cb, KILL_DELAY, 0.);
+	p->timers->kill_w.data = p;
+	ev_timer_start(D.loop, &p->timers->kill_w);
 	return watch_fd(p, fd);
 }
 

@@ -243,6 +243,32 @@ def add_process_output_events():
 
 
 @test
+def state_processes_own_fields():
+    """State: execs of one spec (its part kept once in the daemon) each report their own name, stdio and systemPid; another spec its own args"""
+    c, _, _ = sleeper("g3-share")
+    outs, pids = {}, {}
+    for name in ("one", "two"):
+        outs[name] = FifoReader(os.path.join(R.C.daemon.root, "%s-%s.out" % (c, name)))
+        pids[name] = add_process(c, name, ["sleep", "1000"], stdout=outs[name].path).systemPid
+    pids["other"] = add_process(c, "other", ["sleep", "999"], env=PATH_ENV + ["X=1"]).systemPid
+    ps = {p.pid: p for p in client().state(c).containers[0].processes}
+    R.eq(sorted(ps), ["init", "one", "other", "two"], "State's processes")
+    for name in ("one", "two"):
+        R.eq((ps[name].systemPid, ps[name].stdout, ps[name].stdin, ps[name].stderr),
+             (pids[name], outs[name].path, "/dev/null", "/dev/null"), "%s: pid and stdio" % name)
+        R.eq((list(ps[name].args), list(ps[name].env)), (["sleep", "1000"], PATH_ENV),
+             "%s: args and env" % name)
+    R.eq((ps["other"].systemPid, ps["other"].stdout), (pids["other"], "/dev/null"), "other: pid, stdout")
+    R.eq((list(ps["other"].args), list(ps["other"].env)), (["sleep", "999"], PATH_ENV + ["X=1"]),
+         "other: its own args and env")
+    R.eq(list(ps["init"].args), R.C.sleep_args, "init's args")
+    R.check(ps["one"].systemPid != ps["two"].systemPid, "two pids")
+    call("Signal", id=c, pid="one", signal=9)
+    wait_for(lambda: process_of(c, "one") is None, what="one to leave State")
+    R.eq(list(process_of(c, "two").args), ["sleep", "1000"], "two still reads its args after one is gone")
+
+
+@test
 def add_process_spec():
     """AddProcess: user, additionalGids, env, cwd, rlimits, capabilities, noNewPrivileges reach the process"""
     c, bundle, _ = sleeper("g3-spec")
