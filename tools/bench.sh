@@ -80,6 +80,7 @@ measure() {
 	# First, before the calls below add to it: the daemon's CPU.
 	say "daemon_cpu_ns=$(cpu_ns "$DAEMON_PID")"
 	say "daemon_cpu_ticks=$(cpu_ticks "$DAEMON_PID")"
+	say "pid1_cpu_ns=$(cpu_ns 1)"
 	for k in VmHWM VmRSS Threads; do
 		v=$(awk -v k="$k:" '$1 == k { print $2 }' "/proc/$DAEMON_PID/status")
 		say "daemon_$k=$v"
@@ -415,6 +416,7 @@ chmod +x "$TMP/raw-one"
 : >"$TMP/raw-done"
 : >"$TMP/raw-slices"
 children_ticks raw_cpu0
+pid1_raw0=$(cpu_ns 1)
 t0=$(now_ns)
 raw_monitor "$t0" &
 RAW_MON_PID=$!
@@ -428,6 +430,7 @@ t1=$(now_ns)
 # runc's CPU: everything the raw half's children used (runc create and
 # start, and the sh around them), read before anything else is reaped.
 children_ticks raw_cpu1
+pid1_raw1=$(cpu_ns 1)
 echo "$t1" >"$TMP/raw-stop"
 wait "$RAW_MON_PID"
 RAW_MON_PID=
@@ -481,6 +484,8 @@ daemon_cpu0=$(cpu_ns "$DAEMON_PID")
 daemon_ticks0=$(cpu_ticks "$DAEMON_PID")
 daemon_fds0=$(ls "/proc/$DAEMON_PID/fd" | wc -l)
 daemon_rss0=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$DAEMON_PID/status")
+pid1_d0=$(cpu_ns 1)
+t_bench0=$(now_ns)
 export TMP
 # Its progress lines (stderr, "# daemon: ...") show as they come.
 "$BENCH" --count "$N" --workers "$W" --address "$SOCK" --bundle "$BUNDLE" \
@@ -631,6 +636,16 @@ if [ -n "${rss_one:-}" ]; then
 	say "CPU share of runc's: daemon ${d_pct}%, shims ${s_pct}%, together ${t_pct}%" \
 		"(target < 5% each: daemon $(verdict "$(awk -v p="$d_pct" 'BEGIN { print (p < 5) }')")," \
 		"shims $(verdict "$(awk -v p="$s_pct" 'BEGIN { print (p < 5) }')"))"
+	# Whatever else the host runs while N containers exist: here PID 1
+	# (a VM's init that scans every task) took a growing share of a core
+	# as tasks grew, and the daemon's half has a shim per container too.
+	pid1_d1=$(get pid1_cpu_ns)
+	if [ -n "$pid1_d1" ] && [ -n "$pid1_raw0" ] && [ -n "$rate" ]; then
+		say "host: PID 1 ($(cat /proc/1/comm)) used $(awk -v a="$pid1_raw0" -v b="$pid1_raw1" -v ms="$raw_start_ms" \
+			'BEGIN { printf "%.0f s of CPU during the raw starts (%.0f%% of a core)", (b - a) / 1e9, (b - a) / 1e4 / ms }')" \
+			"and $(awk -v a="$pid1_d0" -v b="$pid1_d1" -v n="$n_c" -v r="$rate" \
+			'BEGIN { printf "%.0f s during the daemon'"'"'s (%.0f%% of a core)", (b - a) / 1e9, (b - a) / 1e7 / (n / r) }')"
+	fi
 fi
 if [ -n "$teardown" ]; then
 	say "teardown: daemon ${teardown} ms to the last exit event, ${runc_gone_ms} ms until" \
