@@ -68,7 +68,7 @@ reply_utf8_fix(const ProtobufCMessage *msg)
 	if (fx == NULL)
 		return NULL;
 	/* The message is the caller's: changed only until reply_utf8_undo. */
-	pbwalk_strings((ProtobufCMessage *)msg, fix_one, fx);
+	pbwalk_strings_quick((ProtobufCMessage *)msg, fix_one, fx);
 	if (fx->n == 0) {
 		free(fx->v);
 		free(fx);

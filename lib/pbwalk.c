@@ -32,6 +32,16 @@ walk(ProtobufCMessage *m, pbwalk_string_cb cb, void *arg, char *where, size_t at
 
 			if (vals[k] == NULL)
 				continue;
+			if (where == NULL) {
+				/* No paths wanted: pbwalk_strings_quick. */
+				if (f->type == PROTOBUF_C_TYPE_STRING)
+					rc = cb(arg, (char **)&vals[k], "");
+				else if (depth < PBWALK_DEPTH_MAX)
+					rc = walk(vals[k], cb, arg, NULL, 0, depth + 1);
+				if (rc != 0)
+					return rc;
+				continue;
+			}
 			if (f->label == PROTOBUF_C_LABEL_REPEATED)
 				w = snprintf(where + at, PBWALK_WHERE_MAX - at, "%s%s[%zu]",
 				    at ? "." : "", f->name, k);
@@ -58,4 +68,10 @@ pbwalk_strings(ProtobufCMessage *m, pbwalk_string_cb cb, void *arg)
 	char where[PBWALK_WHERE_MAX] = "";
 
 	return walk(m, cb, arg, where, 0, 0);
+}
+
+int
+pbwalk_strings_quick(ProtobufCMessage *m, pbwalk_string_cb cb, void *arg)
+{
+	return walk(m, cb, arg, NULL, 0, 0);
 }
