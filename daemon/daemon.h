@@ -128,6 +128,7 @@ struct process {
 
 struct container {
 	struct container *next, *prev;
+	struct container *id_next;	/* in container_find's table */
 	char *id;
 	char *bundle;
 	/* The runtime and its global flags for every runtime call: the

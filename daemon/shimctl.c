@@ -117,11 +117,23 @@ orphan_note(const struct process *p, int status)
  */
 static struct process *sync_current;
 
+/* How many processes are orphans (their shim gone, watched themselves). */
+static size_t n_orphans;
+
+static void
+set_orphan(struct process *p, bool on)
+{
+	if (p->orphan != on)
+		n_orphans += on ? 1 : (size_t)-1;
+	p->orphan = on;
+}
+
 void
 shimctl_process_freed(struct process *p)
 {
 	if (p == sync_current)
 		sync_current = NULL;
+	set_orphan(p, false);
 }
 
 /*
@@ -145,6 +157,10 @@ static ev_child any_child_w;
 static struct process *
 orphan_find(pid_t pid)
 {
+	/* Nearly always none: then every reaped runtime call would walk all
+	 * processes for nothing (10% of the daemon's CPU at 7,500 running). */
+	if (n_orphans == 0)
+		return NULL;
 	for (struct container *c = D.containers; c != NULL; c = c->next)
 		for (struct process *p = c->procs; p != NULL; p = p->next)
 			if (p->orphan && p->system_pid == pid && p->state == PROCESS_RUNNING)
@@ -562,7 +578,7 @@ shimctl_adopt(struct process *p)
 		return -1;
 	}
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
-	p->orphan = false;
+	set_orphan(p, false);
 	return watch_fd(p, fd);
 }
 
@@ -666,7 +682,7 @@ shimctl_kill_orphan(struct process *p, const char *note)
 		close(fd);
 		return -1;
 	}
-	p->orphan = true;
+	set_orphan(p, true);
 	p->shim_lost_note = note;
 	p->kill_sent = false;
 	ev_timer_init(&p->timers->kill_w, kill_cb, KILL_DELAY, 0.);
