@@ -14,6 +14,7 @@
 
 #include "api.pb-c.h"
 #include "err.h"
+#include "reap.h"
 #include "store.h"
 #include "validate.h"
 
@@ -96,8 +97,8 @@ struct process {
 	 * (owned; NULL nearly always: the shim writes a line at once). */
 	char *sync_part;
 	size_t sync_len;
-	/* Shim exit: ev_child for our own child, a pidfd for an adopted one. */
-	ev_child child_w;
+	/* Shim exit: reap.c for our own child, a pidfd for an adopted one. */
+	struct reap child_w;
 	int pidfd;
 	ev_io pidfd_w;
 	/* With no shim left (adopted, shim gone): the process itself by pidfd. */
@@ -343,6 +344,9 @@ struct spawn_req {
  * the child to report_fd ("<prefix>cannot run PATH: REASON") and it
  * exits 127. */
 int spawn_start(const struct spawn_req *r, pid_t *pid);
+/* Reserves the low descriptors spawn_start uses; once, before the daemon
+ * opens anything per container. Without it the table is copied whole. */
+void spawn_init(void);
 /* The RLIMIT_NOFILE every child gets (the daemon's own is raised). */
 struct rlimit;
 void spawn_child_nofile(const struct rlimit *rl);

@@ -590,8 +590,11 @@ main(int argc, char **argv)
 	 * memory they kept); they allocate little, so sharing costs nothing. */
 	mallopt(M_ARENA_MAX, 1);
 	raise_fd_limit();
+	spawn_init();
 	umask(022);
-	D.loop = EV_DEFAULT;
+	/* Not libev's default loop: its SIGCHLD handler reaps with
+	 * waitpid(-1), a walk of every child (reap.h). */
+	D.loop = ev_loop_new(EVFLAG_AUTO);
 	if (D.loop == NULL)
 		fatalx("cannot initialise libev");
 	if (metrics_start(&e) < 0 || prom_check(&e) < 0)

@@ -62,9 +62,13 @@ static int64_t read_tasks(void);
 static int64_t read_fds(void);
 static int64_t read_memory(void);
 static int64_t read_shims(void);
+static int64_t read_sweeps(void);
 
 /* In name order, so reports are stable (go-metrics' order is a map's). */
 static const struct entry registry[] = {
+	{ "child-sweeps", KIND_COUNTER, 0, read_sweeps, "containerd_child_sweeps_total",
+	    PROM_COUNTER, "Walks of all the daemon's children with waitpid(-1); children are"
+	    " reaped by pid, so these stay rare (reap.h)." },
 	{ "container-create-time", KIND_TIMER, METRIC_CONTAINER_CREATE, NULL,
 	    "containerd_container_create_duration_seconds", PROM_HISTOGRAM,
 	    "The runtime's create of a container: its shim spawned to the container created." },
@@ -223,6 +227,12 @@ read_memory(void)
 
 /* Shims the daemon watches now (its children, or adopted by pidfd). */
 static int64_t
+read_sweeps(void)
+{
+	return (int64_t)reap_sweeps();
+}
+
+static int64_t
 read_shims(void)
 {
 	int64_t n = 0;
@@ -230,7 +240,7 @@ read_shims(void)
 	for (struct container *c = D.containers; c != NULL; c = c->next)
 		for (struct process *p = c->procs; p != NULL; p = p->next)
 			if (p->shim_pid > 0 && !p->orphan &&
-			    (ev_is_active(&p->child_w) || p->pidfd >= 0))
+			    (reap_active(&p->child_w) || p->pidfd >= 0))
 				n++;
 	return n;
 }

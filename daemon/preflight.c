@@ -47,7 +47,7 @@ struct probe {
 	char path[4096];	/* as found */
 	bool is_shim;
 	pid_t pid;
-	ev_child child_w;
+	struct reap child_w;
 	ev_io out_w;
 	ev_timer deadline_w;
 	char out[PROBE_OUT_MAX + 1];
@@ -220,13 +220,12 @@ probe_maybe_done(struct probe *p)
 }
 
 static void
-probe_child_cb(struct ev_loop *loop, ev_child *w, int revents)
+probe_child_cb(struct reap *r)
 {
-	struct probe *p = w->data;
+	struct probe *p = r->data;
 
-	ev_child_stop(loop, w);
 	p->reaped = true;
-	p->status = w->rstatus;
+	p->status = r->status;
 	probe_maybe_done(p);
 }
 
@@ -289,9 +288,7 @@ probe_start(struct probe *p)
 		return;
 	}
 	p->started = mono_ns();
-	ev_child_init(&p->child_w, probe_child_cb, p->pid, 0);
-	p->child_w.data = p;
-	ev_child_start(D.loop, &p->child_w);
+	reap_start(&p->child_w, p->pid, true, probe_child_cb, p);
 	fcntl(fds[0], F_SETFL, O_NONBLOCK);
 	ev_io_init(&p->out_w, probe_read_cb, fds[0], EV_READ);
 	p->out_w.data = p;
@@ -354,7 +351,7 @@ preflight_stop(void)
 		/* The daemon is stopping: the probe goes with it, unjudged. */
 		kill(-p->pid, SIGKILL);
 		kill(p->pid, SIGKILL);
-		ev_child_stop(D.loop, &p->child_w);
+		reap_stop(&p->child_w);
 		ev_timer_stop(D.loop, &p->deadline_w);
 		probe_close(p);
 	}

@@ -35,7 +35,7 @@ struct job {
 	pid_t pid;
 	int64_t timeout_ns;	/* 0: none */
 	bool slot;		/* counts in `running` */
-	ev_child child_w;
+	struct reap child_w;
 	ev_io out_w, err_w;
 	ev_timer deadline_w;
 	char *out, *errbuf;
@@ -116,6 +116,7 @@ job_free(struct job *j)
 		}
 	}
 	ev_timer_stop(D.loop, &j->deadline_w);
+	reap_stop(&j->child_w);
 	for (char **a = j->argv; a && *a; a++)
 		free(*a);
 	free(j->argv);
@@ -229,13 +230,12 @@ job_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 static void
-job_child_cb(struct ev_loop *loop, ev_child *w, int revents)
+job_child_cb(struct reap *r)
 {
-	struct job *j = w->data;
+	struct job *j = r->data;
 
-	ev_child_stop(loop, w);
 	j->reaped = true;
-	j->status = w->rstatus;
+	j->status = r->status;
 	job_maybe_done(j);
 }
 
@@ -304,9 +304,7 @@ job_start(struct job *j)
 	out[1] = errp[1] = -1;
 	if (rc != 0)
 		goto fail;
-	ev_child_init(&j->child_w, job_child_cb, j->pid, 0);
-	j->child_w.data = j;
-	ev_child_start(D.loop, &j->child_w);
+	reap_start(&j->child_w, j->pid, true, job_child_cb, j);
 	fcntl(out[0], F_SETFL, O_NONBLOCK);
 	fcntl(errp[0], F_SETFL, O_NONBLOCK);
 	ev_io_init(&j->out_w, job_out_cb, out[0], EV_READ);

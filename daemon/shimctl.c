@@ -1,7 +1,7 @@
 /*
  * shimctl: the daemon's side of containerd-shim. Spawns a shim per process
  * with a sync pipe on its fd 3, reads its report lines ("created PID",
- * "error MSG", "oom"), and learns of its exit through ev_child (our own
+ * "error MSG", "oom"), and learns of its exit through reap.c (our own
  * child) or a pidfd (a shim adopted after a restart). The exit status
  * itself always comes from the exit file the shim wrote.
  *
@@ -126,6 +126,9 @@ set_orphan(struct process *p, bool on)
 	if (p->orphan != on)
 		n_orphans += on ? 1 : (size_t)-1;
 	p->orphan = on;
+	/* An orphan is our child (we are its subreaper) that no watcher
+	 * waits for: its exit is found only by a sweep. */
+	reap_sweep_always(n_orphans > 0);
 }
 
 void
@@ -139,8 +142,9 @@ shimctl_process_freed(struct process *p)
 /*
  * The daemon is a child subreaper (shimctl_init): when a shim dies while we
  * run, the container process it supervised becomes our child, so its real
- * exit status still reaches us. libev reaps every child; a watcher for any
- * pid takes those no other watcher was waiting for. One that belongs to a
+ * exit status still reaches us. reap.c hands us the children no watcher
+ * was waiting for, found by its sweeps (every SIGCHLD while there are
+ * orphans; see set_orphan). One that belongs to a
  * process whose shim is gone is that process's exit; one that comes before
  * we learned of the shim's death (waitpid's order is not ours) is kept for
  * shim_gone to find.
@@ -152,7 +156,6 @@ static struct {
 	int64_t at;
 } reaped[REAPED_KEPT];
 static unsigned reaped_next;
-static ev_child any_child_w;
 
 static struct process *
 orphan_find(pid_t pid)
@@ -169,21 +172,21 @@ orphan_find(pid_t pid)
 }
 
 static void
-any_child_cb(struct ev_loop *loop, ev_child *w, int revents)
+any_child(pid_t pid, int wstatus)
 {
 	struct process *p;
 
-	if (!WIFEXITED(w->rstatus) && !WIFSIGNALED(w->rstatus))
+	if (!WIFEXITED(wstatus) && !WIFSIGNALED(wstatus))
 		return;
-	if ((p = orphan_find(w->rpid)) != NULL) {
-		int status = exit_status_of(w->rstatus);
+	if ((p = orphan_find(pid)) != NULL) {
+		int status = exit_status_of(wstatus);
 
 		shimctl_stop_watching(p);
 		process_exited(p, status, now_ns(), orphan_note(p, status));
 		return;
 	}
-	reaped[reaped_next % REAPED_KEPT].pid = w->rpid;
-	reaped[reaped_next % REAPED_KEPT].status = exit_status_of(w->rstatus);
+	reaped[reaped_next % REAPED_KEPT].pid = pid;
+	reaped[reaped_next % REAPED_KEPT].status = exit_status_of(wstatus);
 	reaped[reaped_next % REAPED_KEPT].at = now_ns();
 	reaped_next++;
 }
@@ -209,8 +212,7 @@ shimctl_init(void)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		log_warn("cannot become a child subreaper: a process whose shim dies will end"
 			 " with an unknown status");
-	ev_child_init(&any_child_w, any_child_cb, 0, 0);
-	ev_child_start(D.loop, &any_child_w);
+	reap_init(any_child);
 }
 
 pid_t
@@ -468,6 +470,9 @@ sync_close(struct process *p)
 		ev_io_stop(D.loop, &p->sync_w);
 		close(p->sync_fd);
 		p->sync_fd = -1;
+		/* Its shim has closed its end, or is of no more use to us:
+		 * either way it is ending; ask for it by pid from now on. */
+		reap_expect(&p->child_w);
 	}
 	free(p->sync_part);
 	p->sync_part = NULL;
@@ -497,13 +502,12 @@ sync_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 static void
-child_cb(struct ev_loop *loop, ev_child *w, int revents)
+child_cb(struct reap *r)
 {
-	struct process *p = w->data;
+	struct process *p = r->data;
 
-	ev_child_stop(loop, w);
 	p->shim_pid = 0;
-	shim_gone(p, w->rstatus);
+	shim_gone(p, r->status);
 }
 
 static void
@@ -546,8 +550,7 @@ shimctl_stop_watching(struct process *p)
 		ev_timer_stop(D.loop, &p->timers->start_w);
 	if (p->timers != NULL && ev_is_active(&p->timers->kill_w))
 		ev_timer_stop(D.loop, &p->timers->kill_w);
-	if (ev_is_active(&p->child_w))
-		ev_child_stop(D.loop, &p->child_w);
+	reap_stop(&p->child_w);
 	if (p->pidfd >= 0) {
 		ev_io_stop(D.loop, &p->pidfd_w);
 		close(p->pidfd);
@@ -774,9 +777,7 @@ shimctl_spawn(struct process *p, const struct shim_spec *spec, struct err *e)
 		    strerror(rc));
 	}
 	p->shim_pid = pid;
-	ev_child_init(&p->child_w, child_cb, pid, 0);
-	p->child_w.data = p;
-	ev_child_start(D.loop, &p->child_w);
+	reap_start(&p->child_w, pid, false, child_cb, p);
 	p->shim_start_time = proc_start_time(pid);
 	fcntl(fds[0], F_SETFL, O_NONBLOCK);
 	p->sync_fd = fds[0];

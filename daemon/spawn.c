@@ -20,13 +20,28 @@
  * An exec failure is not returned from here: the child writes it to the
  * descriptor the caller reads anyway (the runtime's stderr, the shim's
  * sync pipe) and exits 127.
+ *
+ * The descriptor table is not copied. At 10,000 containers it holds one
+ * sync pipe per container; a vfork copies all 10,000 entries, taking a
+ * reference on each file, and the exec then closes them one by one
+ * (dup_fd alone was 11.3% of the daemon's CPU at 7,500 running, perf).
+ * Instead the child starts on the parent's table (CLONE_FILES) and its
+ * first act is close_range(low_end, ~0, CLOSE_RANGE_UNSHARE): the kernel
+ * gives it a copy of only the descriptors below low_end, a handful opened
+ * before the daemon opened anything per container. Among them are
+ * SPAWN_MAX_FDS reserved slots (spawn_init): the parent puts the child's
+ * descriptors there just before the clone, and /dev/null back just after.
+ * A kernel without CLOSE_RANGE_UNSHARE (before 5.9) gets unshare(), a
+ * whole copy, as vfork made.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -41,8 +56,19 @@ extern char **environ;
 #endif
 #endif
 #ifndef SPAWN_FORK
-#define SPAWN_FORK() vfork()
+#define SPAWN_SHARED 1
 #endif
+
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
+#endif
+
+/* The reserved slots, /dev/null (what they hold between spawns), and the
+ * lowest descriptor above all of them; low_end 0: not set up (the
+ * descriptors go as they are, the table copied whole). */
+static int slots[SPAWN_MAX_FDS] = { -1, -1, -1, -1 };
+static int devnull = -1;
+static int low_end;
 
 /* RLIMIT_NOFILE as the daemon was started with it: its children's. */
 static struct rlimit child_nofile;
@@ -123,6 +149,86 @@ child_run(const struct spawn_req *r, const sigset_t *mask)
 	child_fail(r, "cannot run");
 }
 
+void
+spawn_init(void)
+{
+	int top;
+
+	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
+		return;
+	top = devnull;
+	for (int i = 0; i < SPAWN_MAX_FDS; i++) {
+		/* Not below SPAWN_MAX_FDS: the child's fds 0..3 are set up
+		 * from them. */
+		if ((slots[i] = fcntl(devnull, F_DUPFD_CLOEXEC, SPAWN_MAX_FDS)) < 0) {
+			for (int k = 0; k < i; k++)
+				close(slots[k]);
+			close(devnull);
+			devnull = -1;
+			return;
+		}
+		if (slots[i] > top)
+			top = slots[i];
+	}
+	low_end = top + 1;
+}
+
+#ifdef SPAWN_SHARED
+struct child_arg {
+	struct spawn_req req;	/* its fds: the slots */
+	const sigset_t *mask;
+};
+
+/* 128 KiB: the child makes system calls, an snprintf and an execvp. It
+ * runs while the parent waits (CLONE_VFORK), so one stack serves all. */
+static _Alignas(16) char child_stack[128 << 10];
+
+static int
+child_start(void *arg)
+{
+	const struct child_arg *a = arg;
+
+	/* The table is still the parent's: nothing may change it before. */
+	if (syscall(SYS_close_range, (unsigned)low_end, ~0U, CLOSE_RANGE_UNSHARE) < 0 &&
+	    unshare(CLONE_FILES) < 0)
+		child_fail(&a->req, "cannot set up the descriptors of");
+	child_run(&a->req, a->mask);
+	return 127;
+}
+
+static pid_t
+spawn_shared(const struct spawn_req *r, const sigset_t *old)
+{
+	struct child_arg a = { .req = *r, .mask = old };
+	pid_t p;
+	int i;
+
+	for (i = 0; i < r->nfds; i++) {
+		if (r->fds[i] < 0)
+			continue;
+		if (dup3(r->fds[i], slots[i], O_CLOEXEC) < 0)
+			break;
+		a.req.fds[i] = slots[i];
+	}
+	if (i < r->nfds) {
+		p = -1;
+	} else {
+		p = clone(child_start, child_stack + sizeof(child_stack),
+		    CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &a);
+	}
+	{
+		int saved = errno;
+
+		/* The child has its own copies now: ours go. */
+		for (int k = 0; k < i; k++)
+			if (r->fds[k] >= 0)
+				dup3(devnull, slots[k], O_CLOEXEC);
+		errno = saved;
+	}
+	return p;
+}
+#endif
+
 int
 spawn_start(const struct spawn_req *r, pid_t *pid)
 {
@@ -134,9 +240,19 @@ spawn_start(const struct spawn_req *r, pid_t *pid)
 	/* No signal may reach the child before its handlers are reset. */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
+#ifdef SPAWN_SHARED
+	if (low_end > 0) {
+		p = spawn_shared(r, &old);
+	} else {
+		p = vfork();
+		if (p == 0)
+			child_run(r, &old);
+	}
+#else
 	p = SPAWN_FORK();
 	if (p == 0)
 		child_run(r, &old);
+#endif
 	if (p < 0)
 		rc = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
