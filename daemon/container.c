@@ -359,6 +359,13 @@ process_exited(struct process *p, int status, int64_t exited_at, const char *why
 
 	if (p->state == PROCESS_EXITED)
 		return;
+	/* A process that ended before the runtime's start returned (runc start
+	 * exits after the process it let go) ended, by its shim's clock,
+	 * before the start recorded for it. Nothing may be listed as exited
+	 * before it started (ListContainers' created and exited): it ended
+	 * then. */
+	if (p->started_at > 0 && exited_at < p->started_at)
+		exited_at = p->started_at;
 	if (init && !p->exit_pending) {
 		/* The execs die with the init; their exits are recorded first,
 		 * and an exec still being started gets its answer first. */

@@ -248,6 +248,8 @@ reap_init(void (*other)(pid_t pid, int wstatus))
 {
 	other_cb = other;
 	ev_signal_init(&sigchld_w, sigchld_cb, SIGCHLD);
+	/* First in its iteration, as libev's own child handler was. */
+	ev_set_priority(&sigchld_w, EV_MAXPRI);
 	ev_signal_start(D.loop, &sigchld_w);
 	/* Reaping is no reason for the loop to go on running. */
 	ev_unref(D.loop);
