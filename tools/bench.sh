@@ -82,7 +82,7 @@ measure() {
 	# First, before the calls below add to it: the daemon's CPU.
 	say "daemon_cpu_ns=$(cpu_ns "$DAEMON_PID")"
 	say "daemon_cpu_ticks=$(cpu_ticks "$DAEMON_PID")"
-	say "pid1_cpu_ns=$(cpu_ns 1)"
+	say "pid1_cpu_ns=$(proc_cpu_ns 1)"
 	for k in VmHWM VmRSS Threads; do
 		v=$(awk -v k="$k:" '$1 == k { print $2 }' "/proc/$DAEMON_PID/status")
 		say "daemon_$k=$v"
@@ -170,6 +170,9 @@ summarize() {
 # exact, where stat's utime+stime come in 10 ms ticks). Both the daemon
 # and the shim are one thread.
 cpu_ns() { local a b c; read -r a b c <"/proc/$1/schedstat" && echo "$a"; }
+# proc_cpu_ns PID: every thread's CPU (utime + stime), in ns. schedstat is the
+# main thread's only, and this VM's PID 1 scans tasks from another thread.
+proc_cpu_ns() { local t; t=$(cpu_ticks "$1") && echo $((t * (1000000000 / $(getconf CLK_TCK))));}
 # cpu_ticks PID: utime + stime (stat fields 14 and 15), clock ticks.
 cpu_ticks() {
 	local line
@@ -422,7 +425,7 @@ chmod +x "$TMP/raw-one"
 : >"$TMP/raw-done"
 : >"$TMP/raw-slices"
 children_ticks raw_cpu0
-pid1_raw0=$(cpu_ns 1)
+pid1_raw0=$(proc_cpu_ns 1)
 t0=$(now_ns)
 raw_monitor "$t0" &
 RAW_MON_PID=$!
@@ -436,7 +439,7 @@ t1=$(now_ns)
 # runc's CPU: everything the raw half's children used (runc create and
 # start, and the sh around them), read before anything else is reaped.
 children_ticks raw_cpu1
-pid1_raw1=$(cpu_ns 1)
+pid1_raw1=$(proc_cpu_ns 1)
 echo "$t1" >"$TMP/raw-stop"
 wait "$RAW_MON_PID"
 RAW_MON_PID=
@@ -490,7 +493,7 @@ daemon_cpu0=$(cpu_ns "$DAEMON_PID")
 daemon_ticks0=$(cpu_ticks "$DAEMON_PID")
 daemon_fds0=$(ls "/proc/$DAEMON_PID/fd" | wc -l)
 daemon_rss0=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$DAEMON_PID/status")
-pid1_d0=$(cpu_ns 1)
+pid1_d0=$(proc_cpu_ns 1)
 t_bench0=$(now_ns)
 export TMP
 # Its progress lines (stderr, "# daemon: ...") show as they come.
