@@ -225,13 +225,13 @@ read_memory(void)
 	return (int64_t)resident * sysconf(_SC_PAGESIZE);
 }
 
-/* Shims the daemon watches now (its children, or adopted by pidfd). */
 static int64_t
 read_sweeps(void)
 {
 	return (int64_t)reap_sweeps();
 }
 
+/* Shims the daemon watches now (its children, or adopted by pidfd). */
 static int64_t
 read_shims(void)
 {

@@ -21,7 +21,8 @@ static struct reap *table[REAP_BUCKETS];
 static struct reap *cands;
 static void (*other_cb)(pid_t pid, int wstatus);
 static ev_signal sigchld_w;
-static ev_timer prompt_w, safety_w;
+/* soon_w: the next iteration, after the current one's pipe EOFs. */
+static ev_timer soon_w, safety_w;
 static bool always, unexplained;
 static unsigned long sweeps;
 
@@ -155,6 +156,15 @@ ask_candidates(void)
 }
 
 static void
+soon(void)
+{
+	if (!ev_is_active(&soon_w)) {
+		ev_timer_set(&soon_w, 0., 0.);
+		ev_timer_start(D.loop, &soon_w);
+	}
+}
+
+static void
 sigchld_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	unsigned n = ask_candidates();
@@ -163,12 +173,11 @@ sigchld_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		sweep();
 		return;
 	}
-	if (n == 0 && !unexplained) {
+	if (n == 0) {
 		/* A shim whose pipe's EOF is still queued in this iteration
-		 * explains it then (reap_expect); if not, the sweep does. */
+		 * explains it next (reap_expect); if not, the sweep does. */
 		unexplained = true;
-		ev_timer_set(&prompt_w, 0., 0.);
-		ev_timer_start(loop, &prompt_w);
+		soon();
 	}
 	if (!ev_is_active(&safety_w)) {
 		ev_timer_set(&safety_w, REAP_SAFETY_S, 0.);
@@ -176,12 +185,6 @@ sigchld_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	}
 }
 
-static void
-prompt_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	if (unexplained)
-		sweep();
-}
 
 static void
 safety_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -189,16 +192,16 @@ safety_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	sweep();
 }
 
-/* Fed by reap_expect: asks the candidates from the loop, not from the
- * middle of whatever closed the pipe. */
+/* The candidates asked from the loop, not from the middle of whatever
+ * closed a pipe; a SIGCHLD none of them explains, swept. */
 static void
-expect_cb(struct ev_loop *loop, ev_timer *w, int revents)
+soon_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	if (ask_candidates() > 0)
 		unexplained = false;
+	if (unexplained)
+		sweep();
 }
-
-static ev_timer expect_w;
 
 void
 reap_expect(struct reap *r)
@@ -206,10 +209,7 @@ reap_expect(struct reap *r)
 	if (!r->active)
 		return;
 	cand_add(r);
-	if (!ev_is_active(&expect_w)) {
-		ev_timer_set(&expect_w, 0., 0.);
-		ev_timer_start(D.loop, &expect_w);
-	}
+	soon();
 }
 
 void
@@ -253,9 +253,8 @@ reap_init(void (*other)(pid_t pid, int wstatus))
 	ev_signal_start(D.loop, &sigchld_w);
 	/* Reaping is no reason for the loop to go on running. */
 	ev_unref(D.loop);
-	ev_init(&prompt_w, prompt_cb);
+	ev_init(&soon_w, soon_cb);
 	ev_init(&safety_w, safety_cb);
-	ev_init(&expect_w, expect_cb);
 	/* A child may have ended before the handler was there. */
 	sweep();
 }

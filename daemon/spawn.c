@@ -56,6 +56,7 @@ extern char **environ;
 #endif
 #endif
 #ifndef SPAWN_FORK
+#define SPAWN_FORK() vfork()
 #define SPAWN_SHARED 1
 #endif
 
@@ -241,18 +242,12 @@ spawn_start(const struct spawn_req *r, pid_t *pid)
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 #ifdef SPAWN_SHARED
-	if (low_end > 0) {
+	if (low_end > 0)
 		p = spawn_shared(r, &old);
-	} else {
-		p = vfork();
-		if (p == 0)
-			child_run(r, &old);
-	}
-#else
-	p = SPAWN_FORK();
-	if (p == 0)
-		child_run(r, &old);
+	else
 #endif
+	if ((p = SPAWN_FORK()) == 0)
+		child_run(r, &old);
 	if (p < 0)
 		rc = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
